@@ -1,0 +1,501 @@
+//! Headless commands over the same core the GUI uses (for CI and scripts).
+//!
+//! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
+//! Errors go to stderr with a non-zero exit code (see `main.rs`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::core::query::{Direction, LogQuery, StreamQuery, StreamSort};
+use crate::core::source::EventSource;
+use crate::core::time::{format_rfc3339, parse_timestamp};
+
+/// eventscope: a read-only explorer for event stores.
+///
+/// With no command it opens the desktop app: on STORE when given, else on a live demo
+/// store kept in eventscope's cache directory.
+#[derive(Debug, Parser)]
+#[command(name = "eventscope", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run (omit to open the desktop app).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Store to open in the desktop app: a SQLite file (`file.db`, or `file.db#App` for one
+    /// application of a multi-application eventsourcing-sqlalchemy file).
+    pub store: Option<String>,
+    /// Mapping file describing a SQLite schema eventscope does not know (see README).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+}
+
+/// Headless commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a deterministic demo store (bank accounts, orders, payments, shipments).
+    Demo(DemoArgs),
+    /// Layout, counts, head position, snapshots and checkpoints of a store.
+    Info(InfoArgs),
+    /// List streams.
+    Streams(StreamsArgs),
+    /// Read one stream's events.
+    Events(EventsArgs),
+    /// Read the global log ($all) with scope-first filters.
+    Log(LogArgs),
+    /// List a stream's stored snapshots.
+    Snapshots(SnapshotsArgs),
+    /// List projection / subscription checkpoints and the head.
+    Checkpoints(InfoArgs),
+}
+
+/// `demo` arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the store (must not exist, unless --live is given alone on an existing demo).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Number of events.
+    #[arg(long, default_value_t = 20_000)]
+    pub events: u64,
+    /// Seed: the same seed and event count give the same store.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Time of the first event (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<DateTime<Utc>>,
+    /// After writing (or on an existing demo store), keep appending events and advancing
+    /// checkpoints until stopped (Ctrl+C).
+    #[arg(long)]
+    pub live: bool,
+}
+
+/// Arguments naming just a store.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The store: a SQLite file.
+    pub store: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Stream list order.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SortArg {
+    /// By stream id.
+    Id,
+    /// Most recently active first.
+    Activity,
+}
+
+/// `streams` arguments.
+#[derive(Debug, Args)]
+pub struct StreamsArgs {
+    /// The store: a SQLite file.
+    pub store: String,
+    /// Only streams whose id contains this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// Only streams of this category (aggregate type or id prefix).
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Order.
+    #[arg(long, value_enum, default_value = "id")]
+    pub sort: SortArg,
+    /// Maximum number of streams.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+    /// Streams to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Print JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `events` arguments.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The store: a SQLite file.
+    pub store: String,
+    /// The stream id (UUIDs in any form).
+    pub stream: String,
+    /// First version to read (inclusive; for --backwards, the highest).
+    #[arg(long)]
+    pub from_version: Option<u64>,
+    /// Maximum number of events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+    /// Newest first.
+    #[arg(long)]
+    pub backwards: bool,
+    /// Show payloads exactly as stored (without decoding library typed values).
+    #[arg(long)]
+    pub raw: bool,
+    /// Print JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `log` arguments.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The store: a SQLite file.
+    pub store: String,
+    /// First global position (inclusive).
+    #[arg(long)]
+    pub from_position: Option<u64>,
+    /// Maximum number of events.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+    /// Only this event type (repeat for several).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only streams whose id starts with this.
+    #[arg(long)]
+    pub stream_prefix: Option<String>,
+    /// Only events recorded at or after this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only events recorded at or before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<DateTime<Utc>>,
+    /// The newest N matching events (in global order) instead of reading from a position.
+    #[arg(long, value_name = "N", conflicts_with = "from_position")]
+    pub newest: Option<u64>,
+    /// Show payloads exactly as stored.
+    #[arg(long)]
+    pub raw: bool,
+    /// Print JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `snapshots` arguments.
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    /// The store: a SQLite file.
+    pub store: String,
+    /// The stream id.
+    pub stream: String,
+    /// Print JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_timestamp(text).ok_or_else(|| format!("not a timestamp (expected RFC 3339): {text}"))
+}
+
+fn open(store: &str, mapping: Option<&PathBuf>) -> Result<Arc<dyn EventSource>> {
+    let options = crate::source::OpenOptions {
+        mapping: mapping.cloned(),
+        application: None,
+    };
+    Ok(crate::source::open(store, &options)?)
+}
+
+/// Runs a headless command, writing to `out`.
+///
+/// # Errors
+/// Any failure, for `main` to print and turn into a non-zero exit.
+pub fn run(
+    command: &Command,
+    mapping: Option<&PathBuf>,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    match command {
+        Command::Demo(args) => run_demo(args, out),
+        Command::Info(args) => {
+            let source = open(&args.store, mapping)?;
+            let info = source.info()?;
+            if args.json {
+                writeln!(out, "{}", serde_json::to_string(&info)?)?;
+            } else {
+                let rows = vec![
+                    vec!["store".to_owned(), info.location.clone()],
+                    vec![
+                        "layout".to_owned(),
+                        format!("{} — {}", info.layout, info.layout_detail),
+                    ],
+                    vec!["streams".to_owned(), info.stream_count.to_string()],
+                    vec!["events".to_owned(), info.event_count.to_string()],
+                    vec!["head position".to_owned(), info.head_position.to_string()],
+                    vec!["snapshots".to_owned(), info.snapshot_count.to_string()],
+                    vec!["checkpoints".to_owned(), info.checkpoint_names.join(", ")],
+                ];
+                write_table(out, &[], &rows)?;
+            }
+            Ok(())
+        }
+        Command::Streams(args) => {
+            let source = open(&args.store, mapping)?;
+            let query = StreamQuery {
+                filter: args.filter.clone(),
+                category: args.category.clone(),
+                sort: match args.sort {
+                    SortArg::Id => StreamSort::Id,
+                    SortArg::Activity => StreamSort::LastActivity,
+                },
+                offset: args.offset,
+                limit: args.limit,
+            };
+            let streams = source.list_streams(&query)?;
+            if args.json {
+                for stream in &streams {
+                    writeln!(out, "{}", serde_json::to_string(stream)?)?;
+                }
+            } else {
+                let rows: Vec<Vec<String>> = streams
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.stream_id.clone(),
+                            s.category.clone(),
+                            s.event_count.to_string(),
+                            s.last_version.to_string(),
+                            s.last_recorded_at.map(format_rfc3339).unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                write_table(
+                    out,
+                    &[
+                        "stream",
+                        "category",
+                        "events",
+                        "last version",
+                        "last activity",
+                    ],
+                    &rows,
+                )?;
+            }
+            Ok(())
+        }
+        Command::Events(args) => {
+            let source = open(&args.store, mapping)?;
+            if source.stream(&args.stream)?.is_none() {
+                bail!("stream not found: {}", args.stream);
+            }
+            let direction = if args.backwards {
+                Direction::Backwards
+            } else {
+                Direction::Forwards
+            };
+            let events =
+                source.read_stream(&args.stream, args.from_version, direction, args.limit)?;
+            print_events(out, &events, args.json, args.raw)
+        }
+        Command::Log(args) => {
+            let source = open(&args.store, mapping)?;
+            let mut query = LogQuery {
+                from_position: args.from_position,
+                event_types: args.types.clone(),
+                stream_prefix: args.stream_prefix.clone(),
+                since: args.since,
+                until: args.until,
+                direction: Direction::Forwards,
+                limit: args.limit,
+            };
+            if let Some(newest) = args.newest {
+                query.direction = Direction::Backwards;
+                query.limit = newest;
+            }
+            let mut events = source.read_log(&query)?;
+            if query.direction == Direction::Backwards {
+                events.reverse();
+            }
+            print_events(out, &events, args.json, args.raw)
+        }
+        Command::Snapshots(args) => {
+            let source = open(&args.store, mapping)?;
+            let snapshots = source.snapshots(&args.stream)?;
+            if args.json {
+                for snapshot in &snapshots {
+                    writeln!(out, "{}", serde_json::to_string(&snapshot.to_json())?)?;
+                }
+            } else {
+                let rows: Vec<Vec<String>> = snapshots
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.version.to_string(),
+                            s.schema_version.map(|v| v.to_string()).unwrap_or_default(),
+                            s.taken_at.map(format_rfc3339).unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                write_table(out, &["version", "schema", "taken at"], &rows)?;
+            }
+            Ok(())
+        }
+        Command::Checkpoints(args) => {
+            let source = open(&args.store, mapping)?;
+            let head = source.head()?;
+            let checkpoints = source.checkpoints()?;
+            if args.json {
+                for checkpoint in &checkpoints {
+                    let mut value = serde_json::to_value(checkpoint)?;
+                    value["head"] = head.into();
+                    writeln!(out, "{}", serde_json::to_string(&value)?)?;
+                }
+            } else {
+                let rows: Vec<Vec<String>> = checkpoints
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.name.clone(),
+                            c.position.to_string(),
+                            head.to_string(),
+                            c.updated_at.map(format_rfc3339).unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                write_table(out, &["name", "position", "head", "updated at"], &rows)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_events(
+    out: &mut dyn std::io::Write,
+    events: &[crate::core::Event],
+    json: bool,
+    raw: bool,
+) -> Result<()> {
+    if json {
+        for event in events {
+            let mut value = event.to_json();
+            if raw && let Some(stored) = &event.payload_raw {
+                value["payload"] = stored.to_json();
+            }
+            writeln!(out, "{}", serde_json::to_string(&value)?)?;
+        }
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let payload = if raw {
+                e.payload_raw.as_ref().unwrap_or(&e.payload)
+            } else {
+                &e.payload
+            };
+            let mut text = serde_json::to_string(&payload.to_json()).unwrap_or_default();
+            if text.chars().count() > 80 {
+                text = text.chars().take(79).collect::<String>() + "…";
+            }
+            vec![
+                e.global_position.to_string(),
+                e.stream_id.clone(),
+                e.stream_version.to_string(),
+                e.event_type.clone(),
+                e.recorded_at.map(format_rfc3339).unwrap_or_default(),
+                text,
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            "position",
+            "stream",
+            "version",
+            "type",
+            "recorded at",
+            "payload",
+        ],
+        &rows,
+    )
+}
+
+/// Writes rows as an aligned table (numbers right-aligned).
+fn write_table(out: &mut dyn std::io::Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let columns = header.len().max(rows.first().map_or(0, Vec::len));
+    let mut widths = vec![0usize; columns];
+    for (i, h) in header.iter().enumerate() {
+        widths[i] = h.chars().count();
+    }
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let numeric: Vec<bool> = (0..columns)
+        .map(|i| {
+            !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|r| r[i].is_empty() || r[i].parse::<f64>().is_ok())
+        })
+        .collect();
+    let mut line = |cells: Vec<&str>| -> std::io::Result<()> {
+        let parts: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| {
+                let pad = widths[i] - cell.chars().count();
+                if numeric[i] {
+                    format!("{}{cell}", " ".repeat(pad))
+                } else {
+                    format!("{cell}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        writeln!(out, "{}", parts.join("  ").trim_end())
+    };
+    if !header.is_empty() {
+        line(header.to_vec())?;
+    }
+    for row in rows {
+        line(row.iter().map(String::as_str).collect())?;
+    }
+    Ok(())
+}
+
+fn run_demo(args: &DemoArgs, out: &mut dyn std::io::Write) -> Result<()> {
+    let mut options = crate::demo::DemoOptions {
+        events: args.events,
+        seed: args.seed,
+        ..Default::default()
+    };
+    if let Some(start) = args.start {
+        options.start = start;
+    }
+    if !(args.live && args.out.exists()) {
+        let started = std::time::Instant::now();
+        let summary = crate::demo::write_demo(&args.out, &options, &mut |written| {
+            eprintln!("demo: {written} events written");
+        })
+        .with_context(|| format!("writing the demo store {}", args.out.display()))?;
+        writeln!(
+            out,
+            "wrote {} events in {} streams ({} snapshots, {} drifted) to {} in {:.1} s",
+            summary.events,
+            summary.streams,
+            summary.snapshots,
+            summary.drifted_snapshots,
+            args.out.display(),
+            started.elapsed().as_secs_f64()
+        )?;
+    }
+    if args.live {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        writeln!(
+            out,
+            "live: appending to {} until stopped (Ctrl+C)",
+            args.out.display()
+        )?;
+        out.flush().ok();
+        let live = crate::demo::LiveOptions {
+            seed: args.seed,
+            ..Default::default()
+        };
+        crate::demo::run_live(&args.out, &live, &stop)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Core layer: the event model, the `EventSource` trait and pure helpers.
+//!
+//! Nothing in here touches a GUI toolkit; it is checked by
+//! `cargo check --lib --no-default-features`.
+
+pub mod event;
+pub mod ids;
+pub mod metadata;
+pub mod query;
+pub mod source;
+pub mod time;
+pub mod typed;
+
+pub use event::{Checkpoint, Event, Payload, Snapshot, StoreInfo, StreamInfo};
+pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
+pub use source::{EventSource, SourceError, SourceResult};

@@ -1,0 +1,119 @@
+//! The `EventSource` trait every store implements, and its error type.
+//!
+//! Sources are blocking and `Send + Sync`: the app calls them from background worker threads,
+//! never from the UI thread, and network sources drive their own runtime internally. Every
+//! read is paged and bounded by [`crate::core::query::MAX_PAGE`].
+
+use chrono::{DateTime, Utc};
+
+use crate::core::event::{Checkpoint, Event, Snapshot, StoreInfo, StreamInfo};
+use crate::core::query::{Direction, LogQuery, StreamQuery};
+
+/// Errors a source reports.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The store could not be opened (missing, not a store, unreadable …).
+    #[error("{0}")]
+    Open(String),
+    /// The store was opened but its layout is not recognised.
+    #[error("{0}")]
+    UnknownLayout(String),
+    /// A mapping file is invalid.
+    #[error("invalid mapping file: {0}")]
+    Mapping(String),
+    /// The requested stream does not exist.
+    #[error("stream not found: {0}")]
+    StreamNotFound(String),
+    /// A query failed.
+    #[error("query failed: {0}")]
+    Query(String),
+    /// The operation was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Result alias for sources.
+pub type SourceResult<T> = Result<T, SourceError>;
+
+/// A read-only event store.
+pub trait EventSource: Send + Sync {
+    /// Layout, counts, head and checkpoint names. May scan indexes; call from a worker.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn info(&self) -> SourceResult<StoreInfo>;
+
+    /// The highest global position (0 for an empty store). Cheap.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn head(&self) -> SourceResult<u64>;
+
+    /// A page of streams.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn list_streams(&self, query: &StreamQuery) -> SourceResult<Vec<StreamInfo>>;
+
+    /// Number of streams matching the query's filter and category (ignores offset/limit).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn count_streams(&self, query: &StreamQuery) -> SourceResult<u64>;
+
+    /// Categories with their stream counts, sorted by name.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn categories(&self) -> SourceResult<Vec<(String, u64)>>;
+
+    /// One stream's summary (`None` when it has no events). Accepts any UUID form.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn stream(&self, stream_id: &str) -> SourceResult<Option<StreamInfo>>;
+
+    /// Reads a stream from `from_version` (inclusive; `None` = start for forwards, end for
+    /// backwards), at most `limit` events.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: Option<u64>,
+        direction: Direction,
+        limit: u64,
+    ) -> SourceResult<Vec<Event>>;
+
+    /// Reads the global log.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn read_log(&self, query: &LogQuery) -> SourceResult<Vec<Event>>;
+
+    /// Distinct event types, sorted.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn event_types(&self) -> SourceResult<Vec<String>>;
+
+    /// The version of the stream's last event recorded at or before `at` (`None` if the
+    /// stream has no event that early).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn version_at(&self, stream_id: &str, at: DateTime<Utc>) -> SourceResult<Option<u64>>;
+
+    /// Stored snapshots of a stream, oldest first.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn snapshots(&self, stream_id: &str) -> SourceResult<Vec<Snapshot>>;
+
+    /// Checkpoints of projections / subscriptions / downstream applications.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>>;
+}

@@ -1,0 +1,14 @@
+//! eventscope: a read-only explorer for event-sourced systems.
+//!
+//! Module map (see ARCHITECTURE.md):
+//! - [`core`]: the event model, the [`core::source::EventSource`] trait, typed-value decoding,
+//!   id handling and query types. Pure; never names a GUI toolkit.
+//! - [`source`]: implementations of `EventSource` (SQLite layouts and mapping files).
+//! - [`demo`]: the deterministic demo store writer and its live mode.
+//! - [`cli`]: headless commands over the same core.
+//! - `ui` / `app` (feature `gui`): the eframe desktop application.
+
+pub mod cli;
+pub mod core;
+pub mod demo;
+pub mod source;

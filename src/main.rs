@@ -1,0 +1,59 @@
+//! The `eventscope` binary: parses arguments, sets up logging, then runs a headless
+//! command or opens the desktop app.
+
+use clap::Parser as _;
+use eventscope::cli::Cli;
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,wgpu=warn,wgpu_core=warn,wgpu_hal=warn,naga=warn,eframe=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match &cli.command {
+        Some(command) => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let result = eventscope::cli::run(command, cli.mapping.as_ref(), &mut out);
+            std::io::Write::flush(&mut out).ok();
+            result
+        }
+        None => run_gui(&cli),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // A closed pipe (e.g. `| head`) is not an error worth reporting.
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return std::process::ExitCode::SUCCESS;
+            }
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "gui")]
+fn run_gui(cli: &Cli) -> anyhow::Result<()> {
+    let _ = cli;
+    anyhow::bail!("the desktop app is not built yet; use a command (see --help)")
+}
+
+#[cfg(not(feature = "gui"))]
+fn run_gui(_cli: &Cli) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this build has no desktop app (built without the `gui` feature); use a command, see --help"
+    )
+}

@@ -1,0 +1,189 @@
+//! SQL text generated once per layout.
+
+use super::layout::{CategoryRule, FieldSource, IdEncoding, Layout, TimeFormat};
+
+/// Prepared SQL for one layout.
+#[derive(Debug)]
+pub(super) struct Sql {
+    pub base_where: String,
+    pub event_columns: String,
+    pub stream_summary: String,
+    pub stream_filter: String,
+    pub uuid_condition: String,
+    pub stream_prefix: String,
+    pub recorded_seconds: Option<String>,
+    pub head: String,
+    pub count_events: String,
+    pub one_stream: String,
+    pub stream_forwards: String,
+    pub stream_backwards: String,
+    pub stream_categories: String,
+    pub event_types: String,
+    pub version_at: Option<String>,
+    pub snapshots: Option<String>,
+    pub count_snapshots: Option<String>,
+    pub checkpoints: Vec<String>,
+}
+
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The text at a JSON path of a JSON column, unwrapping typed `{_type_, _data_}` values;
+/// NULL when the column is not JSON.
+fn json_text(column: &str, path: &str) -> String {
+    let text = format!("CAST({column} AS TEXT)");
+    format!(
+        "(CASE WHEN json_valid({text}) THEN COALESCE(json_extract({text}, {}), json_extract({text}, {})) END)",
+        sql_string(&format!("{path}._data_")),
+        sql_string(path)
+    )
+}
+
+impl Sql {
+    pub(super) fn new(layout: &Layout) -> Self {
+        let e = &layout.events;
+        let t = &e.table;
+        let sid = &e.stream_id;
+        let base_where = e
+            .filter
+            .as_ref()
+            .map_or_else(|| "1".to_owned(), |f| format!("({f})"));
+        let time_text = match &e.recorded_at {
+            FieldSource::None => None,
+            FieldSource::Column(c) => Some(c.clone()),
+            FieldSource::PayloadPath(p) => Some(json_text(&e.payload, p)),
+            FieldSource::MetadataPath(p) => e.metadata.as_ref().map(|m| json_text(m, p)),
+        };
+        let recorded_seconds = time_text.as_ref().map(|text| match (&e.recorded_at, e.recorded_at_format) {
+            (FieldSource::Column(c), TimeFormat::Auto) => format!(
+                "(CASE WHEN typeof({c}) IN ('integer', 'real') THEN (CASE WHEN abs({c}) >= 1e14 THEN {c} / 1e6 \
+                 WHEN abs({c}) >= 1e11 THEN {c} / 1000.0 ELSE {c} END) ELSE unixepoch({c}, 'subsec') END)"
+            ),
+            (_, TimeFormat::UnixSeconds) => text.clone(),
+            (_, TimeFormat::UnixMillis) => format!("({text} / 1000.0)"),
+            (_, TimeFormat::Auto) => format!("unixepoch({text}, 'subsec')"),
+        });
+        let time_column = match &e.recorded_at {
+            FieldSource::Column(c) => c.clone(),
+            _ => "NULL".to_owned(),
+        };
+        let schema_column = match &e.schema_version {
+            FieldSource::Column(c) => c.clone(),
+            _ => "NULL".to_owned(),
+        };
+        let event_columns = format!(
+            "{}, {sid}, {}, {}, {}, {}, {}, {time_column}, {schema_column}",
+            e.position,
+            e.version,
+            e.event_type,
+            e.event_id.as_deref().unwrap_or("NULL"),
+            e.payload,
+            e.metadata.as_deref().unwrap_or("NULL"),
+        );
+        let time_or_null = time_text.clone().unwrap_or_else(|| "NULL".to_owned());
+        let stream_summary = format!(
+            "{sid}, COUNT(*), MAX({v}), MIN({time_or_null}), MAX({time_or_null}), MAX({p}), MIN({ty})",
+            v = e.version,
+            p = e.position,
+            ty = e.event_type,
+        );
+        let (stream_filter, uuid_condition, stream_prefix) = match e.stream_id_encoding {
+            IdEncoding::Text => (
+                format!("(instr(lower({sid}), ?1) > 0 OR instr(lower({sid}), ?2) > 0)"),
+                format!(
+                    "((length({sid}) = 32 AND instr({sid}, '-') = 0) OR (length({sid}) = 36 AND \
+                     substr({sid}, 9, 1) = '-' AND substr({sid}, 14, 1) = '-'))"
+                ),
+                format!("substr({sid}, 1, length(?P)) = ?P"),
+            ),
+            IdEncoding::UuidBlob => (
+                format!("(instr(lower(hex({sid})), ?2) > 0 AND ?1 IS NOT NULL)"),
+                "1".to_owned(),
+                format!("substr(lower(hex({sid})), 1, length(?P)) = ?P"),
+            ),
+        };
+        let in_stream = format!("{sid} IN (?1, ?2, ?3, ?4)");
+        let stream_read = |op: &str, order: &str| {
+            format!(
+                "SELECT {event_columns} FROM {t} WHERE {base_where} AND {in_stream} AND {v} {op} ?5 \
+                 ORDER BY {v} {order} LIMIT ?6",
+                v = e.version
+            )
+        };
+        let category_type = match e.category {
+            CategoryRule::Prefix(_) => "NULL".to_owned(),
+            CategoryRule::EventTypeQualifier => format!("MIN({})", e.event_type),
+        };
+        let snapshots = layout.snapshots.as_ref().map(|s| {
+            let column = |f: &FieldSource| match f {
+                FieldSource::Column(c) => c.clone(),
+                _ => "NULL".to_owned(),
+            };
+            format!(
+                "SELECT {sid}, {v}, {state}, {schema}, {taken} FROM {table} WHERE {sid} IN (?1, ?2, ?3, ?4) ORDER BY {v}",
+                sid = s.stream_id,
+                v = s.version,
+                state = s.state,
+                schema = column(&s.schema_version),
+                taken = column(&s.taken_at),
+                table = s.table,
+            )
+        });
+        let checkpoints = layout
+            .checkpoints
+            .iter()
+            .map(|c| {
+                format!(
+                    "SELECT {name}, MAX({pos}), MAX({updated}), MAX({upstream}) FROM {table} WHERE {filter} \
+                     GROUP BY 1 ORDER BY 1",
+                    name = c.name,
+                    pos = c.position,
+                    updated = c.updated_at.as_deref().unwrap_or("NULL"),
+                    upstream = c.upstream.as_deref().unwrap_or("NULL"),
+                    table = c.table,
+                    filter = c.filter.as_deref().unwrap_or("1"),
+                )
+            })
+            .collect();
+        Self {
+            head: format!(
+                "SELECT {p} FROM {t} WHERE {base_where} ORDER BY {p} DESC LIMIT 1",
+                p = e.position
+            ),
+            count_events: format!("SELECT COUNT(*) FROM {t} WHERE {base_where}"),
+            one_stream: format!(
+                "SELECT {stream_summary} FROM {t} WHERE {base_where} AND {in_stream}"
+            ),
+            stream_forwards: stream_read(">=", "ASC"),
+            stream_backwards: stream_read("<=", "DESC"),
+            stream_categories: format!(
+                "SELECT {sid}, {category_type} FROM {t} WHERE {base_where} GROUP BY {sid}"
+            ),
+            event_types: format!(
+                "SELECT DISTINCT {} FROM {t} WHERE {base_where} ORDER BY 1",
+                e.event_type
+            ),
+            version_at: recorded_seconds.as_ref().map(|seconds| {
+                format!(
+                    "SELECT {v} FROM {t} WHERE {base_where} AND {in_stream} AND {seconds} <= ?5 \
+                     ORDER BY {v} DESC LIMIT 8",
+                    v = e.version
+                )
+            }),
+            count_snapshots: layout
+                .snapshots
+                .as_ref()
+                .map(|s| format!("SELECT COUNT(*) FROM {}", s.table)),
+            snapshots,
+            checkpoints,
+            base_where,
+            event_columns,
+            stream_summary,
+            stream_filter,
+            uuid_condition,
+            stream_prefix,
+            recorded_seconds,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Shared helpers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eventscope::core::EventSource;
+
+/// Path of a committed fixture.
+pub fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
+}
+
+/// Reads a fixture's expected JSON.
+pub fn expected(relative: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture(relative)).expect("expected json");
+    serde_json::from_str(&text).expect("valid json")
+}
+
+/// Opens a store with default options.
+pub fn open(path: &Path) -> Arc<dyn EventSource> {
+    eventscope::source::open(
+        path.to_str().expect("utf-8 path"),
+        &eventscope::source::OpenOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+}
+
+/// SHA-256 of a file, or None when it does not exist.
+pub fn sha256(path: &Path) -> Option<String> {
+    use sha2::Digest as _;
+    let bytes = std::fs::read(path).ok()?;
+    Some(eventscope::core::event::hex(&sha2::Sha256::digest(&bytes)))
+}
+
+/// Hashes of a store file and its `-wal` / `-shm` companions, plus the directory listing.
+pub fn store_fingerprint(path: &Path) -> (Vec<(String, Option<String>)>, Vec<String>) {
+    let hashes = ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .map(|suffix| {
+            let companion = PathBuf::from(format!("{}{suffix}", path.display()));
+            (suffix.to_string(), sha256(&companion))
+        })
+        .collect();
+    let mut listing: Vec<String> = std::fs::read_dir(path.parent().expect("parent"))
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    listing.sort();
+    (hashes, listing)
+}
+
+/// Copies a fixture into a temp dir (so tests can hash it in isolation).
+pub fn copy_fixture(relative: &str, dir: &Path) -> PathBuf {
+    let source = fixture(relative);
+    let target = dir.join(source.file_name().expect("file name"));
+    std::fs::copy(&source, &target).expect("copy fixture");
+    target
+}
