@@ -48,6 +48,26 @@ fn decoded_typed(value: &Value) -> Option<Value> {
     })
 }
 
+/// Drops a JSON value without recursion (serde_json's `Drop` recurses and can overflow the
+/// stack on very deeply nested values).
+pub fn drop_deep(value: Value) {
+    let mut stack = vec![value];
+    while let Some(mut current) = stack.pop() {
+        match &mut current {
+            Value::Array(items) => stack.append(items),
+            Value::Object(map) => {
+                let keys: Vec<String> = map.keys().cloned().collect();
+                for key in keys {
+                    if let Some(child) = map.remove(&key) {
+                        stack.push(child);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,25 +106,5 @@ mod tests {
         assert!(!decode_eventsourcing(&mut value));
         // Drop iteratively too: serde_json's drop is recursive.
         crate::core::typed::drop_deep(value);
-    }
-}
-
-/// Drops a JSON value without recursion (serde_json's `Drop` recurses and can overflow the
-/// stack on very deeply nested values).
-pub fn drop_deep(value: Value) {
-    let mut stack = vec![value];
-    while let Some(mut current) = stack.pop() {
-        match &mut current {
-            Value::Array(items) => stack.extend(items.drain(..)),
-            Value::Object(map) => {
-                let keys: Vec<String> = map.keys().cloned().collect();
-                for key in keys {
-                    if let Some(child) = map.remove(&key) {
-                        stack.push(child);
-                    }
-                }
-            }
-            _ => {}
-        }
     }
 }

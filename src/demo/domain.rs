@@ -91,7 +91,13 @@ pub(crate) fn customer_stream(n: u32) -> String {
     format!("customer-{n:05}")
 }
 
+/// Stream id of the order of flow `n` (1-based): `order-000001`.
+pub(crate) fn order_stream(n: u64) -> String {
+    format!("order-{n:06}")
+}
+
 /// Number at the end of a stream id (`order-000123` → 123).
+#[cfg(test)]
 pub(crate) fn stream_number(stream: &str) -> Option<u64> {
     stream.rsplit_once('-')?.1.parse().ok()
 }
@@ -816,7 +822,7 @@ impl Generator {
         let n = self.cfg.flows_started;
         self.flows.push(Flow {
             n,
-            order: format!("order-{n:06}"),
+            order: order_stream(n),
             payment: format!("payment-{n:06}"),
             shipment: format!("shipment-{n:06}"),
             correlation: uuid(rng),

@@ -12,12 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use fastrand::Rng;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
-use super::domain::{GenConfig, Generator, Lookup, demo_reduce, stream_number};
+use super::domain::{
+    GenConfig, Generator, Lookup, account_stream, customer_stream, demo_reduce, order_stream,
+};
 use super::store::{self, JsonBufs, PROJECTIONS};
 
 /// Longest single sleep between checks of the stop flag.
@@ -68,17 +70,25 @@ impl Lookup for DbLookup<'_> {
     }
 }
 
-/// The highest stream number among the latest events of `event_type`.
-fn last_number(conn: &Connection, event_type: &str) -> Result<u64> {
-    let mut stmt = conn.prepare(
-        "SELECT aggregate_id FROM events WHERE event_type = ?1 ORDER BY id DESC LIMIT 64",
-    )?;
-    let ids = stmt.query_map([event_type], |r| r.get::<_, String>(0))?;
-    let mut max = 0;
-    for id in ids {
-        max = max.max(stream_number(&id?).unwrap_or(0));
+/// The highest `n` for which stream `name(n)` exists, assuming streams are
+/// numbered `1..=n` without holes (a few index probes, no scan).
+fn last_numbered(conn: &Connection, name: impl Fn(u64) -> String) -> Result<u64> {
+    let mut stmt = conn.prepare("SELECT EXISTS(SELECT 1 FROM events WHERE aggregate_id = ?1)")?;
+    let mut exists = |n: u64| -> Result<bool> { Ok(stmt.query_row([name(n)], |r| r.get(0))?) };
+    if !exists(1)? {
+        return Ok(0);
     }
-    Ok(max)
+    let (mut lo, mut hi) = (1, 2);
+    while exists(hi)? {
+        lo = hi;
+        hi *= 2;
+    }
+    // exists(lo) && !exists(hi)
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if exists(mid)? { lo = mid } else { hi = mid }
+    }
+    Ok(lo)
 }
 
 /// Live projection model: how each checkpoint moves per tick.
@@ -97,8 +107,9 @@ impl LiveProjections {
         *balances = head.saturating_sub(rng.u64(0..=3)).max(*balances);
         // order-history: slower than the append rate; now and then a catch-up chunk.
         *history += (appended as f64 * (0.3 + rng.f64() * 0.5)) as u64;
-        if rng.f64() < 0.03 {
-            *history += head.saturating_sub(*history) / 2;
+        if rng.f64() < 0.005 {
+            let gap = head.saturating_sub(*history);
+            *history += (gap as f64 * (0.2 + rng.f64() * 0.3)) as u64;
         }
         *history = (*history).min(head);
         // shipping-dashboard: follows the head, stalling for 10–40 s now and then.
@@ -159,12 +170,18 @@ pub fn run_live(path: &Path, opts: &LiveOptions, stop: &AtomicBool) -> Result<u6
         None => Utc::now(),
     };
     let head = u64::try_from(head)?;
-    let accounts = u32::try_from(last_number(&conn, "AccountOpened")?)?;
+    let accounts = last_numbered(&conn, |n| {
+        account_stream(u32::try_from(n).unwrap_or(u32::MAX))
+    })?;
+    let accounts = u32::try_from(accounts)?;
+    let customers = last_numbered(&conn, |n| {
+        customer_stream(u32::try_from(n).unwrap_or(u32::MAX))
+    })?;
     let cfg = GenConfig {
         account_pool: if accounts == 0 { 20 } else { accounts },
         accounts_opened: accounts,
-        flows_started: last_number(&conn, "OrderPlaced")?,
-        customers: u32::try_from(last_number(&conn, "CustomerRegistered")?)?,
+        flows_started: last_numbered(&conn, order_stream)?,
+        customers: u32::try_from(customers)?,
         drift: false,
     };
     let mut checkpoints: HashMap<String, u64> = HashMap::new();
@@ -196,8 +213,11 @@ pub fn run_live(path: &Path, opts: &LiveOptions, stop: &AtomicBool) -> Result<u6
         }
         let n = rng.u64(1..=30);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for _ in 0..n {
-            let now = Utc::now().max(last_at);
+        // Spread the tick's events over the time since the previous tick.
+        let tick_end = Utc::now().max(last_at);
+        let window = (tick_end - last_at).min(TimeDelta::from_std(opts.tick)?);
+        for i in 0..n {
+            let now = tick_end - window + window * i32::try_from(i + 1)? / i32::try_from(n)?;
             let ev = generator.next_event(&mut DbLookup { conn: &tx }, now, 1.0)?;
             head += 1;
             last_at = now;

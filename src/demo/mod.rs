@@ -119,7 +119,7 @@ struct BulkProjections {
 
 impl BulkProjections {
     fn new(seed: u64, start: &str) -> Self {
-        let mut rng = Rng::with_seed(seed ^ 0x5eed_0f_c4ec_4901);
+        let mut rng = Rng::with_seed(seed ^ 0x005e_ed0f_c4ec_4901);
         let run_left = rng.u32(5..=40);
         Self {
             rng,
@@ -228,7 +228,7 @@ fn write_new(
     summary.last_recorded_at = now;
 
     let tx = conn.transaction()?;
-    if total % HISTORY_EVERY != 0 && total > 0 {
+    if total > 0 && !total.is_multiple_of(HISTORY_EVERY) {
         projections.sample(&tx, total, &at)?;
     }
     for (i, name) in PROJECTIONS.iter().enumerate() {

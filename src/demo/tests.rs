@@ -161,6 +161,25 @@ fn same_seed_same_store() {
 }
 
 #[test]
+fn tiny_stores() {
+    for events in [0, 1, 7, 1_001] {
+        let (_dir, path, summary) = write(events, 1);
+        let conn = open(&path);
+        let n: u64 = conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| u(r, 0))
+            .expect("count");
+        assert_eq!((n, summary.head), (events, events));
+        let checkpoints: u64 = conn
+            .query_row("SELECT COUNT(*) FROM projection_checkpoints", [], |r| {
+                u(r, 0)
+            })
+            .expect("count");
+        assert_eq!(checkpoints, 4);
+        assert_versions_contiguous(&conn);
+    }
+}
+
+#[test]
 fn refuses_existing_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("demo.db");

@@ -1,6 +1,9 @@
 //! Integration tests: real stores written by real libraries, the CLI binary, read-only
 //! guarantees and bad input.
 
+// Integration tests fail loudly by design; helpers outside #[test] fns unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod bad_input;
 mod cli;
 mod common;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the system packages eventscope needs, on Debian/Ubuntu. Idempotent; skips what
+# is already there. Usage: scripts/setup.sh [run|test]
+set -euo pipefail
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(run)
+
+packages=()
+for what in "${want[@]}"; do
+  case "$what" in
+    run)
+      # Runtime libraries the desktop app loads (X11/Wayland, Vulkan or GL; software
+      # rendering through Mesa when there is no GPU).
+      packages+=(libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libvulkan1 mesa-vulkan-drivers
+                 libgl1-mesa-dri libegl1 libegl-mesa0)
+      ;;
+    test)
+      packages+=()
+      ;;
+    *) echo "setup.sh: unknown target $what (run|test)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup.sh: please install: ${missing[*]}" >&2
+    exit 1
+  fi
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  echo "setup.sh: installing ${missing[*]}" >&2
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
