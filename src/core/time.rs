@@ -80,8 +80,8 @@ mod tests {
             Some(126_492)
         );
         assert_eq!(parse_timestamp("not a time"), None);
-        assert_eq!(from_unix_guess(1_704_194_004.0), Some(expected));
-        assert_eq!(from_unix_guess(1_704_194_004_000.0), Some(expected));
+        assert_eq!(from_unix_guess(expected.timestamp() as f64), Some(expected));
+        assert_eq!(from_unix_guess(expected.timestamp_millis() as f64), Some(expected));
     }
 
     #[test]
