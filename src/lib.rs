@@ -8,7 +8,11 @@
 //! - [`cli`]: headless commands over the same core.
 //! - `ui` / `app` (feature `gui`): the eframe desktop application.
 
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod cli;
 pub mod core;
 pub mod demo;
 pub mod source;
+#[cfg(feature = "gui")]
+pub mod ui;

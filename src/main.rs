@@ -47,8 +47,32 @@ fn main() -> std::process::ExitCode {
 
 #[cfg(feature = "gui")]
 fn run_gui(cli: &Cli) -> anyhow::Result<()> {
-    let _ = cli;
-    anyhow::bail!("the desktop app is not built yet; use a command (see --help)")
+    use eventscope::app::{EventscopeApp, Startup};
+    let startup = match &cli.store {
+        Some(store) => Startup::Store(store.clone()),
+        None => Startup::Demo,
+    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("eventscope")
+        .with_app_id("eventscope")
+        .with_inner_size([1400.0, 860.0])
+        .with_min_inner_size([720.0, 420.0])
+        .with_drag_and_drop(true);
+    match eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png")) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(error) => tracing::warn!("window icon: {error}"),
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    let mapping = cli.mapping.clone();
+    eframe::run_native(
+        "eventscope",
+        options,
+        Box::new(move |cc| Ok(Box::new(EventscopeApp::new(cc, startup, mapping)))),
+    )
+    .map_err(|e| anyhow::anyhow!("could not start the desktop app: {e}"))
 }
 
 #[cfg(not(feature = "gui"))]

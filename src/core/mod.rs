@@ -3,6 +3,7 @@
 //! Nothing in here touches a GUI toolkit; it is checked by
 //! `cargo check --lib --no-default-features`.
 
+pub mod cancel;
 pub mod event;
 pub mod ids;
 pub mod metadata;

@@ -81,7 +81,10 @@ mod tests {
         );
         assert_eq!(parse_timestamp("not a time"), None);
         assert_eq!(from_unix_guess(expected.timestamp() as f64), Some(expected));
-        assert_eq!(from_unix_guess(expected.timestamp_millis() as f64), Some(expected));
+        assert_eq!(
+            from_unix_guess(expected.timestamp_millis() as f64),
+            Some(expected)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! [`open`] turns what a user typed (a path today; gRPC URLs later) into a source.
 
 pub mod sqlite;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -286,11 +286,31 @@ impl SqliteSource {
             pool.retain(|(pooled_mode, _)| *pooled_mode == mode);
             pool.pop()
         };
-        let conn = match pooled {
+        let mut conn = match pooled {
             Some((_, conn)) => conn,
             None => open_connection(&self.path, mode)?,
         };
-        let result = f(&conn).map_err(|e| query_error(&e));
+        // Let a cancelled job interrupt a long statement.
+        match crate::core::cancel::current() {
+            Some(token) => {
+                let flag = token.flag();
+                conn.progress_handler(
+                    10_000,
+                    Some(move || flag.load(std::sync::atomic::Ordering::Relaxed)),
+                )
+                .ok();
+            }
+            None => {
+                conn.progress_handler(0, None::<fn() -> bool>).ok();
+            }
+        }
+        let result = f(&conn).map_err(|e| {
+            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+                SourceError::Cancelled
+            } else {
+                query_error(&e)
+            }
+        });
         let mut pool = self
             .pool
             .lock()

@@ -1,0 +1,161 @@
+//! Background jobs of the app: a worker pool, the bounded message channel back to the UI,
+//! and the list of running jobs shown in the status bar (with cancel).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::app::messages::AppMsg;
+use crate::core::cancel::CancelToken;
+use crate::source::worker::JobPool;
+
+/// A running job the user can see.
+#[derive(Debug)]
+pub struct ActiveJob {
+    /// What it does ("Counting streams").
+    pub label: String,
+    /// Cancels it.
+    pub token: CancelToken,
+    /// When it started.
+    pub started: Instant,
+    /// Progress 0..1 when known.
+    pub progress: Option<f32>,
+    /// Whether the status bar lists it (page loads are not listed).
+    pub visible: bool,
+}
+
+/// Repaint callback, so the worker side does not name egui.
+pub type Repaint = Arc<dyn Fn() + Send + Sync>;
+
+/// Job dispatch and results.
+pub struct Jobs {
+    pool: JobPool,
+    sender: Sender<AppMsg>,
+    /// Results, drained by the app every frame.
+    pub receiver: Receiver<AppMsg>,
+    /// Running jobs by id.
+    pub active: BTreeMap<u64, ActiveJob>,
+    next_id: u64,
+    repaint: Repaint,
+}
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Jobs")
+            .field("active", &self.active.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a job's closure gets: its id, cancel token and a way to report.
+pub struct JobCtx {
+    /// This job's id.
+    pub id: u64,
+    /// Cancellation.
+    pub token: CancelToken,
+    sender: Sender<AppMsg>,
+    repaint: Repaint,
+}
+
+impl JobCtx {
+    /// Sends a message to the UI (blocks only while the UI's queue is full) and wakes it.
+    /// Returns false when the app is gone.
+    pub fn send(&self, msg: AppMsg) -> bool {
+        let sent = self.sender.send(msg).is_ok();
+        (self.repaint)();
+        sent
+    }
+
+    /// Reports progress (0..1).
+    pub fn progress(&self, fraction: f32) {
+        self.sender
+            .try_send(AppMsg::JobProgress {
+                job_id: self.id,
+                fraction,
+            })
+            .ok();
+        (self.repaint)();
+    }
+}
+
+impl Jobs {
+    /// Starts the worker pool.
+    ///
+    /// # Errors
+    /// When worker threads cannot be started.
+    pub fn new(repaint: Repaint) -> std::io::Result<Self> {
+        let (sender, receiver) = bounded(1024);
+        Ok(Self {
+            pool: JobPool::new(3, 256)?,
+            sender,
+            receiver,
+            active: BTreeMap::new(),
+            next_id: 1,
+            repaint,
+        })
+    }
+
+    /// Queues a job. `label` makes it visible (with cancel) in the status bar. Returns the
+    /// job id, or `None` when the queue is full (the caller may retry next frame).
+    pub fn spawn(
+        &mut self,
+        label: &str,
+        visible: bool,
+        run: impl FnOnce(&JobCtx) + Send + 'static,
+    ) -> Option<u64> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let token = CancelToken::new();
+        let ctx = JobCtx {
+            id,
+            token: token.clone(),
+            sender: self.sender.clone(),
+            repaint: self.repaint.clone(),
+        };
+        let queued = self.pool.spawn(token.clone(), move |_| {
+            run(&ctx);
+            ctx.send(AppMsg::JobFinished { job_id: ctx.id });
+        });
+        match queued {
+            Ok(()) => {
+                self.active.insert(
+                    id,
+                    ActiveJob {
+                        label: label.to_owned(),
+                        token,
+                        started: Instant::now(),
+                        progress: None,
+                        visible,
+                    },
+                );
+                Some(id)
+            }
+            Err(_) => {
+                tracing::debug!("job queue full; {label} retried later");
+                None
+            }
+        }
+    }
+
+    /// Cancels a job: its results will be ignored and its reads interrupted.
+    pub fn cancel(&mut self, job_id: u64) {
+        if let Some(job) = self.active.remove(&job_id) {
+            job.token.cancel();
+        }
+    }
+
+    /// Cancels every job (e.g. when another store is opened).
+    pub fn cancel_all(&mut self) {
+        for (_, job) in std::mem::take(&mut self.active) {
+            job.token.cancel();
+        }
+    }
+
+    /// True while a job with this id runs.
+    #[must_use]
+    pub fn is_active(&self, job_id: u64) -> bool {
+        self.active.contains_key(&job_id)
+    }
+}

@@ -1,0 +1,460 @@
+//! The eframe application: owns the state, dispatches background jobs, drains their
+//! results, and lays out the views. `logic` handles messages and polling; `ui` draws and
+//! then applies the commands the views produced.
+
+pub mod jobs;
+pub mod messages;
+pub mod paged;
+pub mod state;
+
+mod commands;
+mod demo;
+mod requests;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::core::{EventSource, StoreInfo};
+use crate::ui::connect::ConnectState;
+use crate::ui::event_table::StreamViewState;
+use crate::ui::inspector::InspectorState;
+use crate::ui::log_view::LogState;
+use crate::ui::stream_list::StreamListState;
+use jobs::Jobs;
+use messages::AppCommand;
+use state::{AppState, View};
+
+/// What to show first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Startup {
+    /// Open this store.
+    Store(String),
+    /// Create (if needed) and open the live demo store in the cache directory.
+    Demo,
+    /// Show the connect screen.
+    Connect,
+}
+
+/// The open store.
+pub struct OpenStore {
+    /// Where it is.
+    pub location: String,
+    /// The source.
+    pub source: Arc<dyn EventSource>,
+    /// Its summary, once loaded.
+    pub info: Option<StoreInfo>,
+    /// Last known head.
+    pub head: u64,
+}
+
+/// How often the head is polled while a store is open.
+const HEAD_POLL: Duration = Duration::from_secs(1);
+/// Time budget for draining job results per frame.
+const DRAIN_BUDGET: Duration = Duration::from_millis(10);
+
+/// The application.
+pub struct EventscopeApp {
+    /// Persisted state.
+    pub state: AppState,
+    /// Background jobs.
+    pub jobs: Jobs,
+    /// The open store.
+    pub store: Option<OpenStore>,
+    /// Connect screen.
+    pub connect: ConnectState,
+    /// Streams panel.
+    pub streams: StreamListState,
+    /// Stream view.
+    pub stream_view: StreamViewState,
+    /// Global log.
+    pub log: LogState,
+    /// Event inspector.
+    pub inspector: InspectorState,
+    /// Last error, shown in the status bar.
+    pub last_error: Option<String>,
+    /// Mapping file for SQLite stores (from the command line).
+    pub mapping: Option<std::path::PathBuf>,
+    /// The live demo writer, when running.
+    demo: Option<demo::DemoRuntime>,
+    /// A demo store is being created.
+    pub demo_status: Option<String>,
+    open_generation: u64,
+    last_head_poll: Option<Instant>,
+    head_job: Option<u64>,
+    info_job: Option<u64>,
+    last_info: Option<Instant>,
+    count_job: Option<u64>,
+    history: Vec<(String, Option<u64>)>,
+    pending_version: Option<u64>,
+    egui_ctx: egui::Context,
+    title: String,
+}
+
+impl EventscopeApp {
+    /// Creates the app from eframe's creation context (restores persisted state).
+    #[must_use]
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        startup: Startup,
+        mapping: Option<std::path::PathBuf>,
+    ) -> Self {
+        let state: AppState = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+            .unwrap_or_default();
+        Self::with_state(&cc.egui_ctx, state, startup, mapping)
+    }
+
+    /// Creates the app with explicit state (tests).
+    ///
+    /// # Panics
+    /// When the OS refuses to start worker threads.
+    #[must_use]
+    #[allow(clippy::expect_used)] // Without worker threads the app cannot work at all.
+    pub fn with_state(
+        ctx: &egui::Context,
+        state: AppState,
+        startup: Startup,
+        mapping: Option<std::path::PathBuf>,
+    ) -> Self {
+        ctx.set_theme(state.theme.preference());
+        // Rows are clickable as a whole; selectable labels would take their clicks. Values
+        // are copied through buttons and context menus instead.
+        ctx.all_styles_mut(|style| style.interaction.selectable_labels = false);
+        let repaint_ctx = ctx.clone();
+        let jobs = Jobs::new(Arc::new(move || repaint_ctx.request_repaint()))
+            .expect("start worker threads");
+        let mut app = Self {
+            state,
+            jobs,
+            store: None,
+            connect: ConnectState::default(),
+            streams: StreamListState::default(),
+            stream_view: StreamViewState::default(),
+            log: LogState::default(),
+            inspector: InspectorState::default(),
+            last_error: None,
+            mapping,
+            demo: None,
+            demo_status: None,
+            open_generation: 0,
+            last_head_poll: None,
+            head_job: None,
+            info_job: None,
+            last_info: None,
+            count_job: None,
+            history: Vec::new(),
+            pending_version: None,
+            egui_ctx: ctx.clone(),
+            title: String::new(),
+        };
+        match startup {
+            Startup::Store(location) => app.apply(AppCommand::Open(location)),
+            Startup::Demo => app.start_demo(),
+            Startup::Connect => {}
+        }
+        app
+    }
+
+    /// The source of the open store.
+    fn source(&self) -> Option<Arc<dyn EventSource>> {
+        self.store.as_ref().map(|s| s.source.clone())
+    }
+
+    /// Records an error for the status bar and the log.
+    fn error(&mut self, context: &str, error: &str) {
+        tracing::error!("{context}: {error}");
+        self.last_error = Some(format!("{context}: {error}"));
+    }
+
+    /// Drains job results within the frame budget.
+    fn drain(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < DRAIN_BUDGET {
+            match self.jobs.receiver.try_recv() {
+                Ok(msg) => self.handle(msg),
+                Err(_) => return,
+            }
+        }
+        self.egui_ctx.request_repaint();
+    }
+
+    fn poll(&mut self) {
+        if self.store.is_none() {
+            return;
+        }
+        let due = self.last_head_poll.is_none_or(|t| t.elapsed() >= HEAD_POLL);
+        let idle = self.head_job.is_none_or(|id| !self.jobs.is_active(id));
+        if due && idle {
+            self.last_head_poll = Some(Instant::now());
+            self.head_job = self.request_head();
+        }
+        self.egui_ctx.request_repaint_after(HEAD_POLL);
+    }
+
+    fn update_title(&mut self) {
+        let title = match &self.store {
+            Some(store) => {
+                let name = std::path::Path::new(&store.location)
+                    .file_name()
+                    .map_or_else(
+                        || store.location.clone(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                match &store.info {
+                    Some(info) => format!(
+                        "eventscope — {name} · {} layout · {} streams · {} events · head {}",
+                        info.layout,
+                        crate::ui::thousands(info.stream_count),
+                        crate::ui::thousands(info.event_count),
+                        crate::ui::thousands(store.head.max(info.head_position))
+                    ),
+                    None => format!("eventscope — {name}"),
+                }
+            }
+            None => "eventscope".to_owned(),
+        };
+        if title != self.title {
+            self.egui_ctx
+                .send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<AppCommand> {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let mut commands = Vec::new();
+        let ctrl = |key| KeyboardShortcut::new(Modifiers::COMMAND, key);
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::O))) {
+            commands.push(AppCommand::ShowConnect);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::F))) {
+            match self.state.view {
+                View::Streams => self.streams.focus_filter = true,
+                View::Log => self.log.focus_filter = true,
+            }
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
+            match self.state.view {
+                View::Streams => self.stream_view.focus_goto = true,
+                View::Log => self.log.focus_goto = true,
+            }
+        }
+        let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+            if self.connect.open {
+                self.connect.open = false;
+            } else if typing {
+                ctx.memory_mut(|m| {
+                    if let Some(id) = m.focused() {
+                        m.surrender_focus(id);
+                    }
+                });
+            } else if self.inspector.event.is_some() {
+                self.inspector.event = None;
+                self.stream_view.selected_version = None;
+                self.log.selected = None;
+            } else if let Some((stream_id, version)) = self.history.pop() {
+                commands.push(AppCommand::SelectStream { stream_id, version });
+                // Going back must not push the stream we leave.
+                self.history.pop();
+            }
+        }
+        if !typing {
+            let step = ctx.input(|i| {
+                let page = 20i64;
+                if i.key_pressed(Key::ArrowDown) {
+                    1
+                } else if i.key_pressed(Key::ArrowUp) {
+                    -1
+                } else if i.key_pressed(Key::PageDown) {
+                    page
+                } else if i.key_pressed(Key::PageUp) {
+                    -page
+                } else {
+                    0
+                }
+            });
+            if step != 0 {
+                self.move_selection(step);
+            }
+        }
+        commands
+    }
+
+    fn draw(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {
+        let ctx = ui.ctx().clone();
+        let mut commands = self.shortcuts(&ctx);
+        for file in ctx.input(|i| i.raw.dropped_files.clone()) {
+            let path = file.path();
+            if !path.as_os_str().is_empty() {
+                commands.push(AppCommand::Open(path.display().to_string()));
+            }
+        }
+        let ui_ctx_info = self.store.as_ref().and_then(|s| s.info.clone());
+        let head = self.store.as_ref().map_or(0, |s| s.head);
+        egui::Panel::top("top-bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong("eventscope");
+                if let Some(store) = &self.store {
+                    ui.separator();
+                    ui.label(egui::RichText::new(&store.location).monospace())
+                        .on_hover_text(&store.location);
+                    if let Some(info) = &store.info {
+                        ui.label(format!("· {} layout ({})", info.layout, info.layout_detail));
+                        ui.label(format!(
+                            "· {} streams · {} events",
+                            crate::ui::thousands(info.stream_count),
+                            crate::ui::thousands(info.event_count)
+                        ));
+                    }
+                }
+            });
+            ui.horizontal(|ui| {
+                if self.store.is_some() {
+                    let mut view = self.state.view;
+                    ui.selectable_value(&mut view, View::Streams, "Streams");
+                    ui.selectable_value(&mut view, View::Log, "Log");
+                    if view != self.state.view {
+                        commands.push(AppCommand::SetView(view));
+                    }
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.menu_button("Theme", |ui| {
+                        use state::ThemeChoice;
+                        for (choice, name) in [
+                            (ThemeChoice::System, "Follow system"),
+                            (ThemeChoice::Dark, "Dark"),
+                            (ThemeChoice::Light, "Light"),
+                        ] {
+                            if ui
+                                .selectable_label(self.state.theme == choice, name)
+                                .clicked()
+                            {
+                                commands.push(AppCommand::SetTheme(choice));
+                            }
+                        }
+                    });
+                    if ui
+                        .button("Open…")
+                        .on_hover_text("Open another store (Ctrl+O)")
+                        .clicked()
+                    {
+                        commands.push(AppCommand::ShowConnect);
+                    }
+                });
+            });
+        });
+        egui::Panel::bottom("status-bar").show(ui, |ui| {
+            let ui_ctx = crate::ui::UiCtx {
+                info: ui_ctx_info.as_ref(),
+                head,
+            };
+            crate::ui::status_bar::status_bar_ui(
+                ui,
+                &ui_ctx,
+                &self.jobs.active,
+                self.last_error.as_deref(),
+                &mut commands,
+            );
+        });
+        if self.store.is_none() {
+            egui::CentralPanel::default().show(ui, |ui| {
+                if let Some(status) = &self.demo_status {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(status);
+                    });
+                    ui.add_space(12.0);
+                }
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    crate::ui::connect::connect_ui(
+                        ui,
+                        &mut self.connect,
+                        &self.state.recent,
+                        &mut commands,
+                    );
+                });
+            });
+            return commands;
+        }
+        egui::Panel::right("inspector")
+            .resizable(true)
+            .default_size(360.0)
+            .min_size(260.0)
+            .show(ui, |ui| {
+                crate::ui::inspector::inspector_ui(ui, &mut self.inspector, &mut commands);
+            });
+        match self.state.view {
+            View::Streams => {
+                egui::Panel::left("streams")
+                    .resizable(true)
+                    .default_size(440.0)
+                    .min_size(240.0)
+                    .show(ui, |ui| {
+                        crate::ui::stream_list::stream_list_ui(
+                            ui,
+                            &mut self.streams,
+                            &mut commands,
+                        );
+                    });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::event_table::event_table_ui(
+                        ui,
+                        &mut self.stream_view,
+                        &mut commands,
+                    );
+                });
+            }
+            View::Log => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::log_view::log_view_ui(ui, &mut self.log, &mut commands);
+                });
+            }
+        }
+        if self.connect.open {
+            let mut open = true;
+            egui::Window::new("Open a store")
+                .open(&mut open)
+                .collapsible(false)
+                .default_width(520.0)
+                .show(&ctx, |ui| {
+                    crate::ui::connect::connect_ui(
+                        ui,
+                        &mut self.connect,
+                        &self.state.recent,
+                        &mut commands,
+                    );
+                });
+            self.connect.open &= open;
+        }
+        commands
+    }
+}
+
+impl eframe::App for EventscopeApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain();
+        self.poll();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let commands = self.draw(ui);
+        for command in commands {
+            self.apply(command);
+        }
+        self.request_visible_pages();
+        self.update_title();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.state);
+    }
+
+    fn on_exit(&mut self) {
+        self.jobs.cancel_all();
+        if let Some(demo) = self.demo.take() {
+            demo.stop();
+        }
+    }
+}

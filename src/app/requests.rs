@@ -1,0 +1,263 @@
+//! Read requests: each turns into a background job whose result comes back as an
+//! [`AppMsg`]. Nothing here blocks the UI thread.
+
+use crate::app::EventscopeApp;
+use crate::app::messages::{AppMsg, LogPlacement};
+use crate::core::{Direction, LogQuery};
+
+impl EventscopeApp {
+    /// Spawns a read job on the open store; `read` runs on a worker and returns the
+    /// message to send. Errors are reported with `context`.
+    pub(super) fn spawn_read(
+        &mut self,
+        label: &str,
+        visible: bool,
+        read: impl FnOnce(&dyn crate::core::EventSource) -> Result<AppMsg, crate::core::SourceError>
+        + Send
+        + 'static,
+    ) -> Option<u64> {
+        let source = self.source()?;
+        let context = label.to_owned();
+        self.jobs.spawn(label, visible, move |job| {
+            let msg = match read(source.as_ref()) {
+                Ok(msg) => msg,
+                Err(crate::core::SourceError::Cancelled) => return,
+                Err(e) => AppMsg::Failed {
+                    job_id: job.id,
+                    context,
+                    error: e.to_string(),
+                },
+            };
+            if !job.token.is_cancelled() {
+                job.send(msg);
+            }
+        })
+    }
+
+    pub(super) fn request_head(&mut self) -> Option<u64> {
+        self.spawn_read("Reading head", false, |source| {
+            Ok(AppMsg::Head(source.head()?))
+        })
+    }
+
+    pub(super) fn request_info(&mut self) {
+        if self.info_job.is_some_and(|id| self.jobs.is_active(id)) {
+            return;
+        }
+        self.last_info = Some(std::time::Instant::now());
+        self.info_job = self.spawn_read("Reading store summary", true, |source| {
+            Ok(AppMsg::Info(source.info()?))
+        });
+    }
+
+    pub(super) fn request_store_lists(&mut self) {
+        self.spawn_read("Listing categories", true, |source| {
+            Ok(AppMsg::Categories(source.categories()?))
+        });
+        self.spawn_read("Listing event types", true, |source| {
+            Ok(AppMsg::EventTypes(source.event_types()?))
+        });
+    }
+
+    /// Restarts the stream list for the current filter.
+    pub(super) fn reload_streams(&mut self) {
+        let generation = self.streams.rows.reset();
+        if let Some(job) = self.count_job.take() {
+            self.jobs.cancel(job);
+        }
+        let query = self.streams.query(0);
+        self.count_job = self.spawn_read("Counting streams", true, move |source| {
+            Ok(AppMsg::StreamCount {
+                generation,
+                count: source.count_streams(&query)?,
+            })
+        });
+        self.streams.scroll_to = Some(0);
+    }
+
+    /// Requests the pages of visible rows that are not loaded yet.
+    pub(super) fn request_visible_pages(&mut self) {
+        if self.store.is_none() {
+            return;
+        }
+        let (first, last) = self.streams.visible;
+        for page in self.streams.rows.want(first, last) {
+            let generation = self.streams.rows.generation;
+            let query = self.streams.query(page);
+            let job = self.spawn_read("Loading streams", false, move |source| {
+                Ok(AppMsg::StreamPage {
+                    generation,
+                    page,
+                    rows: source.list_streams(&query)?,
+                })
+            });
+            if job.is_none() {
+                self.streams.rows.abandon(page);
+            }
+        }
+        if let (Some(stream_id), Some(_)) =
+            (self.stream_view.stream_id.clone(), &self.stream_view.info)
+        {
+            let (first, last) = self.stream_view.visible;
+            let first_version = self.stream_view.first_version();
+            let page_size = self.stream_view.rows.page_size;
+            for page in self.stream_view.rows.want(first, last) {
+                let generation = self.stream_view.rows.generation;
+                let stream_id = stream_id.clone();
+                let from = first_version + page * page_size;
+                let job = self.spawn_read("Loading events", false, move |source| {
+                    let events = source.read_stream(
+                        &stream_id,
+                        Some(from),
+                        Direction::Forwards,
+                        page_size,
+                    )?;
+                    Ok(AppMsg::StreamEvents {
+                        generation,
+                        page,
+                        events,
+                    })
+                });
+                if job.is_none() {
+                    self.stream_view.rows.abandon(page);
+                }
+            }
+        }
+    }
+
+    /// Loads the selected stream's summary.
+    pub(super) fn request_stream(&mut self) {
+        let Some(stream_id) = self.stream_view.stream_id.clone() else {
+            return;
+        };
+        let generation = self.stream_view.generation;
+        self.spawn_read("Reading stream", false, move |source| {
+            Ok(AppMsg::Stream {
+                generation,
+                info: source.stream(&stream_id)?,
+            })
+        });
+    }
+
+    /// Loads log events for the current filters.
+    pub(super) fn request_log(&mut self, placement: LogPlacement, from: Option<u64>) {
+        let mut query = match self.log.scope() {
+            Ok(query) => query,
+            Err(message) => {
+                self.log.filter_error = Some(message);
+                return;
+            }
+        };
+        self.log.filter_error = None;
+        match placement {
+            LogPlacement::ReplaceAtEnd => {
+                self.log.generation += 1;
+                query.direction = Direction::Backwards;
+                query.limit = self.log.newest_count();
+                self.log.loading = (true, true);
+            }
+            LogPlacement::ReplaceAtStart => {
+                self.log.generation += 1;
+                query.from_position = from;
+                self.log.loading = (true, true);
+            }
+            LogPlacement::Prepend => {
+                let Some(first) = self.log.events.first() else {
+                    return;
+                };
+                if first.global_position <= 1 {
+                    self.log.at_start = true;
+                    return;
+                }
+                query.from_position = Some(first.global_position - 1);
+                query.direction = Direction::Backwards;
+                self.log.loading.0 = true;
+            }
+            LogPlacement::Append => {
+                let Some(last) = self.log.events.last() else {
+                    return self.request_log(LogPlacement::ReplaceAtEnd, None);
+                };
+                query.from_position = Some(last.global_position + 1);
+                self.log.loading.1 = true;
+            }
+        }
+        let generation = self.log.generation;
+        let visible = matches!(
+            placement,
+            LogPlacement::ReplaceAtEnd | LogPlacement::ReplaceAtStart
+        );
+        let job = self.spawn_read("Reading the log", visible, move |source| {
+            let mut events = source.read_log(&query)?;
+            if query.direction == Direction::Backwards {
+                events.reverse();
+            }
+            Ok(AppMsg::LogEvents {
+                generation,
+                placement,
+                events,
+            })
+        });
+        if job.is_none() {
+            self.log.loading = (false, false);
+        }
+    }
+
+    /// Resolves a "go to" that needs the store (a time).
+    pub(super) fn request_version_at(
+        &mut self,
+        at: chrono::DateTime<chrono::Utc>,
+        query_text: String,
+    ) {
+        let Some(stream_id) = self.stream_view.stream_id.clone() else {
+            return;
+        };
+        let generation = self.stream_view.generation;
+        self.spawn_read("Finding version at time", true, move |source| {
+            Ok(AppMsg::GoToVersion {
+                generation,
+                version: source.version_at(&stream_id, at)?,
+                query: query_text,
+            })
+        });
+    }
+
+    /// Pretty-prints the inspected event in the background (payloads can be megabytes).
+    pub(super) fn request_inspector_text(&mut self) {
+        let Some(event) = self.inspector.event.clone() else {
+            return;
+        };
+        let generation = self.inspector.generation;
+        self.jobs.spawn("Formatting payload", false, move |job| {
+            let payload = crate::ui::inspector::pretty_lines(&event.payload);
+            let metadata = crate::ui::inspector::pretty_lines(&event.metadata);
+            let raw = event
+                .payload_raw
+                .as_ref()
+                .map(crate::ui::inspector::pretty_lines);
+            job.send(AppMsg::InspectorText {
+                generation,
+                payload,
+                metadata,
+                raw,
+            });
+        });
+    }
+
+    /// Opens the native file dialog on a worker (it may block while the dialog is open).
+    pub(super) fn browse_file(&mut self) {
+        self.jobs.spawn("Choosing a file", false, |job| {
+            let picked = rfd::FileDialog::new()
+                .set_title("Open an event store")
+                .add_filter("SQLite", &["db", "sqlite", "sqlite3", "db3"])
+                .add_filter("All files", &["*"])
+                .pick_file();
+            job.send(AppMsg::FilePicked(picked));
+        });
+    }
+
+    /// A page of the log for queries built elsewhere (used by tests and follow mode).
+    #[must_use]
+    pub fn log_scope(&self) -> Option<LogQuery> {
+        self.log.scope().ok()
+    }
+}

@@ -1,0 +1,100 @@
+//! The connect screen: recent stores, a typed path, the native file dialog, drag and drop,
+//! and a gRPC URL field.
+
+use egui::{RichText, Ui};
+
+use crate::app::messages::AppCommand;
+use crate::ui::Commands;
+use crate::ui::theme::palette;
+
+/// State of the connect screen.
+#[derive(Debug, Default)]
+pub struct ConnectState {
+    /// Typed path.
+    pub path: String,
+    /// Typed gRPC URL.
+    pub url: String,
+    /// The last connection error, with what was tried.
+    pub error: Option<String>,
+    /// What is being opened right now.
+    pub opening: Option<String>,
+    /// Shown as a window over an open store.
+    pub open: bool,
+}
+
+/// Draws the connect screen.
+pub fn connect_ui(
+    ui: &mut Ui,
+    state: &mut ConnectState,
+    recent: &[String],
+    commands: &mut Commands,
+) {
+    let colours = palette(ui);
+    ui.heading("Open an event store");
+    ui.label("eventscope opens stores read-only: nothing is ever written to them.");
+    ui.add_space(8.0);
+    if let Some(opening) = &state.opening {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(format!("Opening {opening}…"));
+        });
+    }
+    if let Some(error) = &state.error {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.label(
+                RichText::new("Could not open the store")
+                    .color(colours.error)
+                    .strong(),
+            );
+            ui.add(egui::Label::new(RichText::new(error).color(colours.error)).wrap());
+        });
+        ui.add_space(8.0);
+    }
+    ui.strong("SQLite file");
+    ui.horizontal(|ui| {
+        let label = ui.label("Path");
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut state.path)
+                    .hint_text("/path/to/store.db")
+                    .desired_width(360.0),
+            )
+            .labelled_by(label.id);
+        let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Open").clicked() || enter) && !state.path.trim().is_empty() {
+            commands.push(AppCommand::Open(state.path.trim().to_owned()));
+        }
+        if ui.button("Browse…").clicked() {
+            commands.push(AppCommand::BrowseFile);
+        }
+    });
+    ui.label(RichText::new("Or drop a file onto this window").color(colours.muted));
+    ui.add_space(8.0);
+    ui.strong("Event store server (gRPC)");
+    ui.horizontal(|ui| {
+        let label = ui.label("URL");
+        ui.add(
+            egui::TextEdit::singleline(&mut state.url)
+                .hint_text("kurrentdb://localhost:2113 or umadb://localhost:50051")
+                .desired_width(360.0),
+        )
+        .labelled_by(label.id);
+        if ui.button("Connect").clicked() && !state.url.trim().is_empty() {
+            commands.push(AppCommand::Open(state.url.trim().to_owned()));
+        }
+    });
+    ui.label(
+        RichText::new("KurrentDB and UmaDB servers are not supported yet; SQLite files are")
+            .color(colours.muted),
+    );
+    ui.add_space(8.0);
+    ui.strong("Recent");
+    if recent.is_empty() {
+        ui.label(RichText::new("Nothing opened yet").color(colours.muted));
+    }
+    for location in recent {
+        if ui.link(RichText::new(location).monospace()).clicked() {
+            commands.push(AppCommand::Open(location.clone()));
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The event inspector: payload and metadata as a collapsible JSON tree and as pretty text,
+//! bytes as a hex dump, copy value / path / whole event.
+
+use egui::{RichText, Ui};
+
+use crate::app::messages::AppCommand;
+use crate::core::{Event, Payload};
+use crate::ui::theme::palette;
+use crate::ui::widgets::json_tree::{TreeAction, json_tree_ui};
+use crate::ui::widgets::text_lines::{hex_dump, text_lines_ui};
+use crate::ui::{Commands, long_time, thousands};
+
+/// Inspector tabs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InspectorTab {
+    /// Payload as a tree.
+    #[default]
+    Payload,
+    /// Metadata as a tree.
+    Metadata,
+    /// Pretty text of payload (and stored form when decoded).
+    Text,
+}
+
+/// State of the inspector.
+#[derive(Debug, Default)]
+pub struct InspectorState {
+    /// The inspected event.
+    pub event: Option<Event>,
+    /// Active tab.
+    pub tab: InspectorTab,
+    /// Pretty text lines (computed in the background).
+    pub payload_lines: Option<Vec<String>>,
+    /// Metadata text lines.
+    pub metadata_lines: Option<Vec<String>>,
+    /// The stored payload's lines, when the shown payload was decoded.
+    pub raw_lines: Option<Vec<String>>,
+    /// Show the stored form rather than the decoded one.
+    pub show_raw: bool,
+    /// Show all lines of long text.
+    pub show_all: bool,
+    /// Generation of the inspected event.
+    pub generation: u64,
+}
+
+/// Lines of pretty text for a payload (done in a background job for big payloads).
+#[must_use]
+pub fn pretty_lines(payload: &Payload) -> Vec<String> {
+    match payload {
+        Payload::Empty => vec!["(empty)".to_owned()],
+        Payload::Json(value) => serde_json::to_string_pretty(value)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        Payload::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) if !text.is_empty() => text.lines().map(str::to_owned).collect(),
+            _ => hex_dump(bytes),
+        },
+    }
+}
+
+fn copy_button(ui: &mut Ui, label: &str, text: impl FnOnce() -> String, commands: &mut Commands) {
+    if ui.small_button(label).clicked() {
+        commands.push(AppCommand::Copy(text()));
+    }
+}
+
+/// Draws the inspector.
+pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Commands) {
+    let colours = palette(ui);
+    let Some(event) = state.event.clone() else {
+        ui.centered_and_justified(|ui| {
+            ui.label(RichText::new("Select an event to inspect it").color(colours.muted));
+        });
+        return;
+    };
+    ui.heading(format!("#{} {}", event.global_position, event.event_type));
+    egui::Grid::new("event-fields")
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            ui.label("Stream");
+            if ui
+                .link(RichText::new(&event.stream_id).monospace())
+                .on_hover_text("Open this stream")
+                .clicked()
+            {
+                commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+            }
+            ui.end_row();
+            ui.label("Version");
+            ui.label(RichText::new(event.stream_version.to_string()).monospace());
+            ui.end_row();
+            ui.label("Schema");
+            ui.label(
+                event
+                    .schema_version
+                    .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
+            );
+            ui.end_row();
+            ui.label("Recorded at");
+            ui.label(RichText::new(long_time(event.recorded_at)).monospace());
+            ui.end_row();
+            for (name, value) in [
+                ("Event id", &event.event_id),
+                ("Correlation", &event.correlation_id),
+                ("Causation", &event.causation_id),
+            ] {
+                ui.label(name);
+                match value {
+                    Some(text) => {
+                        ui.horizontal(|ui| {
+                            ui.add(egui::Label::new(RichText::new(text).monospace()).truncate());
+                            copy_button(ui, "Copy", || text.clone(), commands);
+                        });
+                    }
+                    None => {
+                        ui.label(RichText::new("—").color(colours.muted));
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    ui.horizontal(|ui| {
+        copy_button(
+            ui,
+            "Copy event",
+            || serde_json::to_string_pretty(&event.to_json()).unwrap_or_default(),
+            commands,
+        );
+        copy_button(
+            ui,
+            "Copy payload",
+            || payload_text(&event.payload),
+            commands,
+        );
+    });
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut state.tab, InspectorTab::Payload, "Payload");
+        ui.selectable_value(&mut state.tab, InspectorTab::Metadata, "Metadata");
+        ui.selectable_value(&mut state.tab, InspectorTab::Text, "Text");
+        if event.payload_raw.is_some() {
+            ui.separator();
+            ui.checkbox(&mut state.show_raw, "Stored form")
+                .on_hover_text(
+                    "Show the payload as stored, with the library's typed values undecoded",
+                );
+        }
+    });
+    let payload = if state.show_raw {
+        event.payload_raw.as_ref().unwrap_or(&event.payload)
+    } else {
+        &event.payload
+    };
+    match state.tab {
+        InspectorTab::Payload => payload_tree_ui(
+            ui,
+            ("payload", event.global_position, state.show_raw),
+            payload,
+            commands,
+        ),
+        InspectorTab::Metadata => payload_tree_ui(
+            ui,
+            ("metadata", event.global_position),
+            &event.metadata,
+            commands,
+        ),
+        InspectorTab::Text => {
+            let lines = if state.show_raw && state.raw_lines.is_some() {
+                state.raw_lines.as_ref()
+            } else {
+                state.payload_lines.as_ref()
+            };
+            match lines {
+                Some(lines) => {
+                    if text_lines_ui(ui, ("text", event.global_position), lines, state.show_all) {
+                        state.show_all = true;
+                    }
+                }
+                None => {
+                    ui.spinner();
+                }
+            }
+        }
+    }
+}
+
+fn payload_text(payload: &Payload) -> String {
+    match payload {
+        Payload::Json(value) => serde_json::to_string_pretty(value).unwrap_or_default(),
+        Payload::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Payload::Empty => String::new(),
+    }
+}
+
+fn payload_tree_ui(
+    ui: &mut Ui,
+    id_salt: impl std::hash::Hash + std::fmt::Debug,
+    payload: &Payload,
+    commands: &mut Commands,
+) {
+    let colours = palette(ui);
+    egui::ScrollArea::both()
+        .id_salt(("tree", &id_salt))
+        .auto_shrink([false, false])
+        .show(ui, |ui| match payload {
+            Payload::Empty => {
+                ui.label(RichText::new("(empty)").color(colours.muted));
+            }
+            Payload::Json(value) => {
+                if let Some(TreeAction::Copy(text)) = json_tree_ui(ui, &id_salt, value) {
+                    commands.push(AppCommand::Copy(text));
+                }
+            }
+            Payload::Bytes(bytes) => {
+                ui.label(
+                    RichText::new(format!("{} bytes, not JSON", thousands(bytes.len() as u64)))
+                        .color(colours.warning),
+                );
+                let lines = match std::str::from_utf8(bytes) {
+                    Ok(text) => text
+                        .lines()
+                        .take(2_000)
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>(),
+                    Err(_) => hex_dump(&bytes[..bytes.len().min(64 * 1024)]),
+                };
+                for line in lines.iter().take(2_000) {
+                    ui.label(RichText::new(line).monospace());
+                }
+            }
+        });
+}

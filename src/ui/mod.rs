@@ -1,0 +1,91 @@
+//! UI layer: egui views and widgets. Views draw from their own state, never wait on I/O,
+//! and report what the user asked for as [`crate::app::messages::AppCommand`]s.
+
+pub mod connect;
+pub mod event_table;
+pub mod inspector;
+pub mod log_view;
+pub mod status_bar;
+pub mod stream_list;
+pub mod theme;
+pub mod widgets;
+
+use crate::app::messages::AppCommand;
+use crate::core::time::format_rfc3339;
+
+/// What views may read about the app (borrowed, narrow).
+pub struct UiCtx<'a> {
+    /// The open store's summary, when known.
+    pub info: Option<&'a crate::core::StoreInfo>,
+    /// Head position.
+    pub head: u64,
+}
+
+/// Commands produced while drawing.
+pub type Commands = Vec<AppCommand>;
+
+/// A timestamp for tables: `2024-01-02 11:33:24.123`, UTC.
+#[must_use]
+pub fn short_time(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    time.map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+        .unwrap_or_else(|| "—".to_owned())
+}
+
+/// A full timestamp for details.
+#[must_use]
+pub fn long_time(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    time.map_or_else(
+        || "—".to_owned(),
+        |t| format!("{} UTC", format_rfc3339(t).trim_end_matches('Z')),
+    )
+}
+
+/// Thousands separators: 1,234,567.
+#[must_use]
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A right-aligned bold header cell.
+pub fn right_header(ui: &mut egui::Ui, text: &str) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        ui.strong(text)
+    });
+}
+
+/// Right-aligned monospace text in a table cell.
+pub fn right_aligned(ui: &mut egui::Ui, text: impl Into<String>) {
+    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        ui.label(egui::RichText::new(text.into()).monospace());
+    });
+}
+
+/// Shortens an id for a narrow column (`1b19a3…`).
+#[must_use]
+pub fn short_id(id: &str, keep: usize) -> String {
+    if id.chars().count() <= keep + 1 {
+        id.to_owned()
+    } else {
+        id.chars().take(keep).collect::<String>() + "…"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_numbers_and_ids() {
+        assert_eq!(super::thousands(0), "0");
+        assert_eq!(super::thousands(1234), "1,234");
+        assert_eq!(super::thousands(10_000_000), "10,000,000");
+        assert_eq!(super::short_id("abcdef", 4), "abcd…");
+        assert_eq!(super::short_id("abcde", 4), "abcde");
+    }
+}

@@ -1,0 +1,68 @@
+//! The status bar: head, event count, background jobs with progress and cancel, last error.
+
+use egui::{RichText, Ui};
+
+use crate::app::jobs::ActiveJob;
+use crate::app::messages::AppCommand;
+use crate::ui::theme::palette;
+use crate::ui::{Commands, UiCtx, thousands};
+
+/// Draws the status bar.
+pub fn status_bar_ui(
+    ui: &mut Ui,
+    ctx: &UiCtx<'_>,
+    jobs: &std::collections::BTreeMap<u64, ActiveJob>,
+    last_error: Option<&str>,
+    commands: &mut Commands,
+) {
+    let colours = palette(ui);
+    ui.horizontal(|ui| {
+        ui.label(format!("head {}", thousands(ctx.head)));
+        if let Some(info) = ctx.info {
+            ui.separator();
+            ui.label(format!("{} events", thousands(info.event_count)));
+        }
+        let loading = jobs.values().filter(|j| !j.visible).count();
+        if loading > 0 {
+            ui.separator();
+            ui.spinner();
+            ui.label(RichText::new("loading").color(colours.muted));
+        }
+        for (id, job) in jobs.iter().filter(|(_, j)| j.visible) {
+            ui.separator();
+            ui.spinner();
+            let seconds = job.started.elapsed().as_secs();
+            match job.progress {
+                Some(fraction) => {
+                    ui.add(
+                        egui::ProgressBar::new(fraction)
+                            .desired_width(90.0)
+                            .show_percentage(),
+                    );
+                    ui.label(&job.label);
+                }
+                None => {
+                    ui.label(format!("{} ({seconds} s)", job.label));
+                }
+            }
+            if ui.small_button("Cancel").clicked() {
+                commands.push(AppCommand::Cancel(*id));
+            }
+        }
+        ui.with_layout(
+            egui::Layout::right_to_left(egui::Align::Center),
+            |ui| match last_error {
+                Some(error) => {
+                    if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                        commands.push(AppCommand::DismissError);
+                    }
+                    ui.add(egui::Label::new(RichText::new(error).color(colours.error)).truncate())
+                        .on_hover_text(error);
+                }
+                None => {
+                    ui.label(RichText::new("last error: —").color(colours.muted));
+                }
+            },
+        );
+    });
+}

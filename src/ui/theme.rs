@@ -1,0 +1,55 @@
+//! Colours and sizes used across views: the one place colours are defined.
+
+use egui::Color32;
+
+/// Height of a table row, in points (tables are virtualised on fixed-height rows).
+pub const ROW_HEIGHT: f32 = 20.0;
+
+/// Colours that depend on light/dark mode.
+#[derive(Clone, Copy, Debug)]
+pub struct Palette {
+    /// JSON keys.
+    pub key: Color32,
+    /// JSON strings.
+    pub string: Color32,
+    /// JSON numbers.
+    pub number: Color32,
+    /// JSON booleans and null.
+    pub literal: Color32,
+    /// Muted text (placeholders, secondary info).
+    pub muted: Color32,
+    /// Errors.
+    pub error: Color32,
+    /// Warnings and notices.
+    pub warning: Color32,
+    /// Links (ids that navigate).
+    pub link: Color32,
+}
+
+/// The palette for the current visuals.
+#[must_use]
+pub fn palette(ui: &egui::Ui) -> Palette {
+    if ui.visuals().dark_mode {
+        Palette {
+            key: Color32::from_rgb(156, 200, 255),
+            string: Color32::from_rgb(206, 170, 120),
+            number: Color32::from_rgb(150, 220, 160),
+            literal: Color32::from_rgb(200, 150, 230),
+            muted: Color32::from_gray(140),
+            error: Color32::from_rgb(255, 110, 100),
+            warning: Color32::from_rgb(240, 190, 80),
+            link: Color32::from_rgb(110, 170, 255),
+        }
+    } else {
+        Palette {
+            key: Color32::from_rgb(20, 70, 160),
+            string: Color32::from_rgb(150, 80, 10),
+            number: Color32::from_rgb(20, 120, 40),
+            literal: Color32::from_rgb(130, 40, 160),
+            muted: Color32::from_gray(110),
+            error: Color32::from_rgb(190, 30, 30),
+            warning: Color32::from_rgb(160, 100, 0),
+            link: Color32::from_rgb(20, 90, 200),
+        }
+    }
+}

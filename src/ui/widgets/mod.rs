@@ -1,0 +1,4 @@
+//! Reusable widgets.
+
+pub mod json_tree;
+pub mod text_lines;
