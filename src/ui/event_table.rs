@@ -10,7 +10,7 @@ use crate::app::messages::AppCommand;
 use crate::app::paged::PagedRows;
 use crate::core::{Event, StreamInfo};
 use crate::ui::theme::{ROW_HEIGHT, palette};
-use crate::ui::{Commands, short_id, short_time, thousands};
+use crate::ui::{Commands, short_id, short_time};
 
 /// Events per fetched page.
 pub const PAGE_SIZE: u64 = 200;
@@ -100,7 +100,7 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
     ui.horizontal(|ui| {
         ui.heading(RichText::new(&stream_id).monospace());
         if let Some(info) = &state.info {
-            ui.label(format!("{} events", thousands(info.event_count)));
+            ui.label(crate::ui::count_of(info.event_count, "event", "events"));
             if !info.category.is_empty() {
                 ui.label(RichText::new(&info.category).color(colours.muted));
             }

@@ -146,7 +146,7 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
         }
     });
     let count_text = match state.rows.total {
-        Some(total) => format!("{} streams", thousands(total)),
+        Some(total) => crate::ui::count_of(total, "stream", "streams"),
         None if state.rows.is_loading() => "loading…".to_owned(),
         None => "counting…".to_owned(),
     };

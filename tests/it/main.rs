@@ -10,5 +10,7 @@ mod common;
 mod demo_store;
 mod emmett;
 mod eventsourcing;
+#[cfg(feature = "gui")]
+mod gui;
 mod mapping;
 mod readonly;

@@ -1,0 +1,235 @@
+//! The desktop app driven through its labels with egui_kittest (no display, no GPU).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use eventscope::app::{EventscopeApp, Startup};
+use eventscope::core::Direction;
+
+type AppHarness<'a> = Harness<'a, EventscopeApp>;
+
+fn harness(startup: Startup) -> AppHarness<'static> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            EventscopeApp::with_state(&cc.egui_ctx, Default::default(), startup, None)
+        })
+}
+
+/// Steps frames until `done` holds (background jobs deliver results between frames).
+fn wait_until(h: &mut AppHarness<'_>, what: &str, done: impl Fn(&AppHarness<'_>) -> bool) {
+    let started = Instant::now();
+    loop {
+        h.step();
+        if done(h) {
+            h.step();
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn has_label(h: &AppHarness<'_>, label: &str) -> bool {
+    h.query_all_by_label(label).next().is_some()
+}
+
+fn demo_store(dir: &Path) -> (std::path::PathBuf, eventscope::demo::DemoSummary) {
+    let path = dir.join("demo.db");
+    let summary = eventscope::demo::write_demo(
+        &path,
+        &eventscope::demo::DemoOptions {
+            events: 5_000,
+            seed: 11,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    (path, summary)
+}
+
+#[test]
+fn browse_the_demo_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, summary) = demo_store(dir.path());
+    let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
+    let mut h = harness(Startup::Store(path.display().to_string()));
+
+    // Open: the stream list fills and counts every stream.
+    wait_until(&mut h, "the stream list", |h| has_label(h, "account-0001"));
+    let count = format!("{} streams", eventscope::ui::thousands(summary.streams));
+    wait_until(&mut h, "the stream count", |h| has_label(h, &count));
+    assert!(has_label(
+        &h,
+        "Select a stream on the left to see its events"
+    ));
+
+    // Filter as you type.
+    h.get_by_label("Filter").focus();
+    h.get_by_label("Filter").type_text("account-0001");
+    wait_until(&mut h, "the filtered list", |h| {
+        h.state().streams.rows.total == Some(1)
+    });
+    assert!(has_label(&h, "1 stream"));
+    assert!(!has_label(&h, "account-0002"));
+
+    // Open a stream.
+    h.get_all_by_label("account-0001").next().unwrap().click();
+    wait_until(&mut h, "the stream's events", |h| {
+        h.state().stream_view.info.is_some() && h.state().stream_view.rows.row(0).is_some()
+    });
+    let info = source.stream("account-0001").unwrap().unwrap();
+    assert!(has_label(
+        &h,
+        &format!("{} events", eventscope::ui::thousands(info.event_count))
+    ));
+    assert!(has_label(&h, "AccountOpened"), "the first event is shown");
+
+    // Jump to a version: the event is selected and inspected.
+    h.get_by_label("Go to").focus();
+    h.get_by_label("Go to").type_text("37");
+    h.get_by_label("Go").click();
+    wait_until(&mut h, "version 37", |h| {
+        h.state()
+            .inspector
+            .event
+            .as_ref()
+            .is_some_and(|e| e.stream_version == 37)
+    });
+    let v37 = source
+        .read_stream("account-0001", Some(37), Direction::Forwards, 1)
+        .unwrap()
+        .remove(0);
+    assert_eq!(h.state().stream_view.selected_version, Some(37));
+    assert!(has_label(
+        &h,
+        &format!("#{} {}", v37.global_position, v37.event_type)
+    ));
+
+    // A version that does not exist says so.
+    h.get_by_label("Go to").focus();
+    h.get_by_label("Go to").type_text("0000");
+    h.get_by_label("Go").click();
+    wait_until(&mut h, "the go-to message", |h| {
+        h.state().stream_view.goto_message.is_some()
+    });
+    assert!(h.query_by_label_contains("no version 370000").is_some());
+
+    // Arrow keys move the selection.
+    h.key_press(egui::Key::ArrowDown);
+    wait_until(&mut h, "version 38", |h| {
+        h.state()
+            .inspector
+            .event
+            .as_ref()
+            .is_some_and(|e| e.stream_version == 38)
+    });
+
+    // Open an event by clicking its row (its position cell is unique).
+    let v40 = source
+        .read_stream("account-0001", Some(40), Direction::Forwards, 1)
+        .unwrap()
+        .remove(0);
+    h.get_by_label(&v40.global_position.to_string()).click();
+    wait_until(&mut h, "version 40", |h| {
+        h.state()
+            .inspector
+            .event
+            .as_ref()
+            .is_some_and(|e| e.stream_version == 40)
+    });
+    assert!(has_label(
+        &h,
+        &format!("#{} {}", v40.global_position, v40.event_type)
+    ));
+    assert!(
+        has_label(&h, "amountCents"),
+        "the payload tree shows the payload's keys"
+    );
+
+    // Switch to the log: it shows the newest events, ending at the head.
+    h.get_by_label("Log").click();
+    wait_until(&mut h, "the log", |h| !h.state().log.events.is_empty());
+    let head = source.head().unwrap();
+    assert_eq!(h.state().log.events.last().unwrap().global_position, head);
+
+    // Filter the log by event type.
+    h.get_by_label("all types").click();
+    wait_until(&mut h, "the type list", |h| has_label(h, "OrderPlaced"));
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "OrderPlaced")
+        .click();
+    wait_until(&mut h, "the filtered log", |h| {
+        let log = &h.state().log;
+        !log.events.is_empty()
+            && log.types.len() == 1
+            && !log.loading.1
+            && log.events.iter().all(|e| e.event_type == "OrderPlaced")
+    });
+    let placed = source
+        .read_log(&eventscope::core::LogQuery {
+            event_types: vec!["OrderPlaced".into()],
+            ..eventscope::core::LogQuery::newest(500)
+        })
+        .unwrap();
+    assert_eq!(h.state().log.events.len(), placed.len());
+    h.run_steps(2);
+    assert!(has_label(&h, "1 type"));
+}
+
+#[test]
+fn empty_filter_and_broken_file_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = demo_store(dir.path());
+    let mut h = harness(Startup::Store(path.display().to_string()));
+    wait_until(&mut h, "the stream list", |h| has_label(h, "account-0001"));
+    h.get_by_label("Filter").focus();
+    h.get_by_label("Filter").type_text("no-such-stream");
+    wait_until(&mut h, "the empty state", |h| {
+        has_label(h, "No stream matches \"no-such-stream\"")
+    });
+
+    // A broken file: the connect window shows the error and what was tried; the store
+    // that was open stays usable underneath.
+    let broken = dir.path().join("broken.db");
+    std::fs::write(&broken, "this is not a database").unwrap();
+    h.state_mut()
+        .apply(eventscope::app::messages::AppCommand::Open(
+            broken.display().to_string(),
+        ));
+    wait_until(&mut h, "the error", |h| {
+        h.query_by_label_contains("not a SQLite database").is_some()
+    });
+    assert!(h.query_by_label_contains("tried: opening").is_some());
+    assert!(has_label(&h, "Could not open the store"));
+}
+
+#[test]
+fn connect_screen_without_a_store() {
+    let mut h = harness(Startup::Connect);
+    h.run_steps(3);
+    assert!(has_label(&h, "Open an event store"));
+    assert!(has_label(&h, "Nothing opened yet"));
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    h.get_by_label("Path").focus();
+    h.get_by_label("Path").type_text(missing.to_str().unwrap());
+    h.get_by_label("Open").click();
+    wait_until(&mut h, "the error", |h| {
+        h.query_by_label_contains("no such file").is_some()
+    });
+    assert!(!missing.exists(), "opening must not create the file");
+    // A gRPC URL is accepted by the field and explained.
+    h.get_by_label("URL").focus();
+    h.get_by_label("URL")
+        .type_text("kurrentdb://localhost:2113");
+    h.get_by_label("Connect").click();
+    wait_until(&mut h, "the gRPC message", |h| {
+        h.query_by_label_contains("not supported yet").is_some()
+    });
+}
