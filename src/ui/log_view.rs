@@ -176,7 +176,7 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
         let types_text = if state.types.is_empty() {
             "all types".to_owned()
         } else {
-            format!("{} types", state.types.len())
+            crate::ui::count_of(state.types.len() as u64, "type", "types")
         };
         ui.menu_button(types_text, |ui| {
             egui::ScrollArea::vertical()

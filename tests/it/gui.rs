@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use eventscope::app::{EventscopeApp, Startup};
 use eventscope::core::Direction;
 
@@ -179,7 +179,11 @@ fn browse_the_demo_store() {
         .unwrap();
     assert_eq!(h.state().log.events.len(), placed.len());
     h.run_steps(2);
-    assert!(has_label(&h, "1 type"));
+    let labels: Vec<String> = h
+        .query_all_by_label_contains("type")
+        .map(|n| format!("{:?}", n.accesskit_node().label()))
+        .collect();
+    assert!(has_label(&h, "1 type"), "{labels:?}");
 }
 
 #[test]

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Runs, in the sqlite3 shell, the SQL that eventscope's SQLite source issues for the three
+# reads benchmarked in benches/source.rs (design layout, e.g. the demo store), and reports
+# the median time per query, to compare with the criterion medians of `cargo bench --bench
+# source`.
+#
+#   scripts/bench-sqlite3.sh STORE                 # e.g. <target>/bench-data/demo-1m.db
+#   RUNS=51 scripts/bench-sqlite3.sh STORE         # more samples
+#   BIND=1 scripts/bench-sqlite3.sh STORE          # bind ?1..?N with .parameter instead of literals
+#   SQLITE3=/path/to/sqlite3 scripts/bench-sqlite3.sh STORE
+#
+# The queries (kept identical to src/source/sqlite/sql.rs and mod.rs; literal parameters
+# substituted unless BIND=1):
+#   a. list_streams, first 100 streams by id;
+#   b. read_stream of STREAM (default account-0001) from version count/2, forwards, 500;
+#   c. read_log from position head/2, 500.
+# Every row is fetched and printed (list mode) to /dev/null.
+#
+# Two timings per query, both excluding process start-up:
+#   timer  — `.timer on` inside one shell session: median of RUNS executions after WARMUP
+#            ones. `real` has 1 ms resolution in the shell; `cpu` (user+sys) has 1 µs.
+#   batch  — wall time of a session running the query REPS times minus that of a session
+#            running it once less … precisely: (T(warm-up + REPS runs) − T(warm-up only)) / REPS,
+#            median over BATCHES pairs. Microsecond resolution; this is the figure to
+#            compare with criterion.
+# The store is opened the way eventscope opens it (read-only URI; `immutable=1` for a WAL
+# store with no -wal file, `readonly_shm=1` when -wal and -shm exist), so nothing is written.
+# Note: /usr/bin/sqlite3 may be an older SQLite (3.40 on Debian 12) than the one bundled
+# into eventscope by rusqlite; the script prints both versions it can see.
+set -euo pipefail
+
+if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 2
+fi
+STORE=$1
+SQLITE3=${SQLITE3:-sqlite3}
+RUNS=${RUNS:-31}
+WARMUP=${WARMUP:-3}
+BATCHES=${BATCHES:-11}
+STREAM=${STREAM:-account-0001}
+PAGE=${PAGE:-500}
+STREAMS_PAGE=${STREAMS_PAGE:-100}
+BIND=${BIND:-0}
+# Target wall time of one batch, used to choose REPS per query.
+BATCH_SECONDS=${BATCH_SECONDS:-0.3}
+
+command -v "$SQLITE3" >/dev/null || { echo "no $SQLITE3 on PATH (apt-get install sqlite3)" >&2; exit 1; }
+[[ -f $STORE ]] || { echo "no such file: $STORE" >&2; exit 1; }
+
+# --- open the store the way src/source/sqlite/mod.rs (choose_mode, read_only_uri) does ---
+absolute=$(realpath -- "$STORE")
+encoded=
+LC_ALL=C
+for ((i = 0; i < ${#absolute}; i++)); do
+    c=${absolute:i:1}
+    if [[ $c == [A-Za-z0-9/._~-] ]]; then
+        encoded+=$c
+    else
+        printf -v hex '%%%02X' "'$c"
+        encoded+=$hex
+    fi
+done
+read -r b18 b19 < <(od -An -tu1 -j18 -N2 -- "$absolute")
+mode=plain
+if [[ $b18 == 2 && $b19 == 2 ]]; then
+    if [[ ! -e "$absolute-wal" ]]; then
+        mode=immutable
+    elif [[ -e "$absolute-shm" ]]; then
+        mode=readonly_shm
+    else
+        mode=rebuild_shm
+        echo "warning: the WAL of this store has no -shm; SQLite will create one" >&2
+    fi
+fi
+case $mode in
+    immutable) URI="file:$encoded?mode=ro&immutable=1" ;;
+    readonly_shm) URI="file:$encoded?mode=ro&readonly_shm=1" ;;
+    *) URI="file:$encoded?mode=ro" ;;
+esac
+
+sq() { "$SQLITE3" -batch -noheader "$URI" "$@"; }
+quote() { local s=${1//\'/\'\'}; printf "'%s'" "$s"; }
+
+# --- the parameters benches/source.rs uses ---
+count=$(sq "SELECT COUNT(*) FROM \"events\" WHERE 1 AND \"aggregate_id\" IN ($(quote "$STREAM"), $(quote "$STREAM"), $(quote "$STREAM"), $(quote "$STREAM"))")
+head=$(sq 'SELECT "id" FROM "events" WHERE 1 ORDER BY "id" DESC LIMIT 1')
+head=${head:-0}
+from_version=$((count / 2))
+from_position=$((head / 2))
+[[ $count -gt 0 ]] || { echo "stream $STREAM has no events in $STORE" >&2; exit 1; }
+
+# --- the SQL, as src/source/sqlite/sql.rs and mod.rs generate it for the design layout ---
+COLUMNS='"id", "aggregate_id", "version", "event_type", "event_id", "payload", "metadata", "created_at", "event_version"'
+SQL_A='SELECT "aggregate_id", COUNT(*), MAX("version"), MIN("created_at"), MAX("created_at"), MAX("id"), MIN("event_type") FROM "events" WHERE 1 GROUP BY "aggregate_id" ORDER BY "aggregate_id" ASC LIMIT ?1 OFFSET ?2'
+SQL_B="SELECT $COLUMNS FROM \"events\" WHERE 1 AND \"aggregate_id\" IN (?1, ?2, ?3, ?4) AND \"version\" >= ?5 ORDER BY \"version\" ASC LIMIT ?6"
+SQL_C="SELECT $COLUMNS FROM \"events\" WHERE 1 AND \"id\" >= ?1 ORDER BY \"id\" ASC LIMIT ?2"
+PARAMS_A=("$STREAMS_PAGE" 0)
+s=$(quote "$STREAM")
+PARAMS_B=("$s" "$s" "$s" "$s" "$from_version" "$PAGE")
+PARAMS_C=("$from_position" "$PAGE")
+
+# prepare NAME SQL PARAMS... → sets PRELUDE (shell commands) and STMT (one statement line).
+prepare() {
+    local sql=$2
+    shift 2
+    PRELUDE=
+    if [[ $BIND == 1 ]]; then
+        local i=1 p
+        for p in "$@"; do
+            PRELUDE+=".parameter set ?$i \"$p\""$'\n'
+            i=$((i + 1))
+        done
+    else
+        local i
+        # Highest index first, so ?1 does not clobber ?10 and up.
+        for ((i = $#; i >= 1; i--)); do
+            sql=${sql//"?$i"/"${!i}"}
+        done
+    fi
+    STMT="$sql;"
+}
+
+# session WARMUPS REPS → runs one shell session: prelude, query WARMUPS+REPS times, rows to /dev/null.
+session() {
+    local n=$(($1 + $2)) i
+    {
+        printf '%s' "$PRELUDE"
+        echo 'PRAGMA query_only = 1;'
+        echo '.timer on'
+        echo '.output /dev/null'
+        for ((i = 0; i < n; i++)); do echo "$STMT"; done
+    } | "$SQLITE3" -batch -noheader "$URI"
+}
+
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+now() { echo "$EPOCHREALTIME"; }
+
+ms() { awk -v s="$1" 'BEGIN {printf "%.3f", s * 1000}'; }
+
+bench() {
+    local label=$1 sql=$2
+    shift 2
+    prepare "$label" "$sql" "$@"
+    local timer_lines rows
+    timer_lines=$(session "$WARMUP" "$RUNS" | grep '^Run Time:' | tail -n "$RUNS")
+    local real cpu
+    real=$(awk '{print $4}' <<<"$timer_lines" | median)
+    cpu=$(awk '{print $6 + $8}' <<<"$timer_lines" | median)
+    # Batch timing, start-up subtracted.
+    local reps
+    reps=$(awk -v r="$real" -v c="$cpu" -v t="$BATCH_SECONDS" 'BEGIN {q = (r > c ? r : c); if (q < 0.0001) q = 0.0001; n = int(t / q + 0.5); if (n < 3) n = 3; if (n > 2000) n = 2000; print n}')
+    local per=() b t0 t1 t2
+    for ((b = 0; b < BATCHES; b++)); do
+        t0=$(now); session 1 0 >/dev/null
+        t1=$(now); session 1 "$reps" >/dev/null
+        t2=$(now)
+        per+=("$(awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$reps" 'BEGIN {printf "%.9f", ((c - b) - (b - a)) / n}')")
+    done
+    local batch
+    batch=$(printf '%s\n' "${per[@]}" | median)
+    # Row count check (the same rows the source returns: 100 / 500 / 500).
+    rows=$({ printf '%s' "$PRELUDE"; echo "$STMT"; } | "$SQLITE3" -batch -noheader "$URI" | wc -l)
+    printf '%-28s %6s %12s %12s %14s %8s\n' "$label" "$rows" "$(ms "$real")" "$(ms "$cpu")" "$(ms "$batch")" "$reps"
+    if [[ ${VERBOSE:-0} == 1 ]]; then
+        printf '    %s\n' "$PRELUDE$STMT" >&2
+    fi
+}
+
+bundled=
+if [[ -n ${EVENTSCOPE_SQLITE_VERSION:-} ]]; then bundled=" (eventscope bundles $EVENTSCOPE_SQLITE_VERSION)"; fi
+echo "store:     $absolute ($mode)"
+echo "sqlite3:   $(command -v "$SQLITE3"), SQLite $("$SQLITE3" --version | cut -d' ' -f1)$bundled"
+echo "params:    $STREAM has $count events → from_version $from_version; head $head → from_position $from_position"
+echo "settings:  RUNS=$RUNS WARMUP=$WARMUP BATCHES=$BATCHES BIND=$BIND (literals unless BIND=1)"
+echo
+printf '%-28s %6s %12s %12s %14s %8s\n' query rows 'timer real' 'timer cpu' 'batch wall' reps
+printf '%-28s %6s %12s %12s %14s %8s\n' '' '' '(ms, median)' '(ms, median)' '(ms/query, med)' ''
+bench "a list_streams first $STREAMS_PAGE" "$SQL_A" "${PARAMS_A[@]}"
+bench "b read_stream mid $PAGE" "$SQL_B" "${PARAMS_B[@]}"
+bench "c read_log mid $PAGE" "$SQL_C" "${PARAMS_C[@]}"
