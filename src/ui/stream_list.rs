@@ -92,8 +92,8 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
         } else {
             shown
         };
-        ui.label("Category");
-        egui::ComboBox::from_id_salt("category")
+        let category_label = ui.label("Category");
+        let category_combo = egui::ComboBox::from_id_salt("category")
             .selected_text(shown)
             .width(140.0)
             .show_ui(ui, |ui| {
@@ -130,9 +130,10 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
                     }
                 }
             });
-        ui.label("Sort");
+        category_combo.response.labelled_by(category_label.id);
+        let sort_label = ui.label("Sort");
         let before = state.sort;
-        egui::ComboBox::from_id_salt("sort")
+        let sort_combo = egui::ComboBox::from_id_salt("sort")
             .selected_text(match state.sort {
                 StreamSort::Id => "id",
                 StreamSort::LastActivity => "last activity",
@@ -141,6 +142,7 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
                 ui.selectable_value(&mut state.sort, StreamSort::Id, "id");
                 ui.selectable_value(&mut state.sort, StreamSort::LastActivity, "last activity");
             });
+        sort_combo.response.labelled_by(sort_label.id);
         if before != state.sort {
             commands.push(AppCommand::StreamQueryChanged);
         }
