@@ -71,14 +71,19 @@ impl EventscopeApp {
             application: None,
         };
         let label = format!("Opening {location}");
-        self.jobs.spawn(&label, true, move |job| {
-            let result = crate::source::open(&location, &options).map_err(|e| e.to_string());
-            job.send(AppMsg::Opened {
-                generation,
-                location,
-                result,
-            });
-        });
+        self.jobs.spawn(
+            crate::app::jobs::Lane::Interactive,
+            &label,
+            true,
+            move |job| {
+                let result = crate::source::open(&location, &options).map_err(|e| e.to_string());
+                job.send(AppMsg::Opened {
+                    generation,
+                    location,
+                    result,
+                });
+            },
+        );
     }
 
     fn select_stream(&mut self, stream_id: String, version: Option<u64>) {

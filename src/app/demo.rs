@@ -45,8 +45,11 @@ impl EventscopeApp {
             return;
         };
         self.demo_status = Some(format!("Preparing the demo store {}", path.display()));
-        self.jobs
-            .spawn("Creating the demo store", true, move |job| {
+        self.jobs.spawn(
+            crate::app::jobs::Lane::Background,
+            "Creating the demo store",
+            true,
+            move |job| {
                 let result = (|| -> anyhow::Result<PathBuf> {
                     if !path.exists() {
                         if let Some(parent) = path.parent() {
@@ -68,7 +71,8 @@ impl EventscopeApp {
                     Ok(path)
                 })();
                 job.send(AppMsg::DemoReady(result.map_err(|e| format!("{e:#}"))));
-            });
+            },
+        );
     }
 
     /// Starts the live writer on the demo store.

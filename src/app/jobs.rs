@@ -29,9 +29,20 @@ pub struct ActiveJob {
 /// Repaint callback, so the worker side does not name egui.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
 
+/// Which workers run a job: interactive reads (pages the user is looking at) never queue
+/// behind slow whole-store scans (counts, category and type lists).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    /// Short reads for what is on screen.
+    Interactive,
+    /// Scans that may take seconds on big stores.
+    Background,
+}
+
 /// Job dispatch and results.
 pub struct Jobs {
-    pool: JobPool,
+    interactive: JobPool,
+    background: JobPool,
     sender: Sender<AppMsg>,
     /// Results, drained by the app every frame.
     pub receiver: Receiver<AppMsg>,
@@ -88,7 +99,8 @@ impl Jobs {
     pub fn new(repaint: Repaint) -> std::io::Result<Self> {
         let (sender, receiver) = bounded(1024);
         Ok(Self {
-            pool: JobPool::new(3, 256)?,
+            interactive: JobPool::new(2, 256)?,
+            background: JobPool::new(2, 64)?,
             sender,
             receiver,
             active: BTreeMap::new(),
@@ -101,6 +113,7 @@ impl Jobs {
     /// job id, or `None` when the queue is full (the caller may retry next frame).
     pub fn spawn(
         &mut self,
+        lane: Lane,
         label: &str,
         visible: bool,
         run: impl FnOnce(&JobCtx) + Send + 'static,
@@ -114,7 +127,11 @@ impl Jobs {
             sender: self.sender.clone(),
             repaint: self.repaint.clone(),
         };
-        let queued = self.pool.spawn(token.clone(), move |_| {
+        let pool = match lane {
+            Lane::Interactive => &self.interactive,
+            Lane::Background => &self.background,
+        };
+        let queued = pool.spawn(token.clone(), move |_| {
             run(&ctx);
             ctx.send(AppMsg::JobFinished { job_id: ctx.id });
         });

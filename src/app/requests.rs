@@ -2,6 +2,7 @@
 //! [`AppMsg`]. Nothing here blocks the UI thread.
 
 use crate::app::EventscopeApp;
+use crate::app::jobs::Lane;
 use crate::app::messages::{AppMsg, LogPlacement};
 use crate::core::{Direction, LogQuery};
 
@@ -10,6 +11,7 @@ impl EventscopeApp {
     /// message to send. Errors are reported with `context`.
     pub(super) fn spawn_read(
         &mut self,
+        lane: Lane,
         label: &str,
         visible: bool,
         read: impl FnOnce(&dyn crate::core::EventSource) -> Result<AppMsg, crate::core::SourceError>
@@ -18,7 +20,7 @@ impl EventscopeApp {
     ) -> Option<u64> {
         let source = self.source()?;
         let context = label.to_owned();
-        self.jobs.spawn(label, visible, move |job| {
+        self.jobs.spawn(lane, label, visible, move |job| {
             let msg = match read(source.as_ref()) {
                 Ok(msg) => msg,
                 Err(crate::core::SourceError::Cancelled) => return,
@@ -35,7 +37,7 @@ impl EventscopeApp {
     }
 
     pub(super) fn request_head(&mut self) -> Option<u64> {
-        self.spawn_read("Reading head", false, |source| {
+        self.spawn_read(Lane::Interactive, "Reading head", false, |source| {
             Ok(AppMsg::Head(source.head()?))
         })
     }
@@ -45,16 +47,17 @@ impl EventscopeApp {
             return;
         }
         self.last_info = Some(std::time::Instant::now());
-        self.info_job = self.spawn_read("Reading store summary", true, |source| {
-            Ok(AppMsg::Info(source.info()?))
-        });
+        self.info_job =
+            self.spawn_read(Lane::Background, "Reading store summary", true, |source| {
+                Ok(AppMsg::Info(source.info()?))
+            });
     }
 
     pub(super) fn request_store_lists(&mut self) {
-        self.spawn_read("Listing categories", true, |source| {
+        self.spawn_read(Lane::Background, "Listing categories", true, |source| {
             Ok(AppMsg::Categories(source.categories()?))
         });
-        self.spawn_read("Listing event types", true, |source| {
+        self.spawn_read(Lane::Background, "Listing event types", true, |source| {
             Ok(AppMsg::EventTypes(source.event_types()?))
         });
     }
@@ -66,12 +69,13 @@ impl EventscopeApp {
             self.jobs.cancel(job);
         }
         let query = self.streams.query(0);
-        self.count_job = self.spawn_read("Counting streams", true, move |source| {
-            Ok(AppMsg::StreamCount {
-                generation,
-                count: source.count_streams(&query)?,
-            })
-        });
+        self.count_job =
+            self.spawn_read(Lane::Background, "Counting streams", true, move |source| {
+                Ok(AppMsg::StreamCount {
+                    generation,
+                    count: source.count_streams(&query)?,
+                })
+            });
         self.streams.scroll_to = Some(0);
     }
 
@@ -84,7 +88,7 @@ impl EventscopeApp {
         for page in self.streams.rows.want(first, last) {
             let generation = self.streams.rows.generation;
             let query = self.streams.query(page);
-            let job = self.spawn_read("Loading streams", false, move |source| {
+            let job = self.spawn_read(Lane::Interactive, "Loading streams", false, move |source| {
                 Ok(AppMsg::StreamPage {
                     generation,
                     page,
@@ -105,19 +109,20 @@ impl EventscopeApp {
                 let generation = self.stream_view.rows.generation;
                 let stream_id = stream_id.clone();
                 let from = first_version + page * page_size;
-                let job = self.spawn_read("Loading events", false, move |source| {
-                    let events = source.read_stream(
-                        &stream_id,
-                        Some(from),
-                        Direction::Forwards,
-                        page_size,
-                    )?;
-                    Ok(AppMsg::StreamEvents {
-                        generation,
-                        page,
-                        events,
-                    })
-                });
+                let job =
+                    self.spawn_read(Lane::Interactive, "Loading events", false, move |source| {
+                        let events = source.read_stream(
+                            &stream_id,
+                            Some(from),
+                            Direction::Forwards,
+                            page_size,
+                        )?;
+                        Ok(AppMsg::StreamEvents {
+                            generation,
+                            page,
+                            events,
+                        })
+                    });
                 if job.is_none() {
                     self.stream_view.rows.abandon(page);
                 }
@@ -131,7 +136,7 @@ impl EventscopeApp {
             return;
         };
         let generation = self.stream_view.generation;
-        self.spawn_read("Reading stream", false, move |source| {
+        self.spawn_read(Lane::Interactive, "Reading stream", false, move |source| {
             Ok(AppMsg::Stream {
                 generation,
                 info: source.stream(&stream_id)?,
@@ -186,17 +191,22 @@ impl EventscopeApp {
             placement,
             LogPlacement::ReplaceAtEnd | LogPlacement::ReplaceAtStart
         );
-        let job = self.spawn_read("Reading the log", visible, move |source| {
-            let mut events = source.read_log(&query)?;
-            if query.direction == Direction::Backwards {
-                events.reverse();
-            }
-            Ok(AppMsg::LogEvents {
-                generation,
-                placement,
-                events,
-            })
-        });
+        let job = self.spawn_read(
+            Lane::Interactive,
+            "Reading the log",
+            visible,
+            move |source| {
+                let mut events = source.read_log(&query)?;
+                if query.direction == Direction::Backwards {
+                    events.reverse();
+                }
+                Ok(AppMsg::LogEvents {
+                    generation,
+                    placement,
+                    events,
+                })
+            },
+        );
         if job.is_none() {
             self.log.loading = (false, false);
         }
@@ -212,13 +222,18 @@ impl EventscopeApp {
             return;
         };
         let generation = self.stream_view.generation;
-        self.spawn_read("Finding version at time", true, move |source| {
-            Ok(AppMsg::GoToVersion {
-                generation,
-                version: source.version_at(&stream_id, at)?,
-                query: query_text,
-            })
-        });
+        self.spawn_read(
+            Lane::Interactive,
+            "Finding version at time",
+            true,
+            move |source| {
+                Ok(AppMsg::GoToVersion {
+                    generation,
+                    version: source.version_at(&stream_id, at)?,
+                    query: query_text,
+                })
+            },
+        );
     }
 
     /// Pretty-prints the inspected event in the background (payloads can be megabytes).
@@ -227,32 +242,34 @@ impl EventscopeApp {
             return;
         };
         let generation = self.inspector.generation;
-        self.jobs.spawn("Formatting payload", false, move |job| {
-            let payload = crate::ui::inspector::pretty_lines(&event.payload);
-            let metadata = crate::ui::inspector::pretty_lines(&event.metadata);
-            let raw = event
-                .payload_raw
-                .as_ref()
-                .map(crate::ui::inspector::pretty_lines);
-            job.send(AppMsg::InspectorText {
-                generation,
-                payload,
-                metadata,
-                raw,
+        self.jobs
+            .spawn(Lane::Interactive, "Formatting payload", false, move |job| {
+                let payload = crate::ui::inspector::pretty_lines(&event.payload);
+                let metadata = crate::ui::inspector::pretty_lines(&event.metadata);
+                let raw = event
+                    .payload_raw
+                    .as_ref()
+                    .map(crate::ui::inspector::pretty_lines);
+                job.send(AppMsg::InspectorText {
+                    generation,
+                    payload,
+                    metadata,
+                    raw,
+                });
             });
-        });
     }
 
     /// Opens the native file dialog on a worker (it may block while the dialog is open).
     pub(super) fn browse_file(&mut self) {
-        self.jobs.spawn("Choosing a file", false, |job| {
-            let picked = rfd::FileDialog::new()
-                .set_title("Open an event store")
-                .add_filter("SQLite", &["db", "sqlite", "sqlite3", "db3"])
-                .add_filter("All files", &["*"])
-                .pick_file();
-            job.send(AppMsg::FilePicked(picked));
-        });
+        self.jobs
+            .spawn(Lane::Background, "Choosing a file", false, |job| {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Open an event store")
+                    .add_filter("SQLite", &["db", "sqlite", "sqlite3", "db3"])
+                    .add_filter("All files", &["*"])
+                    .pick_file();
+                job.send(AppMsg::FilePicked(picked));
+            });
     }
 
     /// A page of the log for queries built elsewhere (used by tests and follow mode).

@@ -237,3 +237,39 @@ fn connect_screen_without_a_store() {
         h.query_by_label_contains("not supported yet").is_some()
     });
 }
+
+#[test]
+fn scrolling_the_log_up_loads_older_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = demo_store(dir.path());
+    let mut h = harness(Startup::Store(path.display().to_string()));
+    h.state_mut()
+        .apply(eventscope::app::messages::AppCommand::SetView(
+            eventscope::app::state::View::Log,
+        ));
+    wait_until(&mut h, "the log", |h| h.state().log.events.len() == 500);
+    let newest_first = h.state().log.events[0].global_position;
+    h.hover_at(egui::pos2(500.0, 500.0));
+    for _ in 0..200 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 2000.0),
+            phase: egui::TouchPhase::Move,
+            modifiers: egui::Modifiers::NONE,
+            source: egui::MouseWheelSource::Wheel,
+        });
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+        if h.state().log.events.len() > 500 {
+            break;
+        }
+    }
+    wait_until(&mut h, "older events", |h| h.state().log.events.len() > 500);
+    let log = &h.state().log;
+    assert!(log.events[0].global_position < newest_first);
+    assert!(
+        log.events
+            .windows(2)
+            .all(|w| w[0].global_position < w[1].global_position)
+    );
+}

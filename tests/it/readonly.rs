@@ -199,3 +199,27 @@ fn concurrent_writer_is_never_blocked() {
         "checkpoint blocked by a lingering read transaction"
     );
 }
+
+#[test]
+fn a_cancelled_job_interrupts_its_reads() {
+    use eventscope::core::cancel::{CancelToken, with_cancel};
+    let source = open(&crate::common::fixture("eventsourcing/es_sqlite.db"));
+    let token = CancelToken::new();
+    // Not cancelled: reads work under a token.
+    let count = with_cancel(&token, || source.count_streams(&StreamQuery::default()));
+    assert_eq!(count.unwrap(), 12);
+    // Cancelled: the statement is interrupted and reported as such, not as a failure.
+    token.cancel();
+    let result = with_cancel(&token, || {
+        source.read_log(&LogQuery {
+            limit: 10_000,
+            ..Default::default()
+        })
+    });
+    assert!(
+        matches!(result, Err(eventscope::core::SourceError::Cancelled)),
+        "{result:?}"
+    );
+    // The source stays usable afterwards.
+    assert_eq!(source.head().unwrap(), 203);
+}

@@ -276,6 +276,9 @@ impl SqliteSource {
     /// Runs `f` with a pooled read-only connection opened in the mode the store's files
     /// call for right now.
     fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> SourceResult<T> {
+        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+            return Err(SourceError::Cancelled);
+        }
         let mode = choose_mode(&self.path);
         let pooled = {
             let mut pool = self
@@ -424,16 +427,39 @@ impl SqliteSource {
         })
     }
 
-    fn row_to_stream(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<StreamInfo> {
+    /// A stream summary from a `stream_summary` row, completed with the times of the
+    /// stream's first and last events (two point lookups).
+    fn row_to_stream(
+        &self,
+        conn: &Connection,
+        row: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<StreamInfo> {
+        let stored: rusqlite::types::Value = row.get(0)?;
         let stream_id = self.display_stream(row.get_ref(0)?);
-        let event_type = text_of(row.get_ref(6)?);
+        let format = self.layout.events.recorded_at_format;
+        let end = |sql: &str| -> rusqlite::Result<(Option<DateTime<Utc>>, Option<String>)> {
+            use rusqlite::OptionalExtension as _;
+            let found = conn
+                .prepare_cached(sql)?
+                .query_row([&stored], |r| {
+                    Ok((time_of(r.get_ref(0)?, format), text_of(r.get_ref(1)?)))
+                })
+                .optional()?;
+            Ok(found.unwrap_or((None, None)))
+        };
+        let event_count = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        let ((first_recorded_at, first_type), (last_recorded_at, _)) = if event_count > 0 {
+            (end(&self.sql.stream_first)?, end(&self.sql.stream_last)?)
+        } else {
+            ((None, None), (None, None))
+        };
         Ok(StreamInfo {
-            category: self.category(&stream_id, event_type.as_deref()),
-            event_count: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+            category: self.category(&stream_id, first_type.as_deref()),
+            event_count,
             last_version: u64::try_from(row.get::<_, Option<i64>>(2)?.unwrap_or(0)).unwrap_or(0),
-            first_recorded_at: time_of(row.get_ref(3)?, self.layout.events.recorded_at_format),
-            last_recorded_at: time_of(row.get_ref(4)?, self.layout.events.recorded_at_format),
-            last_position: u64::try_from(row.get::<_, Option<i64>>(5)?.unwrap_or(0)).unwrap_or(0),
+            first_recorded_at,
+            last_recorded_at,
+            last_position: u64::try_from(row.get::<_, Option<i64>>(3)?.unwrap_or(0)).unwrap_or(0),
             stream_id,
         })
     }
@@ -667,7 +693,7 @@ impl EventSource for SqliteSource {
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
-                self.row_to_stream(row)
+                self.row_to_stream(conn, row)
             })?;
             rows.collect()
         })
@@ -714,7 +740,7 @@ impl EventSource for SqliteSource {
         let info = self.with_conn(|conn| {
             conn.prepare_cached(&self.sql.one_stream)?
                 .query_row(params_from_iter(params.iter()), |row| {
-                    self.row_to_stream(row)
+                    self.row_to_stream(conn, row)
                 })
         })?;
         Ok((info.event_count > 0).then_some(info))

@@ -8,6 +8,8 @@ pub(super) struct Sql {
     pub base_where: String,
     pub event_columns: String,
     pub stream_summary: String,
+    pub stream_first: String,
+    pub stream_last: String,
     pub stream_filter: String,
     pub uuid_condition: String,
     pub stream_prefix: String,
@@ -82,12 +84,23 @@ impl Sql {
             e.metadata.as_deref().unwrap_or("NULL"),
         );
         let time_or_null = time_text.clone().unwrap_or_else(|| "NULL".to_owned());
+        // Index-only aggregates (stream id, version, rowid position): no table row is read
+        // per event, so a stream with 500k events costs one index range scan.
         let stream_summary = format!(
-            "{sid}, COUNT(*), MAX({v}), MIN({time_or_null}), MAX({time_or_null}), MAX({p}), MIN({ty})",
+            "{sid}, COUNT(*), MAX({v}), MAX({p})",
             v = e.version,
-            p = e.position,
-            ty = e.event_type,
+            p = e.position
         );
+        // The time and type of a stream's first / last event: one point lookup each.
+        let stream_end = |order: &str| {
+            format!(
+                "SELECT {time_or_null}, {ty} FROM {t} WHERE {base_where} AND {sid} = ?1 ORDER BY {v} {order} LIMIT 1",
+                ty = e.event_type,
+                v = e.version
+            )
+        };
+        let stream_first = stream_end("ASC");
+        let stream_last = stream_end("DESC");
         let (stream_filter, uuid_condition, stream_prefix) = match e.stream_id_encoding {
             IdEncoding::Text => (
                 format!("(instr(lower({sid}), ?1) > 0 OR instr(lower({sid}), ?2) > 0)"),
@@ -179,6 +192,8 @@ impl Sql {
             checkpoints,
             base_where,
             event_columns,
+            stream_first,
+            stream_last,
             stream_summary,
             stream_filter,
             uuid_condition,
