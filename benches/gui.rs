@@ -36,7 +36,6 @@ fn harness(path: &std::path::Path) -> Harness<'static, EventscopeApp> {
     let location = path.display().to_string();
     Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
-        .with_max_steps(u64::MAX)
         .build_eframe(move |cc| {
             EventscopeApp::with_state(
                 &cc.egui_ctx,
@@ -52,7 +51,22 @@ fn step_until(
     done: impl Fn(&EventscopeApp) -> bool,
 ) -> Duration {
     let started = Instant::now();
+    let mut last_print = Instant::now();
     while !done(h.state()) {
+        if std::env::var("BENCH_DEBUG").is_ok() && last_print.elapsed() > Duration::from_millis(300)
+        {
+            last_print = Instant::now();
+            let s = h.state();
+            eprintln!(
+                "{:?}: pages={} loading={} total={:?} store={} visible={:?}",
+                started.elapsed(),
+                s.streams.rows.loaded_pages(),
+                s.streams.rows.is_loading(),
+                s.streams.rows.total,
+                s.store.is_some(),
+                s.streams.visible
+            );
+        }
         h.step();
         assert!(started.elapsed() < Duration::from_secs(120), "timed out");
         std::thread::sleep(Duration::from_micros(200));
@@ -108,6 +122,11 @@ fn scroll_frames(
 }
 
 fn main() {
+    if std::env::var("RUST_LOG").is_ok() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .init();
+    }
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         // `cargo test --all-targets` builds benches; nothing to run there.
         return;
@@ -120,8 +139,15 @@ fn main() {
         // The harness steps the app while it is built: time from before that.
         let started = Instant::now();
         let mut h = harness(&path);
+        let built = started.elapsed();
         step_until(&mut h, |app| app.streams.rows.row(0).is_some());
         first_streams.push(started.elapsed());
+        if std::env::var("BENCH_DEBUG").is_ok() {
+            eprintln!(
+                "built in {built:?}, first rows after {:?}",
+                started.elapsed()
+            );
+        }
         h.state_mut()
             .apply(eventscope::app::messages::AppCommand::SetView(
                 eventscope::app::state::View::Log,

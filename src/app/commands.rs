@@ -414,9 +414,10 @@ impl EventscopeApp {
         self.history.clear();
         self.pending_version = None;
         self.state.view = view;
+        // The stream count first: the list's length depends on it.
+        self.reload_streams();
         self.request_info();
         self.request_store_lists();
-        self.reload_streams();
         self.request_log(LogPlacement::ReplaceAtEnd, None);
         self.last_head_poll = None;
     }

@@ -100,7 +100,7 @@ impl Jobs {
         let (sender, receiver) = bounded(1024);
         Ok(Self {
             interactive: JobPool::new(2, 256)?,
-            background: JobPool::new(2, 64)?,
+            background: JobPool::new(1, 64)?,
             sender,
             receiver,
             active: BTreeMap::new(),
@@ -131,8 +131,16 @@ impl Jobs {
             Lane::Interactive => &self.interactive,
             Lane::Background => &self.background,
         };
+        let queued_at = Instant::now();
+        let name = label.to_owned();
         let queued = pool.spawn(token.clone(), move |_| {
+            let started = Instant::now();
             run(&ctx);
+            tracing::debug!(
+                "job {name}: waited {:.1} ms, ran {:.1} ms",
+                (started - queued_at).as_secs_f64() * 1e3,
+                started.elapsed().as_secs_f64() * 1e3
+            );
             ctx.send(AppMsg::JobFinished { job_id: ctx.id });
         });
         match queued {

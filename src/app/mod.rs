@@ -170,6 +170,7 @@ impl EventscopeApp {
     /// Drains job results within the frame budget.
     fn drain(&mut self) {
         let started = Instant::now();
+        let _span = tracing::trace_span!("drain").entered();
         while started.elapsed() < DRAIN_BUDGET {
             match self.jobs.receiver.try_recv() {
                 Ok(msg) => self.handle(msg),
@@ -429,6 +430,16 @@ impl EventscopeApp {
             self.connect.open &= open;
         }
         commands
+    }
+}
+
+impl Drop for EventscopeApp {
+    fn drop(&mut self) {
+        // Stop background reads (SQLite statements are interrupted) and the demo writer.
+        self.jobs.cancel_all();
+        if let Some(demo) = self.demo.take() {
+            demo.stop();
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! Rows are fetched a page at a time by background jobs for the pages the table shows;
 //! pages far from the viewport are evicted so memory stays bounded whatever the length.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// Pages kept in memory at most.
 const MAX_PAGES: usize = 40;
@@ -14,7 +14,8 @@ pub struct PagedRows<T> {
     /// Rows per page.
     pub page_size: u64,
     pages: BTreeMap<u64, Vec<T>>,
-    pending: BTreeSet<u64>,
+    /// Pages being fetched, with the job fetching each (once known).
+    pending: BTreeMap<u64, Option<u64>>,
     /// The exact number of rows, once known.
     pub total: Option<u64>,
     /// Bumped on every reset; results of older generations are dropped.
@@ -28,7 +29,7 @@ impl<T> PagedRows<T> {
         Self {
             page_size,
             pages: BTreeMap::new(),
-            pending: BTreeSet::new(),
+            pending: BTreeMap::new(),
             total: None,
             generation: 0,
         }
@@ -99,12 +100,37 @@ impl<T> PagedRows<T> {
             None => last,
         };
         for page in first / self.page_size..=last / self.page_size {
-            if !self.pages.contains_key(&page) && !self.pending.contains(&page) {
-                self.pending.insert(page);
+            if !self.pages.contains_key(&page) && !self.pending.contains_key(&page) {
+                self.pending.insert(page, None);
                 wanted.push(page);
             }
         }
         wanted
+    }
+
+    /// Records the job fetching a page.
+    pub fn set_job(&mut self, page: u64, job_id: u64) {
+        if let Some(job) = self.pending.get_mut(&page) {
+            *job = Some(job_id);
+        }
+    }
+
+    /// Pages being fetched that are no longer near rows `first..=last` (the user scrolled
+    /// past them): they are forgotten, and their jobs returned for cancelling, so a fast
+    /// scroll does not queue up reads nobody will see.
+    pub fn stale(&mut self, first: u64, last: u64) -> Vec<u64> {
+        let low = (first / self.page_size).saturating_sub(1);
+        let high = last / self.page_size + 1;
+        let stale: Vec<u64> = self
+            .pending
+            .keys()
+            .copied()
+            .filter(|page| *page < low || *page > high)
+            .collect();
+        stale
+            .into_iter()
+            .filter_map(|page| self.pending.remove(&page).flatten())
+            .collect()
     }
 
     /// Forgets that a page is being fetched (its job failed or could not be queued).

@@ -85,6 +85,9 @@ impl EventscopeApp {
             return;
         }
         let (first, last) = self.streams.visible;
+        for job in self.streams.rows.stale(first, last) {
+            self.jobs.cancel(job);
+        }
         for page in self.streams.rows.want(first, last) {
             let generation = self.streams.rows.generation;
             let query = self.streams.query(page);
@@ -95,14 +98,18 @@ impl EventscopeApp {
                     rows: source.list_streams(&query)?,
                 })
             });
-            if job.is_none() {
-                self.streams.rows.abandon(page);
+            match job {
+                Some(job) => self.streams.rows.set_job(page, job),
+                None => self.streams.rows.abandon(page),
             }
         }
         if let (Some(stream_id), Some(_)) =
             (self.stream_view.stream_id.clone(), &self.stream_view.info)
         {
             let (first, last) = self.stream_view.visible;
+            for job in self.stream_view.rows.stale(first, last) {
+                self.jobs.cancel(job);
+            }
             let first_version = self.stream_view.first_version();
             let page_size = self.stream_view.rows.page_size;
             for page in self.stream_view.rows.want(first, last) {
@@ -123,8 +130,9 @@ impl EventscopeApp {
                             events,
                         })
                     });
-                if job.is_none() {
-                    self.stream_view.rows.abandon(page);
+                match job {
+                    Some(job) => self.stream_view.rows.set_job(page, job),
+                    None => self.stream_view.rows.abandon(page),
                 }
             }
         }
