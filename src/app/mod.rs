@@ -304,9 +304,9 @@ impl EventscopeApp {
                     if let Some(info) = &store.info {
                         ui.label(format!("· {} layout ({})", info.layout, info.layout_detail));
                         ui.label(format!(
-                            "· {} streams · {} events",
-                            crate::ui::thousands(info.stream_count),
-                            crate::ui::thousands(info.event_count)
+                            "· {} · {}",
+                            crate::ui::count_of(info.stream_count, "stream", "streams"),
+                            crate::ui::count_of(info.event_count, "event", "events")
                         ));
                     }
                 }

@@ -141,89 +141,103 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
         return;
     }
     let first_version = state.first_version();
-    let mut table = TableBuilder::new(ui)
-        .id_salt(("events", &stream_id))
-        .striped(true)
-        .sense(egui::Sense::click())
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(72.0))
-        .column(Column::exact(60.0))
-        .column(
-            Column::initial(160.0)
-                .at_least(80.0)
-                .clip(true)
-                .resizable(true),
-        )
-        .column(Column::exact(56.0))
-        .column(Column::exact(182.0))
-        .column(Column::remainder().at_least(80.0).clip(true))
-        .auto_shrink([false, false]);
-    if state.follow {
-        table = table.stick_to_bottom(true);
-    }
-    if let Some(row) = state.scroll_to.take() {
-        table = table.scroll_to_row(row, Some(egui::Align::Center));
-    }
-    let selected_version = state.selected_version;
-    let rows = &state.rows;
-    let output = table
-        .header(ROW_HEIGHT, |mut header| {
-            header.col(|ui| crate::ui::right_header(ui, "Position"));
-            header.col(|ui| crate::ui::right_header(ui, "Version"));
-            header.col(|ui| {
-                ui.strong("Type");
-            });
-            header.col(|ui| crate::ui::right_header(ui, "Schema"));
-            header.col(|ui| {
-                ui.strong("Recorded at (UTC)");
-            });
-            header.col(|ui| {
-                ui.strong("Correlation");
-            });
+    let output = egui::ScrollArea::horizontal()
+        .id_salt("events-h")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let mut table = TableBuilder::new(ui)
+                .id_salt(("events", &stream_id))
+                .striped(true)
+                .sense(egui::Sense::click())
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::exact(72.0))
+                .column(Column::exact(60.0))
+                .column(
+                    Column::initial(160.0)
+                        .at_least(80.0)
+                        .clip(true)
+                        .resizable(true),
+                )
+                .column(Column::exact(56.0))
+                .column(Column::exact(182.0))
+                .column(Column::remainder().at_least(80.0).clip(true))
+                .auto_shrink([false, false]);
+            if state.follow {
+                table = table.stick_to_bottom(true);
+            }
+            if let Some(row) = state.scroll_to.take() {
+                table = table.scroll_to_row(row, Some(egui::Align::Center));
+            }
+            let selected_version = state.selected_version;
+            let rows = &state.rows;
+            table
+                .header(ROW_HEIGHT, |mut header| {
+                    header.col(|ui| crate::ui::right_header(ui, "Position"));
+                    header.col(|ui| crate::ui::right_header(ui, "Version"));
+                    header.col(|ui| {
+                        ui.strong("Type");
+                    });
+                    header.col(|ui| crate::ui::right_header(ui, "Schema"));
+                    header.col(|ui| {
+                        ui.strong("Recorded at (UTC)");
+                    });
+                    header.col(|ui| {
+                        ui.strong("Correlation");
+                    });
+                })
+                .body(|body| {
+                    body.rows(ROW_HEIGHT, total, |mut row| {
+                        let index = row.index() as u64;
+                        let Some(event) = rows.row(index) else {
+                            row.col(|ui| crate::ui::right_aligned(ui, "…"));
+                            row.col(|ui| {
+                                crate::ui::right_aligned(ui, (first_version + index).to_string())
+                            });
+                            for _ in 0..4 {
+                                row.col(|_| {});
+                            }
+                            return;
+                        };
+                        row.set_selected(selected_version == Some(event.stream_version));
+                        row.col(|ui| {
+                            crate::ui::right_aligned(ui, event.global_position.to_string())
+                        });
+                        row.col(|ui| {
+                            crate::ui::right_aligned(ui, event.stream_version.to_string())
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(&event.event_type).truncate());
+                        });
+                        row.col(|ui| {
+                            crate::ui::right_aligned(
+                                ui,
+                                event
+                                    .schema_version
+                                    .map(|v| format!("v{v}"))
+                                    .unwrap_or_default(),
+                            );
+                        });
+                        row.col(|ui| {
+                            ui.label(RichText::new(short_time(event.recorded_at)).monospace());
+                        });
+                        row.col(|ui| {
+                            if let Some(correlation) = &event.correlation_id {
+                                ui.add(
+                                    egui::Label::new(
+                                        RichText::new(short_id(correlation, 12)).monospace(),
+                                    )
+                                    .truncate(),
+                                )
+                                .on_hover_text(correlation);
+                            }
+                        });
+                        if row.response().clicked() {
+                            commands.push(AppCommand::Inspect(Box::new(event.clone())));
+                        }
+                    });
+                })
         })
-        .body(|body| {
-            body.rows(ROW_HEIGHT, total, |mut row| {
-                let index = row.index() as u64;
-                let Some(event) = rows.row(index) else {
-                    row.col(|ui| crate::ui::right_aligned(ui, "…"));
-                    row.col(|ui| crate::ui::right_aligned(ui, (first_version + index).to_string()));
-                    for _ in 0..4 {
-                        row.col(|_| {});
-                    }
-                    return;
-                };
-                row.set_selected(selected_version == Some(event.stream_version));
-                row.col(|ui| crate::ui::right_aligned(ui, event.global_position.to_string()));
-                row.col(|ui| crate::ui::right_aligned(ui, event.stream_version.to_string()));
-                row.col(|ui| {
-                    ui.add(egui::Label::new(&event.event_type).truncate());
-                });
-                row.col(|ui| {
-                    crate::ui::right_aligned(
-                        ui,
-                        event
-                            .schema_version
-                            .map(|v| format!("v{v}"))
-                            .unwrap_or_default(),
-                    );
-                });
-                row.col(|ui| {
-                    ui.label(RichText::new(short_time(event.recorded_at)).monospace());
-                });
-                row.col(|ui| {
-                    if let Some(correlation) = &event.correlation_id {
-                        ui.add(
-                            egui::Label::new(RichText::new(short_id(correlation, 12)).monospace())
-                                .truncate(),
-                        )
-                        .on_hover_text(correlation);
-                    }
-                });
-                if row.response().clicked() {
-                    commands.push(AppCommand::Inspect(Box::new(event.clone())));
-                }
-            });
-        });
+        .inner;
     let first = (output.state.clamped_offset().y / ROW_HEIGHT).max(0.0) as u64;
     let visible_rows = (output.inner_rect.height() / ROW_HEIGHT).ceil() as u64 + 1;
     state.visible = (first, first + visible_rows);

@@ -286,86 +286,102 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
         }
         return;
     }
-    let mut table = TableBuilder::new(ui)
-        .id_salt("log")
-        .striped(true)
-        .sense(egui::Sense::click())
-        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-        .column(Column::exact(84.0))
-        .column(
-            Column::initial(260.0)
-                .at_least(100.0)
-                .clip(true)
-                .resizable(true),
-        )
-        .column(Column::exact(56.0))
-        .column(
-            Column::initial(190.0)
-                .at_least(80.0)
-                .clip(true)
-                .resizable(true),
-        )
-        .column(Column::remainder().at_least(168.0))
-        .auto_shrink([false, false]);
-    if state.follow && state.at_end {
-        table = table.stick_to_bottom(true);
-    }
-    if let Some(offset) = state.scroll_offset.take() {
-        table = table.vertical_scroll_offset(offset);
-    }
-    if let Some(row) = state.scroll_to.take() {
-        table = table.scroll_to_row(row, Some(egui::Align::BOTTOM));
-    }
-    let selected = state.selected;
-    let events = &state.events;
-    let output = table
-        .header(ROW_HEIGHT, |mut header| {
-            header.col(|ui| crate::ui::right_header(ui, "Position"));
-            header.col(|ui| {
-                ui.strong("Stream");
-            });
-            header.col(|ui| crate::ui::right_header(ui, "Version"));
-            header.col(|ui| {
-                ui.strong("Type");
-            });
-            header.col(|ui| {
-                ui.strong("Recorded at (UTC)");
-            });
+    // A frame that jumps (to the end, or to keep the place after a prepend) must not read
+    // its stale offset as "near the top" and load more.
+    let jumped = state.scroll_to.is_some() || state.scroll_offset.is_some();
+    let output = egui::ScrollArea::horizontal()
+        .id_salt("log-h")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            let mut table = TableBuilder::new(ui)
+                .id_salt("log")
+                .striped(true)
+                .sense(egui::Sense::click())
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::exact(84.0))
+                .column(
+                    Column::initial(260.0)
+                        .at_least(100.0)
+                        .clip(true)
+                        .resizable(true),
+                )
+                .column(Column::exact(56.0))
+                .column(
+                    Column::initial(190.0)
+                        .at_least(80.0)
+                        .clip(true)
+                        .resizable(true),
+                )
+                .column(Column::remainder().at_least(168.0))
+                .auto_shrink([false, false]);
+            if state.follow && state.at_end {
+                table = table.stick_to_bottom(true);
+            }
+            if let Some(offset) = state.scroll_offset.take() {
+                table = table.vertical_scroll_offset(offset);
+            }
+            if let Some(row) = state.scroll_to.take() {
+                table = table.scroll_to_row(row, Some(egui::Align::BOTTOM));
+            }
+            let selected = state.selected;
+            let events = &state.events;
+            table
+                .header(ROW_HEIGHT, |mut header| {
+                    header.col(|ui| crate::ui::right_header(ui, "Position"));
+                    header.col(|ui| {
+                        ui.strong("Stream");
+                    });
+                    header.col(|ui| crate::ui::right_header(ui, "Version"));
+                    header.col(|ui| {
+                        ui.strong("Type");
+                    });
+                    header.col(|ui| {
+                        ui.strong("Recorded at (UTC)");
+                    });
+                })
+                .body(|body| {
+                    body.rows(ROW_HEIGHT, events.len(), |mut row| {
+                        let event = &events[row.index()];
+                        row.set_selected(selected == Some(event.global_position));
+                        row.col(|ui| {
+                            crate::ui::right_aligned(ui, event.global_position.to_string())
+                        });
+                        row.col(|ui| {
+                            if ui
+                                .add(egui::Link::new(RichText::new(&event.stream_id).monospace()))
+                                .on_hover_text("Open this event in its stream")
+                                .clicked()
+                            {
+                                commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                            }
+                        });
+                        row.col(|ui| {
+                            crate::ui::right_aligned(ui, event.stream_version.to_string())
+                        });
+                        row.col(|ui| {
+                            ui.add(egui::Label::new(&event.event_type).truncate());
+                        });
+                        row.col(|ui| {
+                            ui.label(RichText::new(short_time(event.recorded_at)).monospace());
+                        });
+                        let response = row.response();
+                        if response.double_clicked() {
+                            commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                        } else if response.clicked() {
+                            commands.push(AppCommand::Inspect(Box::new(event.clone())));
+                        }
+                    });
+                })
         })
-        .body(|body| {
-            body.rows(ROW_HEIGHT, events.len(), |mut row| {
-                let event = &events[row.index()];
-                row.set_selected(selected == Some(event.global_position));
-                row.col(|ui| crate::ui::right_aligned(ui, event.global_position.to_string()));
-                row.col(|ui| {
-                    if ui
-                        .add(egui::Link::new(RichText::new(&event.stream_id).monospace()))
-                        .on_hover_text("Open this event in its stream")
-                        .clicked()
-                    {
-                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                    }
-                });
-                row.col(|ui| crate::ui::right_aligned(ui, event.stream_version.to_string()));
-                row.col(|ui| {
-                    ui.add(egui::Label::new(&event.event_type).truncate());
-                });
-                row.col(|ui| {
-                    ui.label(RichText::new(short_time(event.recorded_at)).monospace());
-                });
-                let response = row.response();
-                if response.double_clicked() {
-                    commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                } else if response.clicked() {
-                    commands.push(AppCommand::Inspect(Box::new(event.clone())));
-                }
-            });
-        });
+        .inner;
     state.last_offset = output.state.clamped_offset().y;
-    let content_height = events.len() as f32 * ROW_HEIGHT;
+    let content_height = state.events.len() as f32 * ROW_HEIGHT;
     let near_top = output.state.clamped_offset().y < ROW_HEIGHT * 20.0;
     let near_bottom = output.state.clamped_offset().y + output.inner_rect.height()
         > content_height - ROW_HEIGHT * 20.0;
+    if jumped {
+        return;
+    }
     if near_top && !state.at_start && !state.loading.0 {
         commands.push(AppCommand::LogMore { older: true });
     }

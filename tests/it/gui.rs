@@ -158,6 +158,11 @@ fn browse_the_demo_store() {
     wait_until(&mut h, "the log", |h| !h.state().log.events.is_empty());
     let head = source.head().unwrap();
     assert_eq!(h.state().log.events.last().unwrap().global_position, head);
+    h.run_steps(3);
+    assert!(
+        has_label(&h, &head.to_string()),
+        "the log opens scrolled to its newest event"
+    );
 
     // Filter the log by event type.
     h.get_by_label("all types").click();
@@ -272,4 +277,45 @@ fn scrolling_the_log_up_loads_older_events() {
             .windows(2)
             .all(|w| w[0].global_position < w[1].global_position)
     );
+}
+
+#[test]
+fn log_stream_prefix_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = demo_store(dir.path());
+    let mut h = harness(Startup::Store(path.display().to_string()));
+    h.get_by_label("Log").click();
+    wait_until(&mut h, "the log", |h| !h.state().log.events.is_empty());
+    h.get_by_label("Stream prefix").focus();
+    h.get_by_label("Stream prefix").type_text("payment-");
+    h.get_by_label("Apply").click();
+    wait_until(&mut h, "payments only", |h| {
+        let log = &h.state().log;
+        !log.loading.1
+            && !log.events.is_empty()
+            && log
+                .events
+                .iter()
+                .all(|e| e.stream_id.starts_with("payment-"))
+    });
+    // Jump to a position: the log restarts there.
+    h.get_by_label("Stream prefix").focus();
+    h.key_press(egui::Key::Backspace);
+    for _ in 0..8 {
+        h.key_press(egui::Key::Backspace);
+    }
+    let position = || (egui::accesskit::Role::TextInput, "Position");
+    h.get_by_role_and_label(position().0, position().1).focus();
+    h.get_by_role_and_label(position().0, position().1)
+        .type_text("1234");
+    h.get_by_role_and_label(egui::accesskit::Role::Button, "Go")
+        .click();
+    wait_until(&mut h, "position 1234", |h| {
+        h.state()
+            .log
+            .events
+            .first()
+            .is_some_and(|e| e.global_position == 1234)
+    });
+    assert!(has_label(&h, "1234"));
 }

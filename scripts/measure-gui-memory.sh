@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Peak resident memory of the desktop app while browsing a big store under Xvfb:
+# scrolls the stream list, opens the hottest stream and scrolls it, then scrolls the log.
+# Usage: scripts/measure-gui-memory.sh STORE   (needs xvfb and xdotool; see scripts/setup.sh)
+set -euo pipefail
+store=${1:?usage: $0 STORE}
+bin=${EVENTSCOPE_BIN:-target/release/eventscope}
+d=97; while [ -e /tmp/.X11-unix/X$d ]; do d=$((d+1)); done
+Xvfb :$d -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 & xvfb=$!
+trap 'kill $app $xvfb 2>/dev/null || true' EXIT
+sleep 1
+export DISPLAY=:$d
+XDG_CACHE_HOME=$(mktemp -d) "$bin" "$store" >/tmp/eventscope-memory.log 2>&1 & app=$!
+sleep 4
+for wid in $(xdotool search --pid "$app" 2>/dev/null); do xdotool windowmove "$wid" 0 0 windowsize "$wid" 1400 900 || true; done
+sleep 1
+peak() { grep VmHWM /proc/$app/status | awk '{print $2}'; }
+echo "after open: $(peak) kB"
+# Scroll the stream list down (wheel = button 5).
+xdotool mousemove 200 500
+for _ in $(seq 1 40); do xdotool click --repeat 20 --delay 5 5; sleep 0.2; done
+echo "after scrolling streams: $(peak) kB"
+# Open the first stream after filtering to the hot account, scroll its events.
+xdotool mousemove 200 58 click 1 type "account-0001"; sleep 2
+xdotool mousemove 60 152 click 1; sleep 3
+xdotool mousemove 700 500
+for _ in $(seq 1 40); do xdotool click --repeat 20 --delay 5 5; sleep 0.2; done
+echo "after scrolling a 500k-event stream: $(peak) kB"
+# The log, scrolled up.
+xdotool mousemove 95 34 click 1; sleep 2
+xdotool mousemove 500 500
+for _ in $(seq 1 60); do xdotool click --repeat 20 --delay 5 4; sleep 0.2; done
+echo "after scrolling the log: $(peak) kB"
+echo "peak resident memory: $(peak) kB"
