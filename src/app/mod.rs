@@ -85,6 +85,8 @@ pub struct EventscopeApp {
     last_info: Option<Instant>,
     count_job: Option<u64>,
     history: Vec<(String, Option<u64>)>,
+    /// Reload the stream list rows on screen (new events arrived).
+    refresh_streams: bool,
     pending_version: Option<u64>,
     egui_ctx: egui::Context,
     title: String,
@@ -144,6 +146,7 @@ impl EventscopeApp {
             last_info: None,
             count_job: None,
             history: Vec::new(),
+            refresh_streams: false,
             pending_version: None,
             egui_ctx: ctx.clone(),
             title: String::new(),

@@ -108,6 +108,19 @@ impl<T> PagedRows<T> {
         wanted
     }
 
+    /// Loaded pages covering rows `first..=last`, marked as being fetched again (their rows
+    /// stay visible until the fresh ones arrive): for refreshing what is on screen.
+    pub fn refresh(&mut self, first: u64, last: u64) -> Vec<u64> {
+        let mut again = Vec::new();
+        for page in first / self.page_size..=last / self.page_size {
+            if self.pages.contains_key(&page) && !self.pending.contains_key(&page) {
+                self.pending.insert(page, None);
+                again.push(page);
+            }
+        }
+        again
+    }
+
     /// Records the job fetching a page.
     pub fn set_job(&mut self, page: u64, job_id: u64) {
         if let Some(job) = self.pending.get_mut(&page) {

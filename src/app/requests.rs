@@ -88,7 +88,11 @@ impl EventscopeApp {
         for job in self.streams.rows.stale(first, last) {
             self.jobs.cancel(job);
         }
-        for page in self.streams.rows.want(first, last) {
+        let mut pages = self.streams.rows.want(first, last);
+        if std::mem::take(&mut self.refresh_streams) {
+            pages.extend(self.streams.rows.refresh(first, last));
+        }
+        for page in pages {
             let generation = self.streams.rows.generation;
             let query = self.streams.query(page);
             let job = self.spawn_read(Lane::Interactive, "Loading streams", false, move |source| {

@@ -75,15 +75,28 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
         });
         return;
     };
-    ui.heading(format!("#{} {}", event.global_position, event.event_type));
+    ui.add(
+        egui::Label::new(
+            RichText::new(format!("#{} {}", event.global_position, event.event_type)).heading(),
+        )
+        .truncate(),
+    );
     egui::Grid::new("event-fields")
         .num_columns(2)
         .spacing([12.0, 4.0])
         .show(ui, |ui| {
             ui.label("Stream");
             if ui
-                .link(RichText::new(&event.stream_id).monospace())
-                .on_hover_text("Open this stream")
+                .add(
+                    egui::Label::new(
+                        RichText::new(&event.stream_id)
+                            .monospace()
+                            .color(colours.link),
+                    )
+                    .truncate()
+                    .sense(egui::Sense::click()),
+                )
+                .on_hover_text(format!("{}\nOpen this stream", event.stream_id))
                 .clicked()
             {
                 commands.push(AppCommand::OpenInStream(Box::new(event.clone())));

@@ -17,7 +17,10 @@ pub fn status_bar_ui(
 ) {
     let colours = palette(ui);
     ui.horizontal(|ui| {
-        ui.label(format!("head {}", thousands(ctx.head)));
+        match ctx.info {
+            Some(_) => ui.label(format!("head {}", thousands(ctx.head))),
+            None => ui.label("no store open"),
+        };
         if let Some(info) = ctx.info {
             ui.separator();
             ui.label(format!("{} events", thousands(info.event_count)));

@@ -8,7 +8,7 @@ use crate::app::messages::AppCommand;
 use crate::app::paged::PagedRows;
 use crate::core::{StreamInfo, StreamQuery, StreamSort};
 use crate::ui::theme::{ROW_HEIGHT, palette};
-use crate::ui::{Commands, short_time, thousands};
+use crate::ui::{Commands, thousands};
 
 /// Rows per fetched page.
 pub const PAGE_SIZE: u64 = 200;
@@ -173,7 +173,7 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
         .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
         .column(Column::remainder().at_least(120.0).clip(true))
         .column(Column::exact(64.0))
-        .column(Column::exact(180.0))
+        .column(Column::exact(150.0))
         .auto_shrink([false, false]);
     if let Some(row) = state.scroll_to.take() {
         table = table.scroll_to_row(row, Some(egui::Align::Center));
@@ -216,7 +216,11 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
                     });
                     row.col(|ui| crate::ui::right_aligned(ui, thousands(stream.event_count)));
                     row.col(|ui| {
-                        ui.label(RichText::new(short_time(stream.last_recorded_at)).monospace());
+                        let time = stream.last_recorded_at.map_or_else(
+                            || "—".to_owned(),
+                            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        );
+                        ui.label(RichText::new(time).monospace());
                     });
                     if row.response().clicked() {
                         commands.push(AppCommand::SelectStream {
