@@ -149,7 +149,32 @@ impl EventscopeApp {
             return;
         }
         let trimmed = text.trim().trim_start_matches(['v', 'V']);
-        if let Ok(version) = trimmed.parse::<u64>() {
+        if let Some(position) = text
+            .trim()
+            .strip_prefix('#')
+            .and_then(|p| p.trim().parse::<u64>().ok())
+        {
+            self.spawn_read(
+                crate::app::jobs::Lane::Interactive,
+                "Finding position",
+                false,
+                move |source| {
+                    let query = crate::core::LogQuery {
+                        from_position: Some(position),
+                        limit: 1,
+                        ..Default::default()
+                    };
+                    let event = source
+                        .read_log(&query)?
+                        .into_iter()
+                        .find(|e| e.global_position == position);
+                    Ok(AppMsg::GoToPosition {
+                        event: event.map(Box::new),
+                        position,
+                    })
+                },
+            );
+        } else if let Ok(version) = trimmed.parse::<u64>() {
             let Some(info) = &self.stream_view.info else {
                 return;
             };
@@ -166,7 +191,7 @@ impl EventscopeApp {
             self.request_version_at(at, text.to_owned());
         } else {
             self.stream_view.goto_message = Some(format!(
-                "{text:?} is neither a version nor a time (RFC 3339)"
+                "{text:?} is not a version, a #position or a time (RFC 3339)"
             ));
         }
     }
@@ -351,6 +376,12 @@ impl EventscopeApp {
                     }
                 }
             }
+            AppMsg::GoToPosition { event, position } => match event {
+                Some(event) => self.apply(AppCommand::OpenInStream(event)),
+                None => {
+                    self.stream_view.goto_message = Some(format!("no event at position {position}"))
+                }
+            },
             AppMsg::LogEvents {
                 generation,
                 placement,

@@ -66,6 +66,13 @@ pub enum AppMsg {
         /// What the user typed.
         query: String,
     },
+    /// The event at a global position a "go to" asked for.
+    GoToPosition {
+        /// The event, when one has exactly that position.
+        event: Option<Box<Event>>,
+        /// The position asked for.
+        position: u64,
+    },
     /// Events of the global log.
     LogEvents {
         /// Log query generation.

@@ -111,7 +111,7 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
         let response = ui
             .add(
                 egui::TextEdit::singleline(&mut state.goto)
-                    .hint_text("version or time (RFC 3339)")
+                    .hint_text("version, #position or time")
                     .desired_width(220.0),
             )
             .labelled_by(label.id);

@@ -319,3 +319,70 @@ fn log_stream_prefix_and_position() {
     });
     assert!(has_label(&h, "1234"));
 }
+
+#[test]
+fn go_to_a_position_and_a_time() {
+    use eventscope::app::messages::AppCommand;
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = demo_store(dir.path());
+    let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
+    let mut h = harness(Startup::Store(path.display().to_string()));
+    wait_until(&mut h, "the stream list", |h| has_label(h, "account-0001"));
+    h.state_mut().apply(AppCommand::SelectStream {
+        stream_id: "account-0002".into(),
+        version: None,
+    });
+    wait_until(&mut h, "account-0002", |h| {
+        h.state().stream_view.info.is_some()
+    });
+    // A global position opens that event in its own stream.
+    let target = source
+        .read_log(&eventscope::core::LogQuery {
+            from_position: Some(777),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .remove(0);
+    h.get_by_label("Go to").focus();
+    h.get_by_label("Go to").type_text("#777");
+    h.get_by_label("Go").click();
+    wait_until(&mut h, "position 777", |h| {
+        h.state()
+            .inspector
+            .event
+            .as_ref()
+            .is_some_and(|e| e.global_position == 777)
+    });
+    assert_eq!(
+        h.state().stream_view.stream_id.as_deref(),
+        Some(target.stream_id.as_str())
+    );
+    // A time selects the last event at or before it.
+    h.state_mut().apply(AppCommand::SelectStream {
+        stream_id: "account-0001".into(),
+        version: None,
+    });
+    wait_until(&mut h, "account-0001", |h| {
+        h.state()
+            .stream_view
+            .info
+            .as_ref()
+            .is_some_and(|i| i.stream_id == "account-0001")
+    });
+    let tenth = source
+        .read_stream("account-0001", Some(10), Direction::Forwards, 1)
+        .unwrap()
+        .remove(0);
+    let at = eventscope::core::time::format_rfc3339(tenth.recorded_at.unwrap());
+    h.state_mut().apply(AppCommand::GoTo(at));
+    wait_until(&mut h, "version 10", |h| {
+        h.state().stream_view.selected_version == Some(10)
+    });
+    // Esc goes back to the previous stream.
+    h.state_mut().inspector.event = None;
+    h.key_press(egui::Key::Escape);
+    wait_until(&mut h, "back", |h| {
+        h.state().stream_view.stream_id.as_deref() == Some(target.stream_id.as_str())
+    });
+}
