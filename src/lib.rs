@@ -13,6 +13,7 @@ pub mod app;
 pub mod cli;
 pub mod core;
 pub mod demo;
+pub mod history;
 pub mod source;
 #[cfg(feature = "gui")]
 pub mod ui;

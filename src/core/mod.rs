@@ -6,6 +6,7 @@
 pub mod cancel;
 pub mod event;
 pub mod ids;
+pub mod lag;
 pub mod metadata;
 pub mod query;
 pub mod source;

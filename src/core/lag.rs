@@ -1,0 +1,1 @@
+//! Projection lag math (in progress).

@@ -1,0 +1,1 @@
+//! Lag history store (in progress).
