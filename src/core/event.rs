@@ -202,6 +202,18 @@ pub struct Checkpoint {
     pub upstream: Option<String>,
 }
 
+/// One past checkpoint position, from a store that keeps checkpoint history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckpointSample {
+    /// Projection name.
+    pub name: String,
+    /// Position it had processed up to.
+    pub position: u64,
+    /// When it had.
+    #[serde(serialize_with = "crate::core::time::serialize_opt")]
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
 /// What a source says about itself and the store as a whole.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StoreInfo {

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::core::event::{Checkpoint, Event, Snapshot, StoreInfo, StreamInfo};
+use crate::core::event::{Checkpoint, CheckpointSample, Event, Snapshot, StoreInfo, StreamInfo};
 use crate::core::query::{Direction, LogQuery, StreamQuery};
 
 /// Errors a source reports.
@@ -116,4 +116,18 @@ pub trait EventSource: Send + Sync {
     /// # Errors
     /// When the store cannot be read.
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>>;
+
+    /// Past checkpoint positions recorded at or after `since`, oldest first, at most
+    /// `limit` (stores that keep checkpoint history; empty otherwise).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn checkpoint_history(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u64,
+    ) -> SourceResult<Vec<CheckpointSample>> {
+        let _ = (since, limit);
+        Ok(Vec::new())
+    }
 }

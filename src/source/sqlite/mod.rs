@@ -17,7 +17,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
-use crate::core::event::{Checkpoint, Event, Payload, Snapshot, StoreInfo, StreamInfo};
+use crate::core::event::{
+    Checkpoint, CheckpointSample, Event, Payload, Snapshot, StoreInfo, StreamInfo,
+};
 use crate::core::ids;
 use crate::core::metadata::json_path;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
@@ -959,5 +961,34 @@ impl EventSource for SqliteSource {
             all.append(&mut found);
         }
         Ok(all)
+    }
+
+    fn checkpoint_history(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u64,
+    ) -> SourceResult<Vec<CheckpointSample>> {
+        let Some(sql) = &self.sql.checkpoint_history else {
+            return Ok(Vec::new());
+        };
+        // Text times compare as text; the store's own format is RFC 3339 in UTC.
+        let since = since.map_or_else(String::new, |t| {
+            t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        });
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(
+                rusqlite::params![since, i64::try_from(limit.max(1)).unwrap_or(i64::MAX)],
+                |row| {
+                    Ok(CheckpointSample {
+                        name: text_of(row.get_ref(0)?).unwrap_or_default(),
+                        position: u64::try_from(row.get::<_, Option<i64>>(1)?.unwrap_or(0))
+                            .unwrap_or(0),
+                        recorded_at: time_of(row.get_ref(2)?, TimeFormat::Auto),
+                    })
+                },
+            )?;
+            rows.collect()
+        })
     }
 }

@@ -25,6 +25,7 @@ pub(super) struct Sql {
     pub snapshots: Option<String>,
     pub count_snapshots: Option<String>,
     pub checkpoints: Vec<String>,
+    pub checkpoint_history: Option<String>,
 }
 
 fn sql_string(text: &str) -> String {
@@ -159,7 +160,18 @@ impl Sql {
                 )
             })
             .collect();
+        let checkpoint_history = layout.checkpoint_history.as_ref().and_then(|c| {
+            let at = c.updated_at.as_ref()?;
+            Some(format!(
+                "SELECT {name}, {pos}, {at} FROM {table} WHERE {filter} AND {at} >= ?1 ORDER BY {at} ASC LIMIT ?2",
+                name = c.name,
+                pos = c.position,
+                table = c.table,
+                filter = c.filter.as_deref().unwrap_or("1"),
+            ))
+        });
         Self {
+            checkpoint_history,
             head: format!(
                 "SELECT {p} FROM {t} WHERE {base_where} ORDER BY {p} DESC LIMIT 1",
                 p = e.position
