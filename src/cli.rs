@@ -49,6 +49,26 @@ pub enum Command {
     Snapshots(SnapshotsArgs),
     /// List projection / subscription checkpoints and the head.
     Checkpoints(InfoArgs),
+    /// Projection lag: events and seconds behind, rate, trend, stall, ETA.
+    Lag(LagArgs),
+}
+
+/// `lag` arguments.
+#[derive(Debug, Args)]
+pub struct LagArgs {
+    /// The store: a SQLite file.
+    pub store: String,
+    /// A store holding the tracking table of a downstream application that follows STORE
+    /// (e.g. a Python eventsourcing process application's own SQLite file); repeatable.
+    #[arg(long, value_name = "STORE")]
+    pub attach: Vec<String>,
+    /// Keep sampling every SECONDS and print the lag each time (trend and stall need a few
+    /// samples); stop with Ctrl+C.
+    #[arg(long, value_name = "SECONDS")]
+    pub watch: Option<f64>,
+    /// Print JSON Lines: `{name, position, head, lag_events, lag_seconds, status, …}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `demo` arguments.
@@ -332,6 +352,7 @@ pub fn run(
             }
             Ok(())
         }
+        Command::Lag(args) => run_lag(args, mapping, out),
         Command::Checkpoints(args) => {
             let source = open(&args.store, mapping)?;
             let head = source.head()?;
@@ -498,4 +519,80 @@ fn run_demo(args: &DemoArgs, out: &mut dyn std::io::Write) -> Result<()> {
         crate::demo::run_live(&args.out, &live, &stop)?;
     }
     Ok(())
+}
+
+fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Write) -> Result<()> {
+    use crate::core::lag::{LagParams, LagSample, LagSummary};
+    let source = open(&args.store, mapping)?;
+    let attached = args
+        .attach
+        .iter()
+        .map(|location| open(location, None).with_context(|| format!("attaching {location}")))
+        .collect::<Result<Vec<_>>>()?;
+    let interval = match args.watch {
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+            Some(std::time::Duration::from_secs_f64(seconds))
+        }
+        Some(_) => bail!("--watch needs a positive number of seconds"),
+        None => None,
+    };
+    let params = LagParams::default();
+    let mut series: std::collections::BTreeMap<String, Vec<LagSample>> =
+        std::collections::BTreeMap::new();
+    loop {
+        let samples = crate::source::lag::sample_lag(source.as_ref(), &attached, Utc::now())?;
+        for (name, sample) in samples {
+            let kept = series.entry(name).or_default();
+            kept.push(sample);
+            // Bounded: only the trend window's worth matters.
+            if kept.len() > 3_600 {
+                kept.remove(0);
+            }
+        }
+        let summaries: Vec<LagSummary> = series
+            .iter()
+            .filter_map(|(name, samples)| LagSummary::from_samples(name, samples, &params))
+            .collect();
+        if args.json {
+            for summary in &summaries {
+                writeln!(out, "{}", serde_json::to_string(summary)?)?;
+            }
+        } else {
+            let rows: Vec<Vec<String>> = summaries
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.name.clone(),
+                        s.position.to_string(),
+                        s.head.to_string(),
+                        s.lag_events.to_string(),
+                        format!("{:.1}", s.lag_seconds),
+                        s.rate.map(|r| format!("{r:.1}")).unwrap_or_default(),
+                        s.status.to_string(),
+                    ]
+                })
+                .collect();
+            write_table(
+                out,
+                &[
+                    "projection",
+                    "position",
+                    "head",
+                    "behind",
+                    "seconds",
+                    "events/s",
+                    "status",
+                ],
+                &rows,
+            )?;
+        }
+        if summaries.is_empty() && !args.json {
+            writeln!(out, "this store records no projection checkpoints")?;
+        }
+        out.flush()?;
+        match interval {
+            Some(interval) => std::thread::sleep(interval),
+            None => return Ok(()),
+        }
+    }
 }

@@ -1,1 +1,831 @@
-//! Projection lag math (in progress).
+//! Projection lag math: lag in events and seconds, processing rate, trend, stall and ETA.
+//!
+//! Pure and deterministic: nothing here reads a clock or touches a store. The caller samples
+//! a projection (its checkpoint position, the store's head, and the `recorded_at` of the
+//! first event after the checkpoint, read with `read_log(from_position = position + 1,
+//! limit = 1)`) together with the current time, and keeps a window of recent
+//! [`LagSample`]s, oldest first. Everything else is derived from that window.
+//!
+//! # Definitions
+//!
+//! - **Lag in events**: `head − position` (saturating: a checkpoint ahead of the head,
+//!   e.g. read a moment before the head, is 0).
+//! - **Lag in seconds**: the age of the oldest unprocessed event, `now − recorded_at` of
+//!   the first event after the checkpoint, clamped to ≥ 0 (clock skew between the writer
+//!   and this machine must not produce negative lag); 0 when caught up or when that event
+//!   has no timestamp. Millisecond precision.
+//! - **Rate** ([`rate`]): events per second the projection advanced over the window,
+//!   `Δposition / Δt` between the first and last sample. **Head rate** ([`head_rate`]): the
+//!   same for the head (events appended per second).
+//! - **Trend** ([`trend`]): the least-squares slope of `lag_events` over the window (in
+//!   events per second) compared to a tolerance of
+//!   `max(TREND_RELATIVE_TOLERANCE × head rate, TREND_MIN_CHANGE / window span)`, i.e. the
+//!   lag must change by more than 5 % of the append rate *and* the fitted line must move by
+//!   more than 5 events over the window. Above `+tolerance` is
+//!   [`Trend::FallingBehind`], below `−tolerance` [`Trend::CatchingUp`], otherwise
+//!   [`Trend::Stable`] (also with fewer than two samples or a window of zero length).
+//!   Least squares rather than end points keeps batch-processing sawtooth lag from flipping
+//!   the trend; the window should span several processing cycles of the projection.
+//! - **Stall** ([`stalled`]): the latest lag is > 0 and the position has not moved, while
+//!   there was work to do (lag > 0 in every sample of that run), for at least
+//!   `stall_after`. A caught-up projection that is not moving is not stalled, and an idle
+//!   projection whose work arrived only a moment ago is not stalled yet. The run is
+//!   measured from the first sample of it that is in the window, so the window must span at
+//!   least `stall_after` to detect a stall.
+//! - **ETA** ([`eta`]): when the trend is catching up and the projection is not stalled,
+//!   `lag_events / (rate − head_rate)`; `None` otherwise (caught up, stable, falling
+//!   behind, or no net progress).
+//! - **Status** ([`LagStatus`]): `caught up` (lag 0) › `stalled` › the trend (`catching
+//!   up`, `falling behind`, `stable`), first match wins.
+//!
+//! Windows must not span a gap in sampling (the app was closed): pass the samples since the
+//! last gap (see `crate::history::segments`), or a stall could be measured across time
+//! nobody watched.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Default window of recent samples the trend and rates are computed over.
+pub const DEFAULT_TREND_WINDOW: Duration = Duration::from_secs(60);
+
+/// Default time without progress (while behind) after which a projection is stalled.
+pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(30);
+
+/// The lag slope must exceed this fraction of the head rate to count as a trend.
+pub const TREND_RELATIVE_TOLERANCE: f64 = 0.05;
+
+/// The fitted lag line must move by more than this many events over the window to count
+/// as a trend (guards idle or low-volume stores, where the head rate is ~0).
+pub const TREND_MIN_CHANGE: f64 = 5.0;
+
+/// One observation of a projection's lag.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LagSample {
+    /// When the sample was taken.
+    #[serde(serialize_with = "serialize_time")]
+    pub at: DateTime<Utc>,
+    /// The projection's checkpoint (last processed global position).
+    pub position: u64,
+    /// The store's head (highest global position).
+    pub head: u64,
+    /// Events behind: `head − position`, saturating.
+    pub lag_events: u64,
+    /// Seconds behind: age of the oldest unprocessed event (0 when caught up).
+    pub lag_seconds: f64,
+}
+
+impl LagSample {
+    /// A sample with its lag computed by [`lag_now`].
+    #[must_use]
+    pub fn compute(
+        at: DateTime<Utc>,
+        position: u64,
+        head: u64,
+        first_unprocessed_recorded_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        let (lag_events, lag_seconds) = lag_now(position, head, first_unprocessed_recorded_at, at);
+        Self {
+            at,
+            position,
+            head,
+            lag_events,
+            lag_seconds,
+        }
+    }
+}
+
+fn serialize_time<S: serde::Serializer>(
+    time: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&crate::core::time::format_rfc3339(*time))
+}
+
+/// Lag right now: `(events behind, seconds behind)`.
+///
+/// `first_unprocessed_recorded_at` is the `recorded_at` of the first event after the
+/// checkpoint (`read_log` from `position + 1`, limit 1); `None` when there is no such event
+/// or it has no timestamp. Seconds are 0 when caught up, never negative (clock skew), and
+/// rounded to milliseconds.
+#[must_use]
+pub fn lag_now(
+    position: u64,
+    head: u64,
+    first_unprocessed_recorded_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> (u64, f64) {
+    let events = head.saturating_sub(position);
+    if events == 0 {
+        return (0, 0.0);
+    }
+    let seconds = first_unprocessed_recorded_at.map_or(0.0, |recorded_at| {
+        #[allow(clippy::cast_precision_loss)] // Milliseconds fit f64 exactly for ~285k years.
+        let millis = (now - recorded_at).num_milliseconds().max(0) as f64;
+        millis / 1000.0
+    });
+    (events, seconds)
+}
+
+/// Where a projection's lag is heading over a window of samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum Trend {
+    /// Lag is shrinking faster than the tolerance.
+    #[serde(rename = "catching up")]
+    CatchingUp,
+    /// Lag is growing faster than the tolerance.
+    #[serde(rename = "falling behind")]
+    FallingBehind,
+    /// Lag is roughly constant (or there is not enough data to tell).
+    #[serde(rename = "stable")]
+    Stable,
+}
+
+impl Trend {
+    /// The display text: `catching up`, `falling behind` or `stable`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CatchingUp => "catching up",
+            Self::FallingBehind => "falling behind",
+            Self::Stable => "stable",
+        }
+    }
+}
+
+impl std::fmt::Display for Trend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A projection's overall state, as shown in the lag table and printed by `eventscope lag`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum LagStatus {
+    /// No lag.
+    #[serde(rename = "caught up")]
+    CaughtUp,
+    /// Behind, and the lag is shrinking.
+    #[serde(rename = "catching up")]
+    CatchingUp,
+    /// Behind, and the lag is growing.
+    #[serde(rename = "falling behind")]
+    FallingBehind,
+    /// Behind by a roughly constant amount.
+    #[serde(rename = "stable")]
+    Stable,
+    /// Behind and not making progress.
+    #[serde(rename = "stalled")]
+    Stalled,
+}
+
+impl LagStatus {
+    /// Decides the status: caught up (lag 0) first, then stalled, then the trend.
+    #[must_use]
+    pub const fn decide(lag_events: u64, stalled: bool, trend: Trend) -> Self {
+        if lag_events == 0 {
+            Self::CaughtUp
+        } else if stalled {
+            Self::Stalled
+        } else {
+            match trend {
+                Trend::CatchingUp => Self::CatchingUp,
+                Trend::FallingBehind => Self::FallingBehind,
+                Trend::Stable => Self::Stable,
+            }
+        }
+    }
+
+    /// The display text: `caught up`, `catching up`, `falling behind`, `stable` or `stalled`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CaughtUp => "caught up",
+            Self::CatchingUp => "catching up",
+            Self::FallingBehind => "falling behind",
+            Self::Stable => "stable",
+            Self::Stalled => "stalled",
+        }
+    }
+}
+
+impl std::fmt::Display for LagStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The samples of the last `span` before the newest sample (oldest first). `samples` must
+/// be ordered by time.
+#[must_use]
+pub fn recent(samples: &[LagSample], span: Duration) -> &[LagSample] {
+    let Some(last) = samples.last() else {
+        return samples;
+    };
+    let Ok(span) = chrono::TimeDelta::from_std(span) else {
+        return samples;
+    };
+    let Some(start) = last.at.checked_sub_signed(span) else {
+        return samples;
+    };
+    let first = samples.partition_point(|sample| sample.at < start);
+    &samples[first..]
+}
+
+/// Seconds between two times (may be negative).
+fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    #[allow(clippy::cast_precision_loss)] // Microsecond deltas fit f64 for centuries.
+    let micros = (to - from).num_microseconds().unwrap_or(i64::MAX) as f64;
+    micros / 1e6
+}
+
+/// Span of the window in seconds, when it has two samples and a positive length.
+fn span_seconds(samples: &[LagSample]) -> Option<f64> {
+    let (first, last) = (samples.first()?, samples.last()?);
+    let span = seconds_between(first.at, last.at);
+    (samples.len() >= 2 && span > 0.0).then_some(span)
+}
+
+/// Events per second a counter advanced between the first and last sample (0 when it went
+/// backwards, e.g. a checkpoint reset).
+fn counter_rate(samples: &[LagSample], value: impl Fn(&LagSample) -> u64) -> Option<f64> {
+    let span = span_seconds(samples)?;
+    let (first, last) = (samples.first()?, samples.last()?);
+    #[allow(clippy::cast_precision_loss)] // Rates are approximate by nature.
+    let delta = value(last).saturating_sub(value(first)) as f64;
+    Some(delta / span)
+}
+
+/// Processing rate: events per second the projection's position advanced over the window
+/// (first to last sample). `None` with fewer than two samples or a zero-length window.
+#[must_use]
+pub fn rate(samples: &[LagSample]) -> Option<f64> {
+    counter_rate(samples, |sample| sample.position)
+}
+
+/// Head rate: events per second appended to the store over the window. `None` with fewer
+/// than two samples or a zero-length window.
+#[must_use]
+pub fn head_rate(samples: &[LagSample]) -> Option<f64> {
+    counter_rate(samples, |sample| sample.head)
+}
+
+/// Least-squares slope of `lag_events` over time, in events per second (positive = lag
+/// growing). `None` with fewer than two samples or a zero-length window.
+#[must_use]
+pub fn lag_slope(samples: &[LagSample]) -> Option<f64> {
+    span_seconds(samples)?;
+    let origin = samples.first()?.at;
+    #[allow(clippy::cast_precision_loss)]
+    let count = samples.len() as f64;
+    let times = || {
+        samples
+            .iter()
+            .map(|sample| seconds_between(origin, sample.at))
+    };
+    #[allow(clippy::cast_precision_loss)]
+    let lags = || samples.iter().map(|sample| sample.lag_events as f64);
+    let mean_t = times().sum::<f64>() / count;
+    let mean_lag = lags().sum::<f64>() / count;
+    let (mut covariance, mut variance) = (0.0, 0.0);
+    for (t, lag) in times().zip(lags()) {
+        covariance += (t - mean_t) * (lag - mean_lag);
+        variance += (t - mean_t) * (t - mean_t);
+    }
+    (variance > 0.0).then(|| covariance / variance)
+}
+
+/// The tolerance (events per second) the lag slope must exceed to count as a trend:
+/// `max(TREND_RELATIVE_TOLERANCE × head rate, TREND_MIN_CHANGE / window span)`. `None`
+/// with fewer than two samples or a zero-length window.
+#[must_use]
+pub fn trend_tolerance(samples: &[LagSample]) -> Option<f64> {
+    let span = span_seconds(samples)?;
+    let head = head_rate(samples)?;
+    Some((TREND_RELATIVE_TOLERANCE * head).max(TREND_MIN_CHANGE / span))
+}
+
+/// The lag trend over the window (see the module docs for the tolerance).
+#[must_use]
+pub fn trend(samples: &[LagSample]) -> Trend {
+    match (lag_slope(samples), trend_tolerance(samples)) {
+        (Some(slope), Some(tolerance)) if slope > tolerance => Trend::FallingBehind,
+        (Some(slope), Some(tolerance)) if slope < -tolerance => Trend::CatchingUp,
+        _ => Trend::Stable,
+    }
+}
+
+/// How long the projection has been behind without its position moving, measured back from
+/// the newest sample over the run of samples with the same position and lag > 0.
+/// `Duration::ZERO` when caught up or when the newest sample shows progress.
+#[must_use]
+pub fn stalled_for(samples: &[LagSample]) -> Duration {
+    let Some(last) = samples.last() else {
+        return Duration::ZERO;
+    };
+    if last.lag_events == 0 {
+        return Duration::ZERO;
+    }
+    let run_start = samples
+        .iter()
+        .rev()
+        .take_while(|sample| sample.position == last.position && sample.lag_events > 0)
+        .last()
+        .map_or(last.at, |sample| sample.at);
+    (last.at - run_start).to_std().unwrap_or(Duration::ZERO)
+}
+
+/// Whether the projection is stalled: behind, with no position progress (while there was
+/// work to do) for at least `stall_after`. A caught-up projection is never stalled.
+#[must_use]
+pub fn stalled(samples: &[LagSample], stall_after: Duration) -> bool {
+    samples.last().is_some_and(|last| last.lag_events > 0) && stalled_for(samples) >= stall_after
+}
+
+/// Time to catch up, when catching up: `lag_events / (rate − head_rate)` over the window.
+/// `None` when caught up, not catching up (trend), stalled for the default time, or when
+/// there is no net progress.
+#[must_use]
+pub fn eta(samples: &[LagSample]) -> Option<Duration> {
+    eta_with(samples, trend(samples), false)
+}
+
+fn eta_with(samples: &[LagSample], trend: Trend, stalled: bool) -> Option<Duration> {
+    let last = samples.last()?;
+    if last.lag_events == 0 || stalled || trend != Trend::CatchingUp {
+        return None;
+    }
+    let net = rate(samples)? - head_rate(samples)?;
+    if net <= 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let seconds = last.lag_events as f64 / net;
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+/// Parameters of [`LagSummary::from_samples`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LagParams {
+    /// The window (back from the newest sample) rates, trend and ETA are computed over.
+    pub trend_window: Duration,
+    /// Time without progress, while behind, after which a projection is stalled.
+    pub stall_after: Duration,
+}
+
+impl Default for LagParams {
+    fn default() -> Self {
+        Self {
+            trend_window: DEFAULT_TREND_WINDOW,
+            stall_after: DEFAULT_STALL_AFTER,
+        }
+    }
+}
+
+/// Everything the lag table and `eventscope lag --json` show about one projection.
+///
+/// Serialises as `{name, position, head, lag_events, lag_seconds, status, rate, head_rate,
+/// trend, stalled, eta_seconds}` (in that order; `rate`, `head_rate` and `eta_seconds` may
+/// be `null`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LagSummary {
+    /// Projection name.
+    pub name: String,
+    /// Checkpoint position of the newest sample.
+    pub position: u64,
+    /// Head of the newest sample.
+    pub head: u64,
+    /// Events behind.
+    pub lag_events: u64,
+    /// Seconds behind.
+    pub lag_seconds: f64,
+    /// Overall status.
+    pub status: LagStatus,
+    /// Processing rate in events per second over the trend window.
+    pub rate: Option<f64>,
+    /// Append rate in events per second over the trend window.
+    pub head_rate: Option<f64>,
+    /// Lag trend over the trend window.
+    pub trend: Trend,
+    /// Whether the projection is stalled.
+    pub stalled: bool,
+    /// Time to catch up, when catching up.
+    #[serde(rename = "eta_seconds", serialize_with = "serialize_opt_duration")]
+    pub eta: Option<Duration>,
+}
+
+fn serialize_opt_duration<S: serde::Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => serializer.serialize_f64(duration.as_secs_f64()),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl LagSummary {
+    /// Summarises a projection from its samples (oldest first, no sampling gap inside):
+    /// numbers from the newest sample, rates / trend / ETA over `params.trend_window`,
+    /// stall over all given samples. `None` when there are no samples.
+    ///
+    /// With a single sample (e.g. a one-shot `eventscope lag`), rates are `None` and the
+    /// trend is `stable`.
+    #[must_use]
+    pub fn from_samples(name: &str, samples: &[LagSample], params: &LagParams) -> Option<Self> {
+        let last = samples.last()?;
+        let window = recent(samples, params.trend_window);
+        let trend = trend(window);
+        let stalled = stalled(samples, params.stall_after);
+        Some(Self {
+            name: name.to_owned(),
+            position: last.position,
+            head: last.head,
+            lag_events: last.lag_events,
+            lag_seconds: last.lag_seconds,
+            status: LagStatus::decide(last.lag_events, stalled, trend),
+            rate: rate(window),
+            head_rate: head_rate(window),
+            trend,
+            stalled,
+            eta: eta_with(window, trend, stalled),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap()
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        t0() + chrono::TimeDelta::seconds(seconds)
+    }
+
+    fn sample(seconds: i64, position: u64, head: u64) -> LagSample {
+        LagSample::compute(at(seconds), position, head, None)
+    }
+
+    /// One sample per second for `count` seconds: position and head from closures.
+    fn series(
+        count: i64,
+        position: impl Fn(i64) -> u64,
+        head: impl Fn(i64) -> u64,
+    ) -> Vec<LagSample> {
+        (0..count)
+            .map(|s| sample(s, position(s), head(s)))
+            .collect()
+    }
+
+    // ---- lag_now ----
+
+    #[test]
+    fn lag_now_events_and_seconds() {
+        let (events, seconds) = lag_now(90, 100, Some(at(-12)), at(0));
+        assert_eq!(events, 10);
+        assert!((seconds - 12.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn lag_now_millisecond_precision() {
+        let recorded = at(0) - chrono::TimeDelta::milliseconds(1_234);
+        let (_, seconds) = lag_now(1, 2, Some(recorded), at(0));
+        assert!((seconds - 1.234).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lag_now_caught_up_is_zero_seconds_even_with_old_event() {
+        assert_eq!(lag_now(100, 100, Some(at(-3600)), at(0)), (0, 0.0));
+    }
+
+    #[test]
+    fn lag_now_checkpoint_ahead_of_head_saturates() {
+        assert_eq!(lag_now(105, 100, Some(at(-5)), at(0)), (0, 0.0));
+    }
+
+    #[test]
+    fn lag_now_no_event_after_checkpoint_is_zero_seconds() {
+        // Head moved but the event could not be read (or has no timestamp).
+        assert_eq!(lag_now(99, 100, None, at(0)), (1, 0.0));
+    }
+
+    #[test]
+    fn lag_now_clock_skew_clamps_to_zero() {
+        // The writer's clock is ahead of ours: the event looks recorded in the future.
+        assert_eq!(lag_now(10, 20, Some(at(30)), at(0)), (10, 0.0));
+    }
+
+    #[test]
+    fn lag_now_empty_store() {
+        assert_eq!(lag_now(0, 0, None, at(0)), (0, 0.0));
+    }
+
+    #[test]
+    fn sample_compute_uses_lag_now() {
+        let s = LagSample::compute(at(0), 5, 8, Some(at(-2)));
+        assert_eq!((s.lag_events, s.lag_seconds), (3, 2.0));
+    }
+
+    // ---- rates ----
+
+    #[test]
+    fn rates_need_two_samples_and_time() {
+        assert_eq!(rate(&[]), None);
+        assert_eq!(rate(&[sample(0, 1, 2)]), None);
+        assert_eq!(rate(&[sample(0, 1, 2), sample(0, 5, 9)]), None);
+        assert_eq!(head_rate(&[sample(0, 1, 2)]), None);
+    }
+
+    #[test]
+    fn rates_from_first_and_last() {
+        let samples = series(11, |s| 1000 + 50 * s as u64, |s| 2000 + 20 * s as u64);
+        assert!((rate(&samples).unwrap() - 50.0).abs() < 1e-9);
+        assert!((head_rate(&samples).unwrap() - 20.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn rate_after_checkpoint_reset_is_zero() {
+        let samples = [sample(0, 500, 600), sample(10, 0, 600)];
+        assert_eq!(rate(&samples), Some(0.0));
+    }
+
+    // ---- trend ----
+
+    #[test]
+    fn steady_catch_up() {
+        // Head +10/s, projection +60/s from 3000 behind.
+        let samples = series(60, |s| 1000 + 60 * s as u64, |s| 4000 + 10 * s as u64);
+        assert_eq!(trend(&samples), Trend::CatchingUp);
+        let slope = lag_slope(&samples).unwrap();
+        assert!((slope + 50.0).abs() < 1e-9, "{slope}");
+    }
+
+    #[test]
+    fn falling_behind() {
+        // Head +100/s, projection +80/s.
+        let samples = series(60, |s| 1000 + 80 * s as u64, |s| 1000 + 100 * s as u64);
+        assert_eq!(trend(&samples), Trend::FallingBehind);
+        let summary = LagSummary::from_samples("p", &samples, &LagParams::default()).unwrap();
+        assert_eq!(summary.status, LagStatus::FallingBehind);
+        assert_eq!(summary.eta, None);
+    }
+
+    #[test]
+    fn stable_constant_lag() {
+        let samples = series(60, |s| 1000 + 100 * s as u64, |s| 1500 + 100 * s as u64);
+        assert_eq!(trend(&samples), Trend::Stable);
+        let summary = LagSummary::from_samples("p", &samples, &LagParams::default()).unwrap();
+        assert_eq!(summary.status, LagStatus::Stable);
+        assert_eq!(summary.eta, None);
+    }
+
+    #[test]
+    fn stable_within_relative_tolerance() {
+        // Head 1000/s, projection 970/s: slope 30/s < 5 % of 1000/s.
+        let samples = series(60, |s| 970 * s as u64, |s| 5000 + 1000 * s as u64);
+        assert_eq!(trend(&samples), Trend::Stable);
+        // 930/s: slope 70/s > 50/s.
+        let samples = series(60, |s| 930 * s as u64, |s| 5000 + 1000 * s as u64);
+        assert_eq!(trend(&samples), Trend::FallingBehind);
+    }
+
+    #[test]
+    fn idle_store_small_wiggle_is_stable() {
+        // No appends; lag moves 1 event over a minute: below TREND_MIN_CHANGE.
+        let samples = series(60, |s| if s < 30 { 10 } else { 11 }, |_| 20);
+        assert_eq!(trend(&samples), Trend::Stable);
+    }
+
+    #[test]
+    fn batching_sawtooth_is_stable() {
+        // Head +100/s; the projection catches up fully every 10 s (lag 0..900 sawtooth).
+        let samples = series(60, |s| (100 * (s - s % 10)) as u64, |s| 100 * s as u64);
+        assert_eq!(trend(&samples), Trend::Stable);
+    }
+
+    #[test]
+    fn trend_with_too_few_samples_is_stable() {
+        assert_eq!(trend(&[]), Trend::Stable);
+        assert_eq!(trend(&[sample(0, 0, 100)]), Trend::Stable);
+        assert_eq!(
+            trend(&[sample(0, 0, 100), sample(0, 50, 100)]),
+            Trend::Stable
+        );
+    }
+
+    #[test]
+    fn trend_with_irregular_spacing_uses_time() {
+        // Lag drops 20/s, samples at uneven times.
+        let times = [0_i64, 1, 5, 6, 20, 21, 40];
+        let samples: Vec<_> = times
+            .iter()
+            .map(|&s| sample(s, 20 * s as u64, 1000))
+            .collect();
+        assert!((lag_slope(&samples).unwrap() + 20.0).abs() < 1e-9);
+        assert_eq!(trend(&samples), Trend::CatchingUp);
+    }
+
+    // ---- stall ----
+
+    #[test]
+    fn stall_detected_after_threshold() {
+        // Progress until t=10, then stuck at 500 while the head moves on.
+        let samples = series(41, |s| 50 * s.min(10) as u64, |s| 600 + 10 * s as u64);
+        assert_eq!(stalled_for(&samples), Duration::from_secs(30));
+        assert!(stalled(&samples, Duration::from_secs(30)));
+        assert!(!stalled(&samples, Duration::from_secs(31)));
+        let summary = LagSummary::from_samples("p", &samples, &LagParams::default()).unwrap();
+        assert_eq!(summary.status, LagStatus::Stalled);
+        assert!(summary.stalled);
+        assert_eq!(summary.eta, None);
+    }
+
+    #[test]
+    fn caught_up_and_not_moving_is_not_stalled() {
+        let samples = series(120, |_| 100, |_| 100);
+        assert!(!stalled(&samples, Duration::from_secs(30)));
+        assert_eq!(stalled_for(&samples), Duration::ZERO);
+        let summary = LagSummary::from_samples("p", &samples, &LagParams::default()).unwrap();
+        assert_eq!(summary.status, LagStatus::CaughtUp);
+    }
+
+    #[test]
+    fn idle_then_new_work_is_not_stalled_yet() {
+        // Caught up at 100 for 100 s, then one event arrives; the projection has had 5 s.
+        let samples = series(106, |_| 100, |s| if s < 100 { 100 } else { 101 });
+        assert_eq!(stalled_for(&samples), Duration::from_secs(5));
+        assert!(!stalled(&samples, Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn stall_run_starts_within_window() {
+        // Stuck (and behind) for the whole 20 s window: at least 19 s known.
+        let samples = series(20, |_| 10, |_| 50);
+        assert_eq!(stalled_for(&samples), Duration::from_secs(19));
+        assert!(!stalled(&samples, Duration::from_secs(30)));
+        assert!(stalled(&samples, Duration::from_secs(19)));
+    }
+
+    #[test]
+    fn progress_in_last_sample_clears_stall() {
+        let mut samples = series(60, |_| 10, |_| 50);
+        samples.push(sample(60, 11, 50));
+        assert_eq!(stalled_for(&samples), Duration::ZERO);
+        assert!(!stalled(&samples, Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn stall_on_empty_window() {
+        assert!(!stalled(&[], Duration::ZERO));
+        assert_eq!(stalled_for(&[]), Duration::ZERO);
+    }
+
+    // ---- ETA ----
+
+    #[test]
+    fn eta_math() {
+        // Lag at the end: 3000 − 59·50 = 50 events; net rate 60 − 10 = 50/s → 1 s.
+        let samples = series(60, |s| 1000 + 60 * s as u64, |s| 4000 + 10 * s as u64);
+        let last = samples.last().unwrap();
+        assert_eq!(last.lag_events, 50);
+        let eta = eta(&samples).unwrap();
+        assert!((eta.as_secs_f64() - 1.0).abs() < 1e-9, "{eta:?}");
+    }
+
+    #[test]
+    fn eta_long_catch_up() {
+        // 100 000 behind, net 100/s → 1000 s minus the progress within the window.
+        let samples = series(11, |s| 200 * s as u64, |s| 100_000 + 100 * s as u64);
+        let last = samples.last().unwrap();
+        assert_eq!(last.lag_events, 99_000);
+        assert_eq!(eta(&samples), Some(Duration::from_secs(990)));
+    }
+
+    #[test]
+    fn eta_none_when_caught_up_stable_or_falling_behind() {
+        let caught_up = series(60, |s| 10 * s as u64, |s| 10 * s as u64);
+        assert_eq!(eta(&caught_up), None);
+        let stable = series(60, |s| 10 * s as u64, |s| 100 + 10 * s as u64);
+        assert_eq!(eta(&stable), None);
+        let behind = series(60, |s| 10 * s as u64, |s| 20 * s as u64);
+        assert_eq!(eta(&behind), None);
+        assert_eq!(eta(&[]), None);
+        assert_eq!(eta(&[sample(0, 0, 10)]), None);
+    }
+
+    // ---- summary ----
+
+    #[test]
+    fn summary_catching_up_uses_trend_window() {
+        // 10 minutes falling behind, then the last minute catching up fast.
+        let mut samples = series(600, |s| 5 * s as u64, |s| 10 * s as u64);
+        let base_position = 5 * 599;
+        samples.extend(
+            (600..660).map(|s| sample(s, base_position + 50 * (s - 599) as u64, 10 * s as u64)),
+        );
+        let summary = LagSummary::from_samples("orders", &samples, &LagParams::default()).unwrap();
+        assert_eq!(summary.trend, Trend::CatchingUp);
+        assert_eq!(summary.status, LagStatus::CatchingUp);
+        assert!(summary.eta.is_some());
+        assert!((summary.rate.unwrap() - 50.0).abs() < 1e-9);
+        assert!((summary.head_rate.unwrap() - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn summary_single_sample() {
+        let summary = LagSummary::from_samples(
+            "p",
+            &[LagSample::compute(at(0), 5, 9, Some(at(-3)))],
+            &LagParams::default(),
+        )
+        .unwrap();
+        assert_eq!(summary.status, LagStatus::Stable);
+        assert_eq!(summary.rate, None);
+        assert_eq!((summary.lag_events, summary.lag_seconds), (4, 3.0));
+        assert!(LagSummary::from_samples("p", &[], &LagParams::default()).is_none());
+    }
+
+    #[test]
+    fn summary_json_shape() {
+        let samples = series(60, |s| 1000 + 60 * s as u64, |s| 4000 + 10 * s as u64);
+        let summary = LagSummary::from_samples("orders", &samples, &LagParams::default()).unwrap();
+        let json = serde_json::to_value(&summary).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "position",
+                "head",
+                "lag_events",
+                "lag_seconds",
+                "status",
+                "rate",
+                "head_rate",
+                "trend",
+                "stalled",
+                "eta_seconds"
+            ]
+        );
+        assert_eq!(json["name"], "orders");
+        assert_eq!(json["status"], "catching up");
+        assert_eq!(json["trend"], "catching up");
+        assert_eq!(json["lag_events"], 50);
+        assert!(json["eta_seconds"].is_f64());
+        let single = LagSummary::from_samples("p", &[sample(0, 3, 3)], &LagParams::default());
+        let json = serde_json::to_value(single.unwrap()).unwrap();
+        assert_eq!(json["status"], "caught up");
+        assert!(json["eta_seconds"].is_null() && json["rate"].is_null());
+    }
+
+    #[test]
+    fn status_strings() {
+        let all = [
+            (LagStatus::CaughtUp, "caught up"),
+            (LagStatus::CatchingUp, "catching up"),
+            (LagStatus::FallingBehind, "falling behind"),
+            (LagStatus::Stable, "stable"),
+            (LagStatus::Stalled, "stalled"),
+        ];
+        for (status, text) in all {
+            assert_eq!(status.to_string(), text);
+            assert_eq!(serde_json::to_value(status).unwrap(), text);
+        }
+        assert_eq!(
+            LagStatus::decide(0, true, Trend::FallingBehind),
+            LagStatus::CaughtUp
+        );
+        assert_eq!(
+            LagStatus::decide(3, true, Trend::CatchingUp),
+            LagStatus::Stalled
+        );
+    }
+
+    #[test]
+    fn recent_window() {
+        let samples = series(100, |s| s as u64, |_| 200);
+        let window = recent(&samples, Duration::from_secs(10));
+        assert_eq!(window.len(), 11);
+        assert_eq!(window[0].at, at(89));
+        assert_eq!(recent(&[], Duration::from_secs(10)).len(), 0);
+        assert_eq!(recent(&samples, Duration::MAX).len(), 100);
+    }
+
+    #[test]
+    fn deterministic() {
+        let samples = series(60, |s| 1000 + 60 * s as u64, |s| 4000 + 10 * s as u64);
+        let a = LagSummary::from_samples("p", &samples, &LagParams::default());
+        let b = LagSummary::from_samples("p", &samples, &LagParams::default());
+        assert_eq!(a, b);
+    }
+}

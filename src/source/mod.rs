@@ -2,6 +2,7 @@
 //!
 //! [`open`] turns what a user typed (a path today; gRPC URLs later) into a source.
 
+pub mod lag;
 pub mod sqlite;
 pub mod worker;
 

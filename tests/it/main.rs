@@ -12,5 +12,6 @@ mod emmett;
 mod eventsourcing;
 #[cfg(feature = "gui")]
 mod gui;
+mod lag;
 mod mapping;
 mod readonly;

@@ -1,0 +1,127 @@
+//! Sampling projection lag from a store (and from attached tracking stores), and
+//! reconstructing past lag from a store's checkpoint history.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::core::lag::LagSample;
+use crate::core::query::LogQuery;
+use crate::core::source::{EventSource, SourceResult};
+
+/// The recorded time of the first event at or after `position`.
+fn recorded_at_from(
+    source: &dyn EventSource,
+    position: u64,
+) -> SourceResult<Option<(u64, Option<DateTime<Utc>>)>> {
+    let query = LogQuery {
+        from_position: Some(position),
+        limit: 1,
+        ..LogQuery::default()
+    };
+    Ok(source
+        .read_log(&query)?
+        .first()
+        .map(|e| (e.global_position, e.recorded_at)))
+}
+
+/// One lag sample per checkpoint of `source` and of the `attached` stores (the tracking
+/// stores of downstream applications that follow `source`), against `source`'s head.
+///
+/// # Errors
+/// When a store cannot be read.
+pub fn sample_lag(
+    source: &dyn EventSource,
+    attached: &[Arc<dyn EventSource>],
+    now: DateTime<Utc>,
+) -> SourceResult<Vec<(String, LagSample)>> {
+    let head = source.head()?;
+    let mut checkpoints = source.checkpoints()?;
+    for store in attached {
+        checkpoints.extend(store.checkpoints()?);
+    }
+    let mut first_unprocessed = HashMap::new();
+    let mut samples = Vec::with_capacity(checkpoints.len());
+    for checkpoint in checkpoints {
+        let recorded_at = if checkpoint.position < head {
+            match first_unprocessed.get(&checkpoint.position) {
+                Some(at) => *at,
+                None => {
+                    let at =
+                        recorded_at_from(source, checkpoint.position + 1)?.and_then(|(_, at)| at);
+                    first_unprocessed.insert(checkpoint.position, at);
+                    at
+                }
+            }
+        } else {
+            None
+        };
+        samples.push((
+            checkpoint.name,
+            LagSample::compute(now, checkpoint.position, head, recorded_at),
+        ));
+    }
+    Ok(samples)
+}
+
+/// The head at time `at`: the highest position recorded at or before it, found by binary
+/// search over positions (assumes recorded times do not decrease along the log, as in an
+/// append-only store; a few out-of-order clocks only blur the answer by those events).
+///
+/// # Errors
+/// When the store cannot be read.
+pub fn head_at(source: &dyn EventSource, at: DateTime<Utc>, head: u64) -> SourceResult<u64> {
+    let (mut low, mut high) = (0u64, head);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        match recorded_at_from(source, mid)? {
+            Some((_, Some(recorded))) if recorded <= at => low = mid,
+            Some((_, Some(_))) | None => high = mid - 1,
+            Some((_, None)) => return Ok(head),
+        }
+    }
+    Ok(low)
+}
+
+/// Past lag of each projection from the store's checkpoint history (newest `limit`
+/// rows since `since`), for filling the chart on first open.
+///
+/// # Errors
+/// When the store cannot be read.
+pub fn reconstruct_lag(
+    source: &dyn EventSource,
+    since: Option<DateTime<Utc>>,
+    limit: u64,
+) -> SourceResult<Vec<(String, LagSample)>> {
+    let history = source.checkpoint_history(since, limit)?;
+    if history.is_empty() {
+        return Ok(Vec::new());
+    }
+    let head = source.head()?;
+    let mut heads = HashMap::new();
+    let mut out = Vec::with_capacity(history.len());
+    for sample in history {
+        let Some(at) = sample.recorded_at else {
+            continue;
+        };
+        let head_then = match heads.get(&at) {
+            Some(h) => *h,
+            None => {
+                let h = head_at(source, at, head)?;
+                heads.insert(at, h);
+                h
+            }
+        };
+        let recorded = if sample.position < head_then {
+            recorded_at_from(source, sample.position + 1)?.and_then(|(_, t)| t)
+        } else {
+            None
+        };
+        out.push((
+            sample.name,
+            LagSample::compute(at, sample.position, head_then, recorded),
+        ));
+    }
+    Ok(out)
+}
