@@ -45,6 +45,7 @@ impl EventscopeApp {
                     None,
                 );
             }
+            AppCommand::AttachTracking(location) => self.attach_tracking(location),
             AppCommand::Cancel(job_id) => {
                 self.jobs.cancel(job_id);
                 if Some(job_id) == self.count_job {
@@ -199,6 +200,7 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
+            View::Projections => {}
             View::Streams => {
                 let Some(info) = &self.stream_view.info else {
                     return;
@@ -409,6 +411,24 @@ impl EventscopeApp {
                     self.inspector.raw_lines = raw;
                 }
             }
+            AppMsg::LagSamples {
+                generation,
+                samples,
+                note,
+            } => {
+                if generation == self.open_generation {
+                    self.projections.add(samples);
+                    self.projections.summarize();
+                    if note.is_some() {
+                        self.projections.history_note = note;
+                    }
+                }
+            }
+            AppMsg::Attached { location, source } => {
+                self.projections.attached.push(location);
+                self.attached.push(source);
+                self.last_lag_sample = None;
+            }
             AppMsg::FilePicked(path) => {
                 if let Some(path) = path {
                     self.connect.path = path.display().to_string();
@@ -445,11 +465,21 @@ impl EventscopeApp {
         self.history.clear();
         self.pending_version = None;
         self.state.view = view;
+        let interval = self.projections.interval_secs;
+        let stall = self.projections.stall_after_secs;
+        self.projections = crate::ui::projections::ProjectionsState {
+            interval_secs: interval,
+            stall_after_secs: stall,
+            ..Default::default()
+        };
+        self.attached.clear();
+        self.last_lag_sample = None;
         // The stream count first: the list's length depends on it.
         self.reload_streams();
         self.request_info();
         self.request_store_lists();
         self.request_log(LogPlacement::ReplaceAtEnd, None);
+        self.request_lag_history();
         self.last_head_poll = None;
     }
 

@@ -93,6 +93,22 @@ pub enum AppMsg {
         /// Stored (raw) payload lines, when it differs.
         raw: Option<Vec<String>>,
     },
+    /// Lag samples (live sampling, history or reconstruction).
+    LagSamples {
+        /// Store generation (samples of a previously open store are dropped).
+        generation: u64,
+        /// Samples per projection.
+        samples: Vec<(String, crate::core::lag::LagSample)>,
+        /// A note about where they came from, for the view.
+        note: Option<String>,
+    },
+    /// A tracking store was attached.
+    Attached {
+        /// Where it is.
+        location: String,
+        /// The opened store.
+        source: Arc<dyn EventSource>,
+    },
     /// A file chosen in the native dialog.
     FilePicked(Option<std::path::PathBuf>),
     /// A job failed.
@@ -166,6 +182,8 @@ pub enum AppCommand {
         /// True for older.
         older: bool,
     },
+    /// Attach the tracking store of a downstream application (for lag).
+    AttachTracking(String),
     /// Cancel a job.
     Cancel(u64),
     /// Copy text to the clipboard.

@@ -19,6 +19,7 @@ use crate::ui::connect::ConnectState;
 use crate::ui::event_table::StreamViewState;
 use crate::ui::inspector::InspectorState;
 use crate::ui::log_view::LogState;
+use crate::ui::projections::ProjectionsState;
 use crate::ui::stream_list::StreamListState;
 use jobs::Jobs;
 use messages::AppCommand;
@@ -70,6 +71,12 @@ pub struct EventscopeApp {
     pub log: LogState,
     /// Event inspector.
     pub inspector: InspectorState,
+    /// Projection lag.
+    pub projections: ProjectionsState,
+    /// Tracking stores of downstream applications, attached for lag.
+    attached: Vec<Arc<dyn EventSource>>,
+    lag_job: Option<u64>,
+    last_lag_sample: Option<Instant>,
     /// Last error, shown in the status bar.
     pub last_error: Option<String>,
     /// Mapping file for SQLite stores (from the command line).
@@ -135,6 +142,10 @@ impl EventscopeApp {
             stream_view: StreamViewState::default(),
             log: LogState::default(),
             inspector: InspectorState::default(),
+            projections: ProjectionsState::default(),
+            attached: Vec::new(),
+            lag_job: None,
+            last_lag_sample: None,
             last_error: None,
             mapping,
             demo: None,
@@ -193,6 +204,13 @@ impl EventscopeApp {
             self.last_head_poll = Some(Instant::now());
             self.head_job = self.request_head();
         }
+        let interval = Duration::from_secs_f64(self.projections.interval_secs.clamp(0.2, 60.0));
+        let lag_due = self.last_lag_sample.is_none_or(|t| t.elapsed() >= interval);
+        let lag_idle = self.lag_job.is_none_or(|id| !self.jobs.is_active(id));
+        if lag_due && lag_idle {
+            self.last_lag_sample = Some(Instant::now());
+            self.lag_job = self.request_lag_sample();
+        }
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }
 
@@ -236,12 +254,14 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter = true,
                 View::Log => self.log.focus_filter = true,
+                View::Projections => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.stream_view.focus_goto = true,
                 View::Log => self.log.focus_goto = true,
+                View::Projections => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -319,6 +339,7 @@ impl EventscopeApp {
                     let mut view = self.state.view;
                     ui.selectable_value(&mut view, View::Streams, "Streams");
                     ui.selectable_value(&mut view, View::Log, "Log");
+                    ui.selectable_value(&mut view, View::Projections, "Projections");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -382,13 +403,15 @@ impl EventscopeApp {
             });
             return commands;
         }
-        egui::Panel::right("inspector")
-            .resizable(true)
-            .default_size(360.0)
-            .min_size(260.0)
-            .show(ui, |ui| {
-                crate::ui::inspector::inspector_ui(ui, &mut self.inspector, &mut commands);
-            });
+        if self.state.view != View::Projections {
+            egui::Panel::right("inspector")
+                .resizable(true)
+                .default_size(360.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    crate::ui::inspector::inspector_ui(ui, &mut self.inspector, &mut commands);
+                });
+        }
         match self.state.view {
             View::Streams => {
                 egui::Panel::left("streams")
@@ -413,6 +436,15 @@ impl EventscopeApp {
             View::Log => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     crate::ui::log_view::log_view_ui(ui, &mut self.log, &mut commands);
+                });
+            }
+            View::Projections => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::projections::projections_ui(
+                        ui,
+                        &mut self.projections,
+                        &mut commands,
+                    );
                 });
             }
         }

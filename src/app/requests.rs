@@ -271,6 +271,63 @@ impl EventscopeApp {
             });
     }
 
+    /// Samples the lag of every projection (cheap reads: checkpoints, head, one event each).
+    pub(super) fn request_lag_sample(&mut self) -> Option<u64> {
+        let attached = self.attached.clone();
+        let generation = self.open_generation;
+        self.spawn_read(Lane::Interactive, "Sampling lag", false, move |source| {
+            let samples = crate::source::lag::sample_lag(source, &attached, chrono::Utc::now())?;
+            Ok(AppMsg::LagSamples {
+                generation,
+                samples,
+                note: None,
+            })
+        })
+    }
+
+    /// Fills the lag chart from the store's own checkpoint history, where it keeps one.
+    pub(super) fn request_lag_history(&mut self) {
+        let generation = self.open_generation;
+        self.spawn_read(
+            Lane::Background,
+            "Reconstructing past lag",
+            true,
+            move |source| {
+                let since = chrono::Utc::now() - chrono::TimeDelta::days(7);
+                let samples = crate::source::lag::reconstruct_lag(source, Some(since), 5_000)?;
+                let note = (!samples.is_empty()).then(|| {
+                    format!(
+                        "{} past samples reconstructed from the store's checkpoint history",
+                        samples.len()
+                    )
+                });
+                Ok(AppMsg::LagSamples {
+                    generation,
+                    samples,
+                    note,
+                })
+            },
+        );
+    }
+
+    /// Opens a downstream application's tracking store and adds its checkpoints.
+    pub(super) fn attach_tracking(&mut self, location: String) {
+        let options = crate::source::OpenOptions::default();
+        let label = format!("Attaching {location}");
+        self.jobs
+            .spawn(Lane::Interactive, &label, true, move |job| {
+                let msg = match crate::source::open(&location, &options) {
+                    Ok(source) => AppMsg::Attached { location, source },
+                    Err(e) => AppMsg::Failed {
+                        job_id: job.id,
+                        context: format!("attaching {location}"),
+                        error: e.to_string(),
+                    },
+                };
+                job.send(msg);
+            });
+    }
+
     /// Opens the native file dialog on a worker (it may block while the dialog is open).
     pub(super) fn browse_file(&mut self) {
         self.jobs

@@ -13,6 +13,8 @@ pub enum View {
     Streams,
     /// The global log.
     Log,
+    /// Projection lag.
+    Projections,
 }
 
 /// Theme choice.

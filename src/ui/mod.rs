@@ -5,6 +5,7 @@ pub mod connect;
 pub mod event_table;
 pub mod inspector;
 pub mod log_view;
+pub mod projections;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;

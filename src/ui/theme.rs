@@ -53,3 +53,15 @@ pub fn palette(ui: &egui::Ui) -> Palette {
         }
     }
 }
+
+/// Distinct colours for chart series (readable on dark and light backgrounds).
+pub const SERIES: [Color32; 8] = [
+    Color32::from_rgb(66, 133, 244),
+    Color32::from_rgb(234, 67, 53),
+    Color32::from_rgb(52, 168, 83),
+    Color32::from_rgb(251, 140, 0),
+    Color32::from_rgb(142, 36, 170),
+    Color32::from_rgb(0, 172, 193),
+    Color32::from_rgb(192, 202, 51),
+    Color32::from_rgb(216, 27, 96),
+];
