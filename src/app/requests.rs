@@ -293,8 +293,8 @@ impl EventscopeApp {
             "Reconstructing past lag",
             true,
             move |source| {
-                let since = chrono::Utc::now() - chrono::TimeDelta::days(7);
-                let samples = crate::source::lag::reconstruct_lag(source, Some(since), 5_000)?;
+                // The newest rows of the history, whenever the store was last written.
+                let samples = crate::source::lag::reconstruct_lag(source, None, 5_000)?;
                 let note = (!samples.is_empty()).then(|| {
                     format!(
                         "{} past samples reconstructed from the store's checkpoint history",

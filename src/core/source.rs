@@ -117,8 +117,8 @@ pub trait EventSource: Send + Sync {
     /// When the store cannot be read.
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>>;
 
-    /// Past checkpoint positions recorded at or after `since`, oldest first, at most
-    /// `limit` (stores that keep checkpoint history; empty otherwise).
+    /// Past checkpoint positions recorded at or after `since`: the newest `limit` of them,
+    /// returned oldest first (stores that keep checkpoint history; empty otherwise).
     ///
     /// # Errors
     /// When the store cannot be read.

@@ -386,3 +386,51 @@ fn go_to_a_position_and_a_time() {
         h.state().stream_view.stream_id.as_deref() == Some(target.stream_id.as_str())
     });
 }
+
+#[test]
+fn projections_table_and_chart_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = demo_store(dir.path());
+    let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
+    let mut h = harness(Startup::Store(path.display().to_string()));
+    wait_until(&mut h, "the store", |h| h.state().store.is_some());
+    h.get_by_label("Projections").click();
+    wait_until(&mut h, "lag summaries", |h| {
+        h.state().projections.summaries.len() == 4
+    });
+    let head = source.head().unwrap();
+    for checkpoint in source.checkpoints().unwrap() {
+        assert!(has_label(&h, &checkpoint.name), "{}", checkpoint.name);
+        let summary = h
+            .state()
+            .projections
+            .summaries
+            .iter()
+            .find(|s| s.name == checkpoint.name)
+            .unwrap();
+        assert_eq!(summary.lag_events, head - checkpoint.position);
+        assert!(has_label(
+            &h,
+            &eventscope::ui::thousands(head - checkpoint.position)
+        ));
+    }
+    // Past lag reconstructed from the demo's checkpoint history fills the chart.
+    wait_until(&mut h, "reconstructed history", |h| {
+        h.state().projections.history_note.is_some()
+    });
+    assert!(h.state().projections.series.values().all(|s| s.len() > 3));
+    // Chart controls.
+    h.get_by_label("Seconds behind").click();
+    h.get_by_label("1 h").click();
+    h.get_by_label("Threshold").focus();
+    h.get_by_label("Threshold").type_text("500");
+    h.run_steps(2);
+    let state = &h.state().projections;
+    assert_eq!(state.unit, eventscope::ui::projections::LagUnit::Seconds);
+    assert_eq!(state.range, eventscope::ui::projections::ChartRange::Hour);
+    assert_eq!(state.threshold, "500");
+    assert!(
+        has_label(&h, "threshold"),
+        "the threshold line is in the legend"
+    );
+}

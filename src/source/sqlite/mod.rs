@@ -988,7 +988,9 @@ impl EventSource for SqliteSource {
                     })
                 },
             )?;
-            rows.collect()
+            let mut newest_first: Vec<CheckpointSample> = rows.collect::<rusqlite::Result<_>>()?;
+            newest_first.reverse();
+            Ok(newest_first)
         })
     }
 }

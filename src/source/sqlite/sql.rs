@@ -163,7 +163,7 @@ impl Sql {
         let checkpoint_history = layout.checkpoint_history.as_ref().and_then(|c| {
             let at = c.updated_at.as_ref()?;
             Some(format!(
-                "SELECT {name}, {pos}, {at} FROM {table} WHERE {filter} AND {at} >= ?1 ORDER BY {at} ASC LIMIT ?2",
+                "SELECT {name}, {pos}, {at} FROM {table} WHERE {filter} AND {at} >= ?1 ORDER BY {at} DESC LIMIT ?2",
                 name = c.name,
                 pos = c.position,
                 table = c.table,
