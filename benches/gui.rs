@@ -127,8 +127,9 @@ fn main() {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .init();
     }
-    if std::env::args().any(|a| a == "--list" || a == "--test") {
-        // `cargo test --all-targets` builds benches; nothing to run there.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
+    // it, and then there is nothing to do.
+    if !std::env::args().any(|a| a == "--bench") {
         return;
     }
     let path = store();
