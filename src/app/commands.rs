@@ -259,6 +259,8 @@ impl EventscopeApp {
                         self.state.remember(&location);
                         self.connect.open = false;
                         self.connect.error = None;
+                        self.lag_history = None;
+                        self.request_history(&location);
                         self.store = Some(OpenStore {
                             location,
                             source,
@@ -422,6 +424,14 @@ impl EventscopeApp {
                     if note.is_some() {
                         self.projections.history_note = note;
                     }
+                }
+            }
+            AppMsg::HistoryReady {
+                generation,
+                history,
+            } => {
+                if generation == self.open_generation {
+                    self.lag_history = Some(history);
                 }
             }
             AppMsg::Attached { location, source } => {

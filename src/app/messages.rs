@@ -102,6 +102,13 @@ pub enum AppMsg {
         /// A note about where they came from, for the view.
         note: Option<String>,
     },
+    /// The lag history of the open store is ready.
+    HistoryReady {
+        /// Store generation.
+        generation: u64,
+        /// The history.
+        history: Arc<crate::history::LagHistory>,
+    },
     /// A tracking store was attached.
     Attached {
         /// Where it is.

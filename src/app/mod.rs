@@ -77,6 +77,11 @@ pub struct EventscopeApp {
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
     last_lag_sample: Option<Instant>,
+    /// Lag history of the open store, in eventscope's data directory.
+    lag_history: Option<Arc<crate::history::LagHistory>>,
+    last_compaction: Option<Instant>,
+    /// Where lag history is kept (default: eventscope's data directory).
+    pub history_dir: Option<std::path::PathBuf>,
     /// Last error, shown in the status bar.
     pub last_error: Option<String>,
     /// Mapping file for SQLite stores (from the command line).
@@ -146,6 +151,9 @@ impl EventscopeApp {
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
+            lag_history: None,
+            last_compaction: None,
+            history_dir: None,
             last_error: None,
             mapping,
             demo: None,
@@ -210,6 +218,13 @@ impl EventscopeApp {
         if lag_due && lag_idle {
             self.last_lag_sample = Some(Instant::now());
             self.lag_job = self.request_lag_sample();
+        }
+        if self
+            .last_compaction
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(300))
+        {
+            self.last_compaction = Some(Instant::now());
+            self.compact_lag_history();
         }
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }

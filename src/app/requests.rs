@@ -1,6 +1,8 @@
 //! Read requests: each turns into a background job whose result comes back as an
 //! [`AppMsg`]. Nothing here blocks the UI thread.
 
+use std::sync::Arc;
+
 use crate::app::EventscopeApp;
 use crate::app::jobs::Lane;
 use crate::app::messages::{AppMsg, LogPlacement};
@@ -275,14 +277,85 @@ impl EventscopeApp {
     pub(super) fn request_lag_sample(&mut self) -> Option<u64> {
         let attached = self.attached.clone();
         let generation = self.open_generation;
+        let history = self.lag_history.clone();
         self.spawn_read(Lane::Interactive, "Sampling lag", false, move |source| {
             let samples = crate::source::lag::sample_lag(source, &attached, chrono::Utc::now())?;
+            if let Some(history) = history
+                && let Err(error) = history.record(&samples)
+            {
+                tracing::warn!("recording lag history: {error}");
+            }
             Ok(AppMsg::LagSamples {
                 generation,
                 samples,
                 note: None,
             })
         })
+    }
+
+    /// Opens the store's lag history (eventscope's own file) and loads the last week.
+    pub(super) fn request_history(&mut self, location: &str) {
+        let generation = self.open_generation;
+        let identity = crate::history::store_identity(location);
+        let dir = self.history_dir.clone();
+        self.jobs
+            .spawn(Lane::Background, "Loading lag history", false, move |job| {
+                let opened = match &dir {
+                    Some(dir) => crate::history::LagHistory::open_in(dir, &identity),
+                    None => crate::history::LagHistory::open(&identity),
+                };
+                let history = match opened {
+                    Ok(history) => Arc::new(history),
+                    Err(error) => {
+                        tracing::warn!("lag history unavailable: {error}");
+                        return;
+                    }
+                };
+                let since = chrono::Utc::now() - chrono::TimeDelta::days(7);
+                match history.load(since) {
+                    Ok(series) => {
+                        let count: usize = series.iter().map(|(_, s)| s.len()).sum();
+                        let samples = series
+                            .into_iter()
+                            .flat_map(|(name, samples)| {
+                                samples.into_iter().map(move |s| (name.clone(), s))
+                            })
+                            .collect();
+                        let place = history
+                            .path()
+                            .map_or_else(String::new, |p| format!(" ({})", p.display()));
+                        let note = (count > 0)
+                            .then(|| format!("{count} samples from earlier sessions{place}"));
+                        job.send(AppMsg::LagSamples {
+                            generation,
+                            samples,
+                            note,
+                        });
+                    }
+                    Err(error) => tracing::warn!("loading lag history: {error}"),
+                }
+                job.send(AppMsg::HistoryReady {
+                    generation,
+                    history,
+                });
+            });
+    }
+
+    /// Keeps the lag history bounded (downsampling and retention).
+    pub(super) fn compact_lag_history(&mut self) {
+        let Some(history) = self.lag_history.clone() else {
+            return;
+        };
+        self.jobs.spawn(
+            Lane::Background,
+            "Compacting lag history",
+            false,
+            move |_| {
+                if let Err(error) = history.compact(chrono::Utc::now()) {
+                    tracing::warn!("compacting lag history: {error}");
+                }
+            },
+        );
     }
 
     /// Fills the lag chart from the store's own checkpoint history, where it keeps one.

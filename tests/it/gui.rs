@@ -434,3 +434,79 @@ fn projections_table_and_chart_controls() {
         "the threshold line is in the legend"
     );
 }
+
+#[test]
+fn lag_history_outlives_the_session_and_spares_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let history_dir = tempfile::tempdir().unwrap();
+    let (path, _) = demo_store(dir.path());
+    let before = crate::common::store_fingerprint(&path);
+    let session = |h: &mut AppHarness<'_>| {
+        h.state_mut().history_dir = Some(history_dir.path().to_owned());
+        h.state_mut()
+            .apply(eventscope::app::messages::AppCommand::Open(
+                path.display().to_string(),
+            ));
+    };
+    // First session: live samples are recorded in eventscope's own history file.
+    let mut h = harness(Startup::Connect);
+    session(&mut h);
+    wait_until(&mut h, "a few live samples", |h| {
+        h.state()
+            .projections
+            .series
+            .get("order-history")
+            .is_some_and(|s| {
+                s.iter()
+                    .filter(|x| x.at > chrono::Utc::now() - chrono::TimeDelta::seconds(30))
+                    .count()
+                    >= 3
+            })
+    });
+    let recorded_live: Vec<_> = h.state().projections.series["order-history"]
+        .iter()
+        .filter(|x| x.at > chrono::Utc::now() - chrono::TimeDelta::seconds(30))
+        .map(|x| x.at.timestamp_millis())
+        .collect();
+    drop(h);
+    // Second session: those samples come back from the history before any new sampling.
+    let mut h = harness(Startup::Connect);
+    session(&mut h);
+    wait_until(&mut h, "history loaded", |h| {
+        h.state()
+            .projections
+            .history_note
+            .as_deref()
+            .is_some_and(|n| n.contains("earlier sessions"))
+            || h.state()
+                .projections
+                .series
+                .get("order-history")
+                .is_some_and(|s| {
+                    recorded_live
+                        .iter()
+                        .filter(|at| s.iter().any(|x| x.at.timestamp_millis() == **at))
+                        .count()
+                        >= 2
+                })
+    });
+    let series = &h.state().projections.series["order-history"];
+    // History keeps millisecond times.
+    assert!(
+        recorded_live
+            .iter()
+            .filter(|at| series.iter().any(|x| x.at.timestamp_millis() == **at))
+            .count()
+            >= 2
+    );
+    assert!(
+        std::fs::read_dir(history_dir.path()).unwrap().count() > 0,
+        "history written in its own dir"
+    );
+    drop(h);
+    assert_eq!(
+        crate::common::store_fingerprint(&path),
+        before,
+        "the user's store is untouched"
+    );
+}
