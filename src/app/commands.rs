@@ -284,8 +284,8 @@ impl EventscopeApp {
             AppMsg::DemoReady(result) => {
                 self.demo_status = None;
                 match result {
-                    Ok(path) => {
-                        self.start_live(path.clone());
+                    Ok((path, anchor)) => {
+                        self.start_live(path.clone(), anchor);
                         self.open(path.display().to_string());
                     }
                     Err(error) => {

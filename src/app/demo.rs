@@ -10,9 +10,22 @@ use crate::app::messages::AppMsg;
 /// Events in the demo store created on first start.
 const DEMO_EVENTS: u64 = 50_000;
 
+/// A read-write connection to the demo store kept open while the app runs (see
+/// `start_demo`).
+pub struct DemoAnchor {
+    _connection: std::sync::Mutex<rusqlite::Connection>,
+}
+
+impl std::fmt::Debug for DemoAnchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoAnchor")
+    }
+}
+
 /// The live writer thread of the demo store.
 pub struct DemoRuntime {
     stop: Arc<AtomicBool>,
+    _anchor: DemoAnchor,
 }
 
 impl DemoRuntime {
@@ -50,7 +63,7 @@ impl EventscopeApp {
             "Creating the demo store",
             true,
             move |job| {
-                let result = (|| -> anyhow::Result<PathBuf> {
+                let result = (|| -> anyhow::Result<(PathBuf, DemoAnchor)> {
                     if !path.exists() {
                         if let Some(parent) = path.parent() {
                             std::fs::create_dir_all(parent)?;
@@ -68,7 +81,19 @@ impl EventscopeApp {
                             job.progress(written as f32 / DEMO_EVENTS as f32);
                         })?;
                     }
-                    Ok(path)
+                    // This process writes the demo too: a read-write connection opened before
+                    // any reader makes SQLite share a writable WAL index among them all
+                    // (a reader's read-only one would otherwise stop the live writer).
+                    let anchor = rusqlite::Connection::open(&path)?;
+                    anchor.query_row("SELECT COUNT(*) FROM projection_checkpoints", [], |_| {
+                        Ok(())
+                    })?;
+                    Ok((
+                        path,
+                        DemoAnchor {
+                            _connection: std::sync::Mutex::new(anchor),
+                        },
+                    ))
                 })();
                 job.send(AppMsg::DemoReady(result.map_err(|e| format!("{e:#}"))));
             },
@@ -76,7 +101,7 @@ impl EventscopeApp {
     }
 
     /// Starts the live writer on the demo store.
-    pub(super) fn start_live(&mut self, path: PathBuf) {
+    pub(super) fn start_live(&mut self, path: PathBuf, anchor: DemoAnchor) {
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let spawned = std::thread::Builder::new()
@@ -91,7 +116,12 @@ impl EventscopeApp {
                 }
             });
         match spawned {
-            Ok(_) => self.demo = Some(DemoRuntime { stop }),
+            Ok(_) => {
+                self.demo = Some(DemoRuntime {
+                    stop,
+                    _anchor: anchor,
+                })
+            }
             Err(error) => self.error("starting the live demo writer", &error.to_string()),
         }
     }

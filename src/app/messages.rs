@@ -16,7 +16,7 @@ pub enum AppMsg {
         result: Result<Arc<dyn EventSource>, String>,
     },
     /// The demo store is ready (or failed).
-    DemoReady(Result<std::path::PathBuf, String>),
+    DemoReady(Result<(std::path::PathBuf, crate::app::demo::DemoAnchor), String>),
     /// Store summary.
     Info(StoreInfo),
     /// Current head position.

@@ -8,7 +8,7 @@ pub mod paged;
 pub mod state;
 
 mod commands;
-mod demo;
+pub(crate) mod demo;
 mod requests;
 
 use std::sync::Arc;
