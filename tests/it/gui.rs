@@ -284,6 +284,7 @@ fn log_stream_prefix_and_position() {
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = demo_store(dir.path());
     let mut h = harness(Startup::Store(path.display().to_string()));
+    wait_until(&mut h, "the store", |h| h.state().store.is_some());
     h.get_by_label("Log").click();
     wait_until(&mut h, "the log", |h| !h.state().log.events.is_empty());
     h.get_by_label("Stream prefix").focus();

@@ -388,7 +388,8 @@ impl SqliteSource {
         let event_type = text_of(row.get_ref(3)?).unwrap_or_default();
         let event_id = text_of(row.get_ref(4)?);
         let raw_bytes = bytes_of(row.get_ref(5)?);
-        let (payload, payload_raw, raw_json) = decode_payload(raw_bytes, events.payload_encoding);
+        let (payload, payload_raw) = decode_payload(raw_bytes, events.payload_encoding);
+        let raw_json = stored_json(&payload, payload_raw.as_ref());
         let metadata = match bytes_of(row.get_ref(6)?) {
             Some(bytes) => Payload::from_bytes(bytes),
             None => Payload::Empty,
@@ -590,36 +591,33 @@ fn version_of(value: ValueRef<'_>) -> Option<u32> {
     }
 }
 
-/// Decodes a stored payload: `(shown, raw when different, raw JSON for path lookups)`.
-fn decode_payload(
-    bytes: Option<&[u8]>,
-    encoding: PayloadEncoding,
-) -> (Payload, Option<Payload>, Option<serde_json::Value>) {
+/// Decodes a stored payload: `(shown, stored form when decoding changed it)`. The stored
+/// JSON (for path lookups) is `stored.or(shown)`; nothing is cloned unless typed values
+/// had to be decoded.
+fn decode_payload(bytes: Option<&[u8]>, encoding: PayloadEncoding) -> (Payload, Option<Payload>) {
     let Some(bytes) = bytes else {
-        return (Payload::Empty, None, None);
+        return (Payload::Empty, None);
     };
     match encoding {
-        PayloadEncoding::Bytes => (Payload::Bytes(bytes.to_vec()), None, None),
-        PayloadEncoding::Json => match Payload::from_bytes(bytes) {
-            Payload::Json(value) => (Payload::Json(value.clone()), None, Some(value)),
-            other => (other, None, None),
-        },
+        PayloadEncoding::Bytes => (Payload::Bytes(bytes.to_vec()), None),
+        PayloadEncoding::Json => (Payload::from_bytes(bytes), None),
         PayloadEncoding::Eventsourcing => match Payload::from_bytes(bytes) {
             Payload::Json(raw) => {
                 let mut decoded = raw.clone();
                 if decode_eventsourcing(&mut decoded) {
-                    (
-                        Payload::Json(decoded),
-                        Some(Payload::Json(raw.clone())),
-                        Some(raw),
-                    )
+                    (Payload::Json(decoded), Some(Payload::Json(raw)))
                 } else {
-                    (Payload::Json(decoded), None, Some(raw))
+                    (Payload::Json(raw), None)
                 }
             }
-            other => (other, None, None),
+            other => (other, None),
         },
     }
+}
+
+/// The JSON as stored, for path lookups.
+fn stored_json<'a>(shown: &'a Payload, stored: Option<&'a Payload>) -> Option<&'a serde_json::Value> {
+    stored.map_or_else(|| shown.json(), Payload::json)
 }
 
 /// Seconds since the epoch rounded to the millisecond, the way SQLite's date functions
@@ -908,7 +906,9 @@ impl EventSource for SqliteSource {
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
                 let stream_id = self.display_stream(row.get_ref(0)?);
                 let version = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-                let (stored, _, raw_json) = decode_payload(bytes_of(row.get_ref(2)?), map.encoding);
+                let (shown, stored_form) = decode_payload(bytes_of(row.get_ref(2)?), map.encoding);
+                let raw_json = stored_json(&shown, stored_form.as_ref()).cloned();
+                let stored = shown;
                 let state = match (&map.state_path, &stored) {
                     (Some(path), Payload::Json(json)) => json_path(json, path)
                         .cloned()
