@@ -616,7 +616,10 @@ fn decode_payload(bytes: Option<&[u8]>, encoding: PayloadEncoding) -> (Payload, 
 }
 
 /// The JSON as stored, for path lookups.
-fn stored_json<'a>(shown: &'a Payload, stored: Option<&'a Payload>) -> Option<&'a serde_json::Value> {
+fn stored_json<'a>(
+    shown: &'a Payload,
+    stored: Option<&'a Payload>,
+) -> Option<&'a serde_json::Value> {
     stored.map_or_else(|| shown.json(), Payload::json)
 }
 
