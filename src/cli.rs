@@ -51,6 +51,13 @@ pub enum Command {
     Checkpoints(InfoArgs),
     /// Projection lag: events and seconds behind, rate, trend, stall, ETA.
     Lag(LagArgs),
+    /// State of a stream at a version or time, replayed with a reducer (optionally with an
+    /// evidence bundle for auditors).
+    State(crate::cli_replay::StateArgs),
+    /// Compare every stored snapshot with a full replay; exit 1 when any drifted.
+    CheckSnapshots(crate::cli_replay::CheckSnapshotsArgs),
+    /// Check an evidence bundle against the store (hashes, events, optionally the state).
+    VerifyEvidence(crate::cli_replay::VerifyEvidenceArgs),
 }
 
 /// `lag` arguments.
@@ -353,6 +360,17 @@ pub fn run(
             Ok(())
         }
         Command::Lag(args) => run_lag(args, mapping, out),
+        Command::State(args) => {
+            let source = open(&args.store, mapping)?;
+            crate::cli_replay::run_state(args, &source, out)
+        }
+        Command::CheckSnapshots(args) => {
+            let source = open(&args.store, mapping)?;
+            crate::cli_replay::run_check_snapshots(args, &source, out)
+        }
+        Command::VerifyEvidence(args) => {
+            crate::cli_replay::run_verify_evidence(args, &|store| open(store, mapping), out)
+        }
         Command::Checkpoints(args) => {
             let source = open(&args.store, mapping)?;
             let head = source.head()?;

@@ -5,15 +5,20 @@
 //!   id handling and query types. Pure; never names a GUI toolkit.
 //! - [`source`]: implementations of `EventSource` (SQLite layouts and mapping files).
 //! - [`demo`]: the deterministic demo store writer and its live mode.
+//! - [`replay`]: reducers (generic, script, command), time travel, snapshot checks, drift
+//!   report and evidence bundles; [`script`]: the sandboxed JavaScript engine.
 //! - [`cli`]: headless commands over the same core.
 //! - `ui` / `app` (feature `gui`): the eframe desktop application.
 
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
+pub mod cli_replay;
 pub mod core;
 pub mod demo;
 pub mod history;
+pub mod replay;
+pub mod script;
 pub mod source;
 #[cfg(feature = "gui")]
 pub mod ui;

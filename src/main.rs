@@ -39,7 +39,11 @@ fn main() -> std::process::ExitCode {
             }) {
                 return std::process::ExitCode::SUCCESS;
             }
-            eprintln!("error: {error:#}");
+            if let Some(findings) = error.downcast_ref::<eventscope::cli_replay::Findings>() {
+                eprintln!("eventscope: {findings}");
+            } else {
+                eprintln!("error: {error:#}");
+            }
             std::process::ExitCode::FAILURE
         }
     }

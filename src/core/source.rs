@@ -111,6 +111,15 @@ pub trait EventSource: Send + Sync {
     /// When the store cannot be read.
     fn snapshots(&self, stream_id: &str) -> SourceResult<Vec<Snapshot>>;
 
+    /// Streams that have stored snapshots, sorted, a page at a time (`offset`, `limit`).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn snapshot_streams(&self, offset: u64, limit: u64) -> SourceResult<Vec<String>> {
+        let _ = (offset, limit);
+        Ok(Vec::new())
+    }
+
     /// Checkpoints of projections / subscriptions / downstream applications.
     ///
     /// # Errors

@@ -11,6 +11,7 @@ use super::domain::DemoEvent;
 /// Tables of the design layout. The unique stream/version index is created
 /// separately ([`STREAM_INDEX`]) after the bulk load.
 pub(crate) const SCHEMA: &str = "
+PRAGMA application_id = 1163285315;
 CREATE TABLE events (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, version INTEGER NOT NULL, event_type TEXT NOT NULL, event_version INTEGER NOT NULL DEFAULT 1, payload TEXT NOT NULL, metadata TEXT, created_at TEXT NOT NULL);
 CREATE TABLE snapshots (aggregate_id TEXT NOT NULL, version INTEGER NOT NULL, schema_version INTEGER NOT NULL, state TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (aggregate_id, version));
 CREATE TABLE projection_checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL, updated_at TEXT NOT NULL);

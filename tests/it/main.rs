@@ -15,3 +15,4 @@ mod gui;
 mod lag;
 mod mapping;
 mod readonly;
+mod replay;

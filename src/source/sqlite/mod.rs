@@ -899,6 +899,19 @@ impl EventSource for SqliteSource {
         Ok(None)
     }
 
+    fn snapshot_streams(&self, offset: u64, limit: u64) -> SourceResult<Vec<String>> {
+        let Some(sql) = &self.sql.snapshot_streams else {
+            return Ok(Vec::new());
+        };
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([clamp_limit(limit), to_i64(offset)], |row| {
+                Ok(self.display_stream(row.get_ref(0)?))
+            })?;
+            rows.collect()
+        })
+    }
+
     fn snapshots(&self, stream_id: &str) -> SourceResult<Vec<Snapshot>> {
         let (Some(map), Some(sql)) = (&self.layout.snapshots, &self.sql.snapshots) else {
             return Ok(Vec::new());

@@ -23,6 +23,7 @@ pub(super) struct Sql {
     pub event_types: String,
     pub version_at: Option<String>,
     pub snapshots: Option<String>,
+    pub snapshot_streams: Option<String>,
     pub count_snapshots: Option<String>,
     pub checkpoints: Vec<String>,
     pub checkpoint_history: Option<String>,
@@ -194,6 +195,13 @@ impl Sql {
                     "SELECT {v} FROM {t} WHERE {base_where} AND {in_stream} AND {seconds} <= ?5 \
                      ORDER BY {v} DESC LIMIT 8",
                     v = e.version
+                )
+            }),
+            snapshot_streams: layout.snapshots.as_ref().map(|s| {
+                format!(
+                    "SELECT DISTINCT {sid} FROM {table} ORDER BY 1 LIMIT ?1 OFFSET ?2",
+                    sid = s.stream_id,
+                    table = s.table,
                 )
             }),
             count_snapshots: layout

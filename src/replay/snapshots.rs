@@ -1,0 +1,478 @@
+//! Snapshot vs replay: compare every stored snapshot of a stream with the state a full replay
+//! gives at the same version, and the store-wide drift report built from those checks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::config::{ProjectConfig, ReducerChoice, TrustStore};
+use super::diff::{DiffEntry, diff, normalise_numbers};
+use super::{ReduceError, ReduceResult, Reducer};
+use crate::core::event::{Payload, Snapshot};
+use crate::core::query::{Direction, MAX_PAGE};
+use crate::core::source::EventSource;
+
+/// Most differing paths recorded per snapshot.
+pub const MAX_DIFFS: usize = 200;
+
+/// Outcome of one snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotStatus {
+    /// Stored state equals the replayed state.
+    Match,
+    /// They differ.
+    Drift,
+    /// The snapshot's schema version is not the one the reducer's states correspond to
+    /// (a loading application would not use it as is); the diff is still shown.
+    SchemaMismatch,
+    /// The replay failed before reaching the snapshot's version.
+    Error,
+}
+
+/// One checked snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SnapshotCheck {
+    /// Stream.
+    pub stream_id: String,
+    /// Snapshot version.
+    pub version: u64,
+    /// Stored schema version.
+    pub schema_version: Option<u32>,
+    /// Schema version the reducer expects, if configured.
+    pub expected_schema_version: Option<u32>,
+    /// When the snapshot was taken.
+    #[serde(serialize_with = "crate::core::time::serialize_opt")]
+    pub taken_at: Option<DateTime<Utc>>,
+    /// Outcome.
+    pub status: SnapshotStatus,
+    /// Differing paths (stored on the left, replayed on the right).
+    pub diffs: Vec<DiffEntry>,
+    /// The replay error, for `Error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Stored state (not serialised).
+    #[serde(skip)]
+    pub stored: Option<Value>,
+    /// Replayed state (not serialised).
+    #[serde(skip)]
+    pub replayed: Option<Value>,
+}
+
+/// Checks every snapshot of a stream with one forward fold.
+///
+/// # Errors
+/// Reading errors and cancellation (reducer errors become `Error` rows).
+pub fn check_stream(
+    source: &dyn EventSource,
+    stream_id: &str,
+    reducer: &mut dyn Reducer,
+    keep_states: bool,
+) -> ReduceResult<Vec<SnapshotCheck>> {
+    let snapshots = source.snapshots(stream_id)?;
+    check_snapshots(source, stream_id, reducer, &snapshots, keep_states)
+}
+
+/// Checks the given snapshots (sorted by version) of one stream.
+///
+/// # Errors
+/// Reading errors and cancellation.
+pub fn check_snapshots(
+    source: &dyn EventSource,
+    stream_id: &str,
+    reducer: &mut dyn Reducer,
+    snapshots: &[Snapshot],
+    keep_states: bool,
+) -> ReduceResult<Vec<SnapshotCheck>> {
+    let mut out = Vec::with_capacity(snapshots.len());
+    if snapshots.is_empty() {
+        return Ok(out);
+    }
+    let expected = reducer.info().schema_version;
+    let mut pending = snapshots.iter().peekable();
+    let mut failure: Option<String> = None;
+    match reducer.reset(None) {
+        Ok(()) => {}
+        Err(ReduceError::Cancelled) => return Err(ReduceError::Cancelled),
+        Err(e) => failure = Some(e.to_string()),
+    }
+    let mut applied_version = 0u64;
+    let mut next: Option<u64> = None;
+    // Snapshots at version 0 or before the first event compare with the initial state.
+    'read: while failure.is_none() && pending.peek().is_some() {
+        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+            return Err(ReduceError::Cancelled);
+        }
+        let page = source.read_stream(stream_id, next, Direction::Forwards, MAX_PAGE)?;
+        let full = page.len() as u64 >= MAX_PAGE;
+        for event in &page {
+            while let Some(snapshot) = pending.next_if(|s| s.version < event.stream_version) {
+                out.push(compare(
+                    reducer,
+                    snapshot,
+                    applied_version,
+                    expected,
+                    keep_states,
+                )?);
+            }
+            if pending.peek().is_none() {
+                break 'read;
+            }
+            if let Err(e) = reducer.apply(event) {
+                if e == ReduceError::Cancelled {
+                    return Err(e);
+                }
+                failure = Some(e.to_string());
+                break 'read;
+            }
+            applied_version = event.stream_version;
+        }
+        let Some(last) = page.last() else { break };
+        next = Some(last.stream_version + 1);
+        if !full {
+            break;
+        }
+    }
+    for snapshot in pending {
+        if let Some(error) = &failure {
+            out.push(error_row(snapshot, expected, error.clone()));
+        } else if snapshot.version > applied_version {
+            out.push(error_row(
+                snapshot,
+                expected,
+                format!(
+                    "the stream ends at version {applied_version}, before this snapshot's version"
+                ),
+            ));
+        } else {
+            out.push(compare(
+                reducer,
+                snapshot,
+                applied_version,
+                expected,
+                keep_states,
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+fn error_row(snapshot: &Snapshot, expected: Option<u32>, error: String) -> SnapshotCheck {
+    SnapshotCheck {
+        stream_id: snapshot.stream_id.clone(),
+        version: snapshot.version,
+        schema_version: snapshot.schema_version,
+        expected_schema_version: expected,
+        taken_at: snapshot.taken_at,
+        status: SnapshotStatus::Error,
+        diffs: Vec::new(),
+        error: Some(error),
+        stored: snapshot.state.json().cloned(),
+        replayed: None,
+    }
+}
+
+fn compare(
+    reducer: &mut dyn Reducer,
+    snapshot: &Snapshot,
+    applied_version: u64,
+    expected: Option<u32>,
+    keep_states: bool,
+) -> ReduceResult<SnapshotCheck> {
+    let replayed = match reducer.state() {
+        Ok(state) => state,
+        Err(ReduceError::Cancelled) => return Err(ReduceError::Cancelled),
+        Err(e) => return Ok(error_row(snapshot, expected, e.to_string())),
+    };
+    let stored = match &snapshot.state {
+        Payload::Json(value) => value.clone(),
+        other => other.to_json(),
+    };
+    let diffs = diff(
+        &normalise_numbers(&stored),
+        &normalise_numbers(&replayed),
+        MAX_DIFFS,
+    );
+    let schema_differs = match (expected, snapshot.schema_version) {
+        (Some(want), Some(have)) => want != have,
+        (Some(want), None) => want != 1,
+        (None, _) => false,
+    };
+    let status = if schema_differs {
+        SnapshotStatus::SchemaMismatch
+    } else if diffs.is_empty() {
+        SnapshotStatus::Match
+    } else {
+        SnapshotStatus::Drift
+    };
+    let _ = applied_version;
+    Ok(SnapshotCheck {
+        stream_id: snapshot.stream_id.clone(),
+        version: snapshot.version,
+        schema_version: snapshot.schema_version,
+        expected_schema_version: expected,
+        taken_at: snapshot.taken_at,
+        status,
+        diffs,
+        error: None,
+        stored: keep_states.then_some(stored),
+        replayed: keep_states.then_some(replayed),
+    })
+}
+
+/// The earliest drifted snapshot of a stream's checks.
+#[must_use]
+pub fn earliest_drift(checks: &[SnapshotCheck]) -> Option<&SnapshotCheck> {
+    checks
+        .iter()
+        .filter(|c| c.status == SnapshotStatus::Drift)
+        .min_by_key(|c| c.version)
+}
+
+/// Store-wide totals.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DriftSummary {
+    /// Streams with snapshots that were checked.
+    pub streams: u64,
+    /// Snapshots checked.
+    pub checked: u64,
+    /// Matching.
+    pub matching: u64,
+    /// Drifted.
+    pub drifted: u64,
+    /// Schema version differs from the reducer's.
+    pub schema_mismatch: u64,
+    /// Replay failed.
+    pub errors: u64,
+}
+
+impl DriftSummary {
+    fn add(&mut self, check: &SnapshotCheck) {
+        self.checked += 1;
+        match check.status {
+            SnapshotStatus::Match => self.matching += 1,
+            SnapshotStatus::Drift => self.drifted += 1,
+            SnapshotStatus::SchemaMismatch => self.schema_mismatch += 1,
+            SnapshotStatus::Error => self.errors += 1,
+        }
+    }
+}
+
+/// One stream in the drift report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StreamDrift {
+    /// Stream.
+    pub stream_id: String,
+    /// Category.
+    pub category: String,
+    /// Reducer used.
+    pub reducer: String,
+    /// Snapshots checked.
+    pub checked: u64,
+    /// Drifted snapshots.
+    pub drifted: u64,
+    /// Earliest drifted version.
+    pub first_drift_version: Option<u64>,
+    /// First differing paths of the earliest drifted snapshot.
+    pub first_paths: Vec<String>,
+    /// Schema mismatches.
+    pub schema_mismatch: u64,
+    /// Errors (first message).
+    pub error: Option<String>,
+}
+
+/// The store-wide report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DriftReport {
+    /// Totals.
+    pub summary: DriftSummary,
+    /// Streams with any drift, schema mismatch or error.
+    pub streams: Vec<StreamDrift>,
+    /// Whether the report covers every stream (false when cancelled part-way).
+    pub complete: bool,
+}
+
+/// Progress of the drift report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DriftProgress {
+    /// Streams checked.
+    pub streams_done: u64,
+    /// Snapshots checked.
+    pub snapshots_done: u64,
+}
+
+/// Builds reducers per category from a config, once each.
+pub struct ReducerCache<'a> {
+    config: &'a ProjectConfig,
+    trust: &'a TrustStore,
+    built: HashMap<String, Result<Box<dyn Reducer>, String>>,
+    one: Option<Box<dyn Reducer>>,
+}
+
+impl<'a> ReducerCache<'a> {
+    /// A cache over a config.
+    #[must_use]
+    pub fn new(config: &'a ProjectConfig, trust: &'a TrustStore) -> Self {
+        Self {
+            config,
+            trust,
+            built: HashMap::new(),
+            one: None,
+        }
+    }
+
+    /// A cache that hands out one reducer for every category.
+    #[must_use]
+    pub fn with_override(
+        config: &'a ProjectConfig,
+        trust: &'a TrustStore,
+        reducer: Box<dyn Reducer>,
+    ) -> Self {
+        Self {
+            config,
+            trust,
+            built: HashMap::new(),
+            one: Some(reducer),
+        }
+    }
+
+    /// The reducer for a category.
+    ///
+    /// # Errors
+    /// When it cannot be built (message).
+    pub fn get(&mut self, category: &str) -> Result<&mut dyn Reducer, String> {
+        if let Some(reducer) = self.one.as_mut() {
+            return Ok(reducer.as_mut());
+        }
+        let key = match self.config.entry_for(category) {
+            Some((key, _)) => key.to_owned(),
+            None => "*".to_owned(),
+        };
+        let config = self.config;
+        let trust = self.trust;
+        let entry = self.built.entry(key).or_insert_with(|| {
+            let choice: ReducerChoice = config.choice_for(category)?;
+            if !trust.allows(&choice) {
+                return Err(format!(
+                    "{} comes from {} and has not been approved for this store",
+                    choice.describe(),
+                    config.origin.describe()
+                ));
+            }
+            choice.build(true).map_err(|e| e.to_string())
+        });
+        match entry {
+            Ok(reducer) => Ok(reducer.as_mut()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+/// Checks every stream that has snapshots. Reports progress after each stream; stops early
+/// (with `complete = false`) when the job is cancelled.
+///
+/// # Errors
+/// Reading errors.
+pub fn drift_report(
+    source: &Arc<dyn EventSource>,
+    reducers: &mut ReducerCache<'_>,
+    only_stream: Option<&str>,
+    mut progress: impl FnMut(DriftProgress, &[SnapshotCheck]),
+) -> ReduceResult<DriftReport> {
+    let mut report = DriftReport::default();
+    let mut offset = 0u64;
+    let mut done = DriftProgress {
+        streams_done: 0,
+        snapshots_done: 0,
+    };
+    loop {
+        let ids: Vec<String> = match only_stream {
+            Some(id) if offset == 0 => vec![id.to_owned()],
+            Some(_) => Vec::new(),
+            None => source.snapshot_streams(offset, MAX_PAGE)?,
+        };
+        if ids.is_empty() {
+            break;
+        }
+        offset += ids.len() as u64;
+        for id in &ids {
+            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+                return Ok(report);
+            }
+            let info = source.stream(id)?;
+            let category = info
+                .as_ref()
+                .map(|i| i.category.clone())
+                .unwrap_or_default();
+            let stream_id = info.map_or_else(|| id.clone(), |i| i.stream_id);
+            let snapshots = source.snapshots(&stream_id)?;
+            if snapshots.is_empty() {
+                continue;
+            }
+            let (checks, reducer_label) = match reducers.get(&category) {
+                Ok(reducer) => {
+                    let label = reducer.info().label.clone();
+                    match check_snapshots(source.as_ref(), &stream_id, reducer, &snapshots, false) {
+                        Ok(checks) => (checks, label),
+                        Err(ReduceError::Cancelled) => return Ok(report),
+                        Err(e) => (
+                            snapshots
+                                .iter()
+                                .map(|s| error_row(s, None, e.to_string()))
+                                .collect(),
+                            label,
+                        ),
+                    }
+                }
+                Err(e) => (
+                    snapshots
+                        .iter()
+                        .map(|s| error_row(s, None, e.clone()))
+                        .collect(),
+                    "(none)".to_owned(),
+                ),
+            };
+            report.summary.streams += 1;
+            let mut row = StreamDrift {
+                stream_id: stream_id.clone(),
+                category,
+                reducer: reducer_label,
+                checked: checks.len() as u64,
+                drifted: 0,
+                first_drift_version: None,
+                first_paths: Vec::new(),
+                schema_mismatch: 0,
+                error: None,
+            };
+            for check in &checks {
+                report.summary.add(check);
+                match check.status {
+                    SnapshotStatus::Drift => row.drifted += 1,
+                    SnapshotStatus::SchemaMismatch => row.schema_mismatch += 1,
+                    SnapshotStatus::Error if row.error.is_none() => {
+                        row.error.clone_from(&check.error);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(first) = earliest_drift(&checks) {
+                row.first_drift_version = Some(first.version);
+                row.first_paths = first.diffs.iter().take(5).map(|d| d.path.clone()).collect();
+            }
+            if row.drifted > 0 || row.schema_mismatch > 0 || row.error.is_some() {
+                report.streams.push(row);
+            }
+            done.streams_done += 1;
+            done.snapshots_done += checks.len() as u64;
+            progress(done, &checks);
+        }
+        if only_stream.is_some() {
+            break;
+        }
+    }
+    report.complete = true;
+    Ok(report)
+}

@@ -1,0 +1,100 @@
+use serde_json::json;
+
+use super::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};
+use super::evidence::canonical_json;
+use super::*;
+
+#[test]
+fn config_picks_per_category_with_fallback_and_rejects_ambiguity() {
+    let text = "[reducers.account]\nscript = \"a.js\"\nschema_version = 3\n\n[reducers.\"*\"]\ngeneric = true\n";
+    let config = ProjectConfig::parse(text, ConfigOrigin::None, None).expect("valid");
+    assert_eq!(config.entry_for("account").map(|(k, _)| k), Some("account"));
+    assert_eq!(config.entry_for("order").map(|(k, _)| k), Some("*"));
+    assert_eq!(config.choice_for("order"), Ok(ReducerChoice::Generic));
+    // The script file does not exist: a clear error naming it.
+    let err = config.choice_for("account").expect_err("missing file");
+    assert!(err.contains("a.js"), "{err}");
+
+    let both = "[reducers.x]\nscript = \"a.js\"\ngeneric = true\n";
+    assert!(ProjectConfig::parse(both, ConfigOrigin::None, None).is_err());
+    let none = "[reducers.x]\nschema_version = 1\n";
+    assert!(ProjectConfig::parse(none, ConfigOrigin::None, None).is_err());
+    let typo = "[reducers.x]\nscirpt = \"a.js\"\n";
+    assert!(ProjectConfig::parse(typo, ConfigOrigin::None, None).is_err());
+    let quote = "[reducers.x]\ncommand = \"python3 'unterminated\"\n";
+    assert!(ProjectConfig::parse(quote, ConfigOrigin::None, None).is_err());
+}
+
+#[test]
+fn commands_beside_a_store_need_approval_that_persists() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config_path = dir.path().join("eventscope.toml");
+    let text = "[reducers.\"*\"]\ncommand = \"python3 replay.py --module 'my domain'\"\n";
+    let config = ProjectConfig::parse(
+        text,
+        ConfigOrigin::BesideStore(config_path.clone()),
+        Some(dir.path().to_path_buf()),
+    )
+    .expect("valid");
+    let choice = config.choice_for("anything").expect("choice");
+    match &choice {
+        ReducerChoice::Command {
+            argv, needs_trust, ..
+        } => {
+            assert_eq!(argv, &["python3", "replay.py", "--module", "my domain"]);
+            assert!(needs_trust);
+        }
+        other => panic!("{other:?}"),
+    }
+    let trust_dir = dir.path().join("data");
+    let mut trust = TrustStore::load(Some(&trust_dir));
+    assert!(!trust.allows(&choice));
+    assert!(choice.build(false).is_err());
+    trust.approve(&choice).expect("approve");
+    assert!(
+        TrustStore::load(Some(&trust_dir)).allows(&choice),
+        "approval is remembered"
+    );
+    // The same command from a config given explicitly needs no approval.
+    let explicit =
+        ProjectConfig::parse(text, ConfigOrigin::Explicit(config_path), None).expect("valid");
+    assert!(TrustStore::default().allows(&explicit.choice_for("x").expect("choice")));
+}
+
+#[test]
+fn canonical_json_sorts_keys_at_every_level() {
+    let a = json!({"b": 1, "a": {"d": [1, {"z": null, "y": "é\n"}], "c": true}});
+    assert_eq!(
+        canonical_json(&a),
+        r#"{"a":{"c":true,"d":[1,{"y":"é\n","z":null}]},"b":1}"#
+    );
+}
+
+#[test]
+fn generic_reducer_merges_objects_and_ignores_other_payloads() {
+    use crate::core::event::{Event, Payload};
+    let event = |payload: Payload| Event {
+        global_position: 1,
+        stream_id: "s".into(),
+        stream_version: 1,
+        event_id: None,
+        event_type: "T".into(),
+        schema_version: None,
+        recorded_at: None,
+        payload,
+        payload_raw: None,
+        metadata: Payload::Empty,
+        correlation_id: None,
+        causation_id: None,
+    };
+    let mut reducer = generic::GenericReducer::new();
+    let events = [
+        event(Payload::Json(json!({"a": 1, "b": {"c": 2}}))),
+        event(Payload::Bytes(vec![0xff, 0x00])),
+        event(Payload::Json(json!([1, 2]))),
+        event(Payload::Json(json!({"b": {"d": 3}, "a": null}))),
+    ];
+    let state = fold(&mut reducer, &events).expect("fold");
+    assert_eq!(state, json!({"b": {"c": 2, "d": 3}}));
+    assert_eq!(reducer.info().kind, ReducerKind::Generic);
+}

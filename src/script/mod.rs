@@ -1,0 +1,345 @@
+//! The embedded script engine (QuickJS through `rquickjs`) shared by reducers and upcasters.
+//!
+//! A [`Sandbox`] is one QuickJS runtime and context with:
+//! - no file, network or process access (`Context::full` defines no `require`, `fetch`,
+//!   `std`, `os`, `print` or `console`; we add nothing that reaches outside);
+//! - a time budget per call, enforced by the interrupt handler (a runaway loop is stopped);
+//! - a memory limit and a stack limit (deep recursion becomes a JS `InternalError`, not a
+//!   crash of the host thread);
+//! - cancellation: the job's [`crate::core::cancel`] token is checked by the same handler.
+//!
+//! Values cross the boundary as JSON text (`JSON.parse` / `JSON.stringify` inside the
+//! engine), so there is no recursion on the Rust side however deep a value is.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rquickjs::{CaughtError, Context, Ctx, Runtime};
+
+use crate::core::event::Event;
+
+/// Limits a sandbox runs under.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Wall-clock budget of one call into the script (one event, one `$init`, loading the file).
+    pub call_budget: Duration,
+    /// Memory limit of the runtime, bytes.
+    pub memory_bytes: usize,
+    /// Stack limit of the runtime, bytes (must be well below the host thread's stack).
+    pub max_stack_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            call_budget: Duration::from_millis(250),
+            memory_bytes: 512 * 1024 * 1024,
+            max_stack_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Why a script call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    /// The script file does not compile or its top level throws.
+    #[error("{file}: {message}")]
+    Load {
+        /// File name shown to the user.
+        file: String,
+        /// Engine message (with line where QuickJS gives one).
+        message: String,
+    },
+    /// The call ran longer than its budget and was stopped.
+    #[error(
+        "stopped after {budget_ms} ms (time budget per call exceeded; a loop that never ends?)"
+    )]
+    Timeout {
+        /// The budget in milliseconds.
+        budget_ms: u64,
+    },
+    /// The job was cancelled while the script ran.
+    #[error("cancelled")]
+    Cancelled,
+    /// The script threw.
+    #[error("{message}")]
+    Exception {
+        /// `name: message` of the thrown value.
+        message: String,
+        /// The JS stack, when there is one.
+        stack: Option<String>,
+    },
+    /// The runtime ran out of its memory limit.
+    #[error("out of memory (limit {limit_mib} MiB)")]
+    OutOfMemory {
+        /// The limit in MiB.
+        limit_mib: usize,
+    },
+    /// The script returned something that is not usable (e.g. not JSON-serialisable).
+    #[error("{0}")]
+    BadValue(String),
+    /// The engine itself failed.
+    #[error("script engine: {0}")]
+    Engine(String),
+}
+
+const NO_DEADLINE: u64 = u64::MAX;
+const STOP_NONE: u8 = 0;
+const STOP_TIMEOUT: u8 = 1;
+const STOP_CANCEL: u8 = 2;
+
+/// One sandboxed QuickJS runtime + context.
+pub struct Sandbox {
+    // Field order matters: the context must drop before its runtime.
+    context: Context,
+    runtime: Runtime,
+    limits: Limits,
+    base: Instant,
+    /// Deadline of the running call, nanoseconds since `base` (`NO_DEADLINE` when idle).
+    deadline: Arc<AtomicU64>,
+    /// Why the interrupt handler stopped the last call.
+    stopped: Arc<AtomicU8>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A fresh sandbox.
+    ///
+    /// # Errors
+    /// When the engine cannot be created.
+    pub fn new(limits: Limits) -> Result<Self, ScriptError> {
+        let runtime = Runtime::new().map_err(|e| ScriptError::Engine(e.to_string()))?;
+        runtime.set_memory_limit(limits.memory_bytes);
+        runtime.set_max_stack_size(limits.max_stack_bytes);
+        let base = Instant::now();
+        let deadline = Arc::new(AtomicU64::new(NO_DEADLINE));
+        let stopped = Arc::new(AtomicU8::new(STOP_NONE));
+        {
+            let deadline = Arc::clone(&deadline);
+            let stopped = Arc::clone(&stopped);
+            runtime.set_interrupt_handler(Some(Box::new(move || {
+                let limit = deadline.load(Ordering::Relaxed);
+                if limit == NO_DEADLINE {
+                    return false;
+                }
+                // The handler runs on the calling thread: the current job's token.
+                if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+                    stopped.store(STOP_CANCEL, Ordering::Relaxed);
+                    return true;
+                }
+                let now = u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX - 1);
+                if now > limit {
+                    stopped.store(STOP_TIMEOUT, Ordering::Relaxed);
+                    return true;
+                }
+                false
+            })));
+        }
+        let context = Context::full(&runtime).map_err(|e| ScriptError::Engine(e.to_string()))?;
+        Ok(Self {
+            context,
+            runtime,
+            limits,
+            base,
+            deadline,
+            stopped,
+        })
+    }
+
+    /// The limits this sandbox runs under.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Evaluates a script file's top level (under the call budget).
+    ///
+    /// # Errors
+    /// [`ScriptError::Load`] with the engine's message when it does not compile or throws.
+    pub fn load(&self, file: &str, source: &str) -> Result<(), ScriptError> {
+        let file_name = file.to_owned();
+        let source = source.to_owned();
+        self.call(|ctx| {
+            let mut options = rquickjs::context::EvalOptions::default();
+            options.strict = false;
+            options.filename = Some(file_name.clone());
+            ctx.eval_with_options::<(), _>(source, options)
+        })
+        .map_err(|e| match e {
+            ScriptError::Exception { message, stack } => ScriptError::Load {
+                file: file.to_owned(),
+                message: match stack {
+                    Some(stack) if !stack.trim().is_empty() => {
+                        format!("{message}\n{}", stack.trim_end())
+                    }
+                    _ => message,
+                },
+            },
+            other => other,
+        })
+    }
+
+    /// Runs `f` inside the context under the call budget, mapping JS exceptions, time-outs,
+    /// cancellation and out-of-memory to [`ScriptError`].
+    ///
+    /// # Errors
+    /// See [`ScriptError`].
+    pub fn call<R>(
+        &self,
+        f: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<R>,
+    ) -> Result<R, ScriptError> {
+        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+            return Err(ScriptError::Cancelled);
+        }
+        let budget = u64::try_from(self.limits.call_budget.as_nanos()).unwrap_or(u64::MAX / 2);
+        let now = u64::try_from(self.base.elapsed().as_nanos()).unwrap_or(0);
+        self.stopped.store(STOP_NONE, Ordering::Relaxed);
+        self.deadline
+            .store(now.saturating_add(budget), Ordering::Relaxed);
+        let result = self.context.with(|ctx| match f(&ctx) {
+            Ok(value) => Ok(value),
+            Err(error) => Err(self.describe(&ctx, error)),
+        });
+        self.deadline.store(NO_DEADLINE, Ordering::Relaxed);
+        result
+    }
+
+    fn describe(&self, ctx: &Ctx<'_>, error: rquickjs::Error) -> ScriptError {
+        match self.stopped.swap(STOP_NONE, Ordering::Relaxed) {
+            STOP_TIMEOUT => {
+                // Clear the pending "interrupted" exception.
+                let _ = ctx.catch();
+                return ScriptError::Timeout {
+                    budget_ms: u64::try_from(self.limits.call_budget.as_millis()).unwrap_or(0),
+                };
+            }
+            STOP_CANCEL => {
+                let _ = ctx.catch();
+                return ScriptError::Cancelled;
+            }
+            _ => {}
+        }
+        match CaughtError::from_error(ctx, error) {
+            CaughtError::Exception(exception) => {
+                let message = exception.message().unwrap_or_default();
+                let name: Option<String> = exception.get("name").ok();
+                let message = match name {
+                    Some(name) if !name.is_empty() => format!("{name}: {message}"),
+                    _ => message,
+                };
+                if message.contains("out of memory") {
+                    return ScriptError::OutOfMemory {
+                        limit_mib: self.limits.memory_bytes / (1024 * 1024),
+                    };
+                }
+                ScriptError::Exception {
+                    message,
+                    stack: exception.stack(),
+                }
+            }
+            CaughtError::Value(value) => {
+                let text = ctx
+                    .json_stringify(value.clone())
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.to_string().ok())
+                    .or_else(|| value.as_string().and_then(|s| s.to_string().ok()))
+                    .unwrap_or_else(|| format!("{:?}", value.type_of()));
+                ScriptError::Exception {
+                    message: format!("uncaught {text}"),
+                    stack: None,
+                }
+            }
+            CaughtError::Error(rquickjs::Error::Allocation) => ScriptError::OutOfMemory {
+                limit_mib: self.limits.memory_bytes / (1024 * 1024),
+            },
+            CaughtError::Error(other) => ScriptError::Engine(other.to_string()),
+        }
+    }
+
+    /// Frees unreachable objects (between large jobs).
+    pub fn collect_garbage(&self) {
+        self.runtime.run_gc();
+    }
+}
+
+/// The `event` object handed to scripts, as JSON text. The engine-side prelude adds the
+/// aliases (`eventType`, `body`, `sequenceNumber`).
+#[must_use]
+pub fn event_json(event: &Event) -> String {
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct EventOut<'a> {
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        data: &'a serde_json::Value,
+        metadata: &'a serde_json::Value,
+        stream_id: &'a str,
+        version: u64,
+        position: u64,
+        recorded_at: Option<String>,
+        event_id: Option<&'a str>,
+        schema_version: Option<u32>,
+        correlation_id: Option<&'a str>,
+        causation_id: Option<&'a str>,
+    }
+    let null = serde_json::Value::Null;
+    let data_bytes;
+    let data = match &event.payload {
+        crate::core::event::Payload::Json(value) => value,
+        crate::core::event::Payload::Empty => &null,
+        crate::core::event::Payload::Bytes(_) => {
+            data_bytes = event.payload.to_json();
+            &data_bytes
+        }
+    };
+    let metadata = match &event.metadata {
+        crate::core::event::Payload::Json(value) => value,
+        _ => &null,
+    };
+    let out = EventOut {
+        event_type: &event.event_type,
+        data,
+        metadata,
+        stream_id: &event.stream_id,
+        version: event.stream_version,
+        position: event.global_position,
+        recorded_at: event.recorded_at.map(crate::core::time::format_rfc3339),
+        event_id: event.event_id.as_deref(),
+        schema_version: event.schema_version,
+        correlation_id: event.correlation_id.as_deref(),
+        causation_id: event.causation_id.as_deref(),
+    };
+    serde_json::to_string(&out).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// A short description of an event for error messages: `#position stream@version (type)`.
+#[must_use]
+pub fn describe_event(event: &Event) -> String {
+    format!(
+        "event #{} {}@{} ({})",
+        event.global_position, event.stream_id, event.stream_version, event.event_type
+    )
+}
+
+/// JS prelude defining the `event` aliases helper used by reducers and upcasters.
+pub const EVENT_PRELUDE: &str = r"
+function __esEvent(json) {
+  const ev = JSON.parse(json);
+  ev.eventType = ev.type;
+  ev.body = ev.data;
+  ev.sequenceNumber = ev.version;
+  return ev;
+}
+";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn sandbox(budget_ms: u64) -> Sandbox {
+    Sandbox::new(Limits {
+        call_budget: Duration::from_millis(budget_ms),
+        ..Limits::default()
+    })
+    .expect("sandbox")
+}
+
+fn eval_string(sb: &Sandbox, code: &str) -> Result<String, ScriptError> {
+    let code = code.to_owned();
+    sb.call(move |ctx| ctx.eval::<String, _>(code))
+}
+
+#[test]
+fn runaway_loop_is_stopped_within_its_budget() {
+    let sb = sandbox(100);
+    let started = Instant::now();
+    let err = eval_string(&sb, "while (true) {}; 'never'").expect_err("must stop");
+    assert_eq!(err, ScriptError::Timeout { budget_ms: 100 });
+    // Generous bound: the point is that it stops at all, and not much later than asked.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The sandbox stays usable after a time-out.
+    assert_eq!(
+        eval_string(&sb, "'still ' + 'here'").expect("usable"),
+        "still here"
+    );
+}
+
+#[test]
+fn exceptions_carry_name_and_message() {
+    let sb = sandbox(1000);
+    let err = eval_string(&sb, "throw new TypeError('bad amount')").expect_err("throws");
+    match err {
+        ScriptError::Exception { message, .. } => assert_eq!(message, "TypeError: bad amount"),
+        other => panic!("unexpected {other:?}"),
+    }
+    let err = eval_string(&sb, "throw 'plain string'").expect_err("throws");
+    assert!(err.to_string().contains("plain string"), "{err}");
+}
+
+#[test]
+fn no_file_network_or_process_access() {
+    let sb = sandbox(1000);
+    for name in [
+        "require",
+        "fetch",
+        "std",
+        "os",
+        "process",
+        "XMLHttpRequest",
+        "print",
+    ] {
+        let kind = eval_string(&sb, &format!("typeof {name}")).expect("typeof");
+        assert_eq!(kind, "undefined", "{name} must not exist in the sandbox");
+    }
+}
+
+#[test]
+fn deep_recursion_is_an_error_not_a_crash() {
+    let sb = sandbox(5000);
+    let err = eval_string(&sb, "function f(n) { return f(n + 1) + 1; } f(0); 'x'")
+        .expect_err("stack overflow");
+    assert!(err.to_string().to_lowercase().contains("stack"), "{err}");
+    // 10,000 levels of nesting built in JS, then stringified: an error or a string, never a crash.
+    let result = eval_string(
+        &sb,
+        "let v = {}; for (let i = 0; i < 10000; i++) { v = { child: v }; } JSON.stringify(v).length + ''",
+    );
+    match result {
+        Ok(len) => assert!(len.parse::<usize>().expect("number") > 10_000),
+        Err(err) => assert!(err.to_string().to_lowercase().contains("stack"), "{err}"),
+    }
+}
+
+#[test]
+fn memory_limit_is_enforced() {
+    let sb = Sandbox::new(Limits {
+        call_budget: Duration::from_secs(20),
+        memory_bytes: 16 * 1024 * 1024,
+        ..Limits::default()
+    })
+    .expect("sandbox");
+    let err = eval_string(
+        &sb,
+        "let a = []; while (true) { a.push('x'.repeat(1000) + a.length); } ''",
+    )
+    .expect_err("oom");
+    assert!(matches!(err, ScriptError::OutOfMemory { .. }), "{err:?}");
+}
+
+#[test]
+fn load_reports_syntax_errors_with_the_file_name() {
+    let sb = sandbox(1000);
+    let err = sb
+        .load("reducer.js", "when({ $init() { return {} ")
+        .expect_err("syntax");
+    match err {
+        ScriptError::Load { file, message } => {
+            assert_eq!(file, "reducer.js");
+            assert!(message.contains("SyntaxError"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn cancellation_stops_a_running_script() {
+    let token = crate::core::cancel::CancelToken::new();
+    let sb = sandbox(60_000);
+    let stopper = token.clone();
+    let handle = std::thread::Builder::new()
+        .name("canceller".to_owned())
+        .spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            stopper.cancel();
+        })
+        .expect("thread");
+    let result =
+        crate::core::cancel::with_cancel(&token, || eval_string(&sb, "while (true) {}; ''"));
+    handle.join().expect("join");
+    assert_eq!(result.expect_err("cancelled"), ScriptError::Cancelled);
+}
