@@ -53,6 +53,7 @@ impl EventscopeApp {
                 }
             }
             AppCommand::Copy(text) => self.egui_ctx.copy_text(text),
+            AppCommand::Replay(command) => self.replay_command(command),
             AppCommand::DismissError => self.last_error = None,
             AppCommand::SetTheme(choice) => {
                 self.state.theme = choice;
@@ -117,6 +118,7 @@ impl EventscopeApp {
             self.stream_view.scroll_to = usize::try_from(row).ok();
         }
         self.request_stream();
+        self.replay_on_stream_selected();
     }
 
     fn select_version(&mut self, version: u64) {
@@ -200,7 +202,7 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
-            View::Projections => {}
+            View::Projections | View::Drift => {}
             View::Streams => {
                 let Some(info) = &self.stream_view.info else {
                     return;
@@ -261,6 +263,8 @@ impl EventscopeApp {
                         self.connect.error = None;
                         self.lag_history = None;
                         self.request_history(&location);
+                        let is_demo = self.is_demo_location(&location);
+                        self.replay_on_open(&location, is_demo);
                         self.store = Some(OpenStore {
                             location,
                             source,
@@ -460,6 +464,7 @@ impl EventscopeApp {
                     job.progress = Some(fraction);
                 }
             }
+            AppMsg::Replay(msg) => self.replay_msg(msg),
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }

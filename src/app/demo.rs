@@ -126,3 +126,11 @@ impl EventscopeApp {
         }
     }
 }
+
+impl EventscopeApp {
+    /// Whether a location is the demo store this app created (its reducers are built in).
+    pub(super) fn is_demo_location(&self, location: &str) -> bool {
+        demo_path().is_some_and(|p| p.as_path() == std::path::Path::new(location))
+            || crate::replay::config::is_demo_store(std::path::Path::new(location))
+    }
+}

@@ -134,6 +134,8 @@ pub enum AppMsg {
         /// 0..1.
         fraction: f32,
     },
+    /// A replay job's result.
+    Replay(crate::app::replay::ReplayMsg),
     /// A job ended.
     JobFinished {
         /// Which job.
@@ -197,6 +199,8 @@ pub enum AppCommand {
     Copy(String),
     /// Dismiss the last error.
     DismissError,
+    /// A replay view's request.
+    Replay(crate::ui::replay::ReplayCommand),
     /// Set the theme.
     SetTheme(crate::app::state::ThemeChoice),
 }

@@ -9,6 +9,7 @@ pub mod state;
 
 mod commands;
 pub(crate) mod demo;
+pub mod replay;
 mod requests;
 
 use std::sync::Arc;
@@ -73,6 +74,10 @@ pub struct EventscopeApp {
     pub inspector: InspectorState,
     /// Projection lag.
     pub projections: ProjectionsState,
+    /// Replay views (time travel, snapshots, drift, reducers).
+    pub replay: crate::ui::replay::ReplayState,
+    /// Replay machinery.
+    pub replay_rt: replay::ReplayRuntime,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -148,6 +153,8 @@ impl EventscopeApp {
             log: LogState::default(),
             inspector: InspectorState::default(),
             projections: ProjectionsState::default(),
+            replay: crate::ui::replay::ReplayState::default(),
+            replay_rt: replay::ReplayRuntime::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -269,14 +276,14 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter = true,
                 View::Log => self.log.focus_filter = true,
-                View::Projections => {}
+                View::Projections | View::Drift => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.stream_view.focus_goto = true,
                 View::Log => self.log.focus_goto = true,
-                View::Projections => {}
+                View::Projections | View::Drift => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -355,6 +362,8 @@ impl EventscopeApp {
                     ui.selectable_value(&mut view, View::Streams, "Streams");
                     ui.selectable_value(&mut view, View::Log, "Log");
                     ui.selectable_value(&mut view, View::Projections, "Projections");
+                    ui.selectable_value(&mut view, View::Drift, "Drift")
+                        .on_hover_text("Stored snapshots compared with full replays, store-wide");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -418,7 +427,7 @@ impl EventscopeApp {
             });
             return commands;
         }
-        if self.state.view != View::Projections {
+        if !matches!(self.state.view, View::Projections | View::Drift) {
             egui::Panel::right("inspector")
                 .resizable(true)
                 .default_size(360.0)
@@ -441,11 +450,34 @@ impl EventscopeApp {
                         );
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::event_table::event_table_ui(
-                        ui,
-                        &mut self.stream_view,
-                        &mut commands,
-                    );
+                    if self.stream_view.stream_id.is_some() {
+                        crate::ui::replay::stream_tabs_ui(ui, &mut self.replay, &mut commands);
+                    }
+                    match self.replay.tab {
+                        crate::ui::replay::StreamTab::TimeTravel
+                            if self.stream_view.stream_id.is_some() =>
+                        {
+                            crate::ui::replay::time_travel_ui(
+                                ui,
+                                &mut self.replay.time_travel,
+                                &mut commands,
+                            );
+                        }
+                        crate::ui::replay::StreamTab::Snapshots
+                            if self.stream_view.stream_id.is_some() =>
+                        {
+                            crate::ui::replay::snapshots_ui(
+                                ui,
+                                &mut self.replay.snapshots,
+                                &mut commands,
+                            );
+                        }
+                        _ => crate::ui::event_table::event_table_ui(
+                            ui,
+                            &mut self.stream_view,
+                            &mut commands,
+                        ),
+                    }
                 });
             }
             View::Log => {
@@ -462,7 +494,13 @@ impl EventscopeApp {
                     );
                 });
             }
+            View::Drift => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::replay::drift_ui(ui, &mut self.replay.drift, &mut commands);
+                });
+            }
         }
+        crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.reducers, &mut commands);
         if self.connect.open {
             let mut open = true;
             egui::Window::new("Open a store")

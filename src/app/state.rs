@@ -15,6 +15,8 @@ pub enum View {
     Log,
     /// Projection lag.
     Projections,
+    /// Snapshot drift report.
+    Drift,
 }
 
 /// Theme choice.

@@ -409,7 +409,7 @@ pub fn is_demo_store(path: &Path) -> bool {
 }
 
 /// Commands the user approved, per config file (kept in eventscope's data directory).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     path: Option<PathBuf>,
     keys: std::collections::BTreeSet<String>,

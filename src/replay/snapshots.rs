@@ -250,7 +250,8 @@ pub struct DriftSummary {
 }
 
 impl DriftSummary {
-    fn add(&mut self, check: &SnapshotCheck) {
+    /// Counts one check.
+    pub fn add(&mut self, check: &SnapshotCheck) {
         self.checked += 1;
         match check.status {
             SnapshotStatus::Match => self.matching += 1,

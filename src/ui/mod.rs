@@ -6,6 +6,7 @@ pub mod event_table;
 pub mod inspector;
 pub mod log_view;
 pub mod projections;
+pub mod replay;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;

@@ -24,6 +24,12 @@ pub struct Palette {
     pub warning: Color32,
     /// Links (ids that navigate).
     pub link: Color32,
+    /// Diff: added (background tint).
+    pub added: Color32,
+    /// Diff: removed (background tint).
+    pub removed: Color32,
+    /// Diff: changed (background tint).
+    pub changed: Color32,
 }
 
 /// The palette for the current visuals.
@@ -39,6 +45,9 @@ pub fn palette(ui: &egui::Ui) -> Palette {
             error: Color32::from_rgb(255, 110, 100),
             warning: Color32::from_rgb(240, 190, 80),
             link: Color32::from_rgb(110, 170, 255),
+            added: Color32::from_rgba_unmultiplied(60, 170, 80, 70),
+            removed: Color32::from_rgba_unmultiplied(220, 70, 60, 70),
+            changed: Color32::from_rgba_unmultiplied(230, 180, 40, 70),
         }
     } else {
         Palette {
@@ -50,6 +59,9 @@ pub fn palette(ui: &egui::Ui) -> Palette {
             error: Color32::from_rgb(190, 30, 30),
             warning: Color32::from_rgb(160, 100, 0),
             link: Color32::from_rgb(20, 90, 200),
+            added: Color32::from_rgba_unmultiplied(60, 170, 80, 60),
+            removed: Color32::from_rgba_unmultiplied(220, 70, 60, 60),
+            changed: Color32::from_rgba_unmultiplied(230, 180, 40, 80),
         }
     }
 }

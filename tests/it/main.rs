@@ -16,3 +16,5 @@ mod lag;
 mod mapping;
 mod readonly;
 mod replay;
+#[cfg(feature = "gui")]
+mod replay_gui;

@@ -16,6 +16,40 @@ const CHILDREN_PAGE: usize = 200;
 pub enum TreeAction {
     /// Copy this text to the clipboard.
     Copy(String),
+    /// A node was clicked: its JSON Pointer (selectable trees only).
+    Select(String),
+}
+
+/// Diff marks and selection for a tree.
+#[derive(Debug, Default)]
+pub struct TreeMarks {
+    /// JSON Pointer → how it changed (drawn as a background tint).
+    pub changes: std::collections::HashMap<String, crate::replay::diff::Change>,
+    /// Pointers under which something changed (their nodes open by default).
+    pub changed_parents: std::collections::HashSet<String>,
+    /// The selected node's pointer.
+    pub selected: Option<String>,
+    /// Clicking a node selects it.
+    pub selectable: bool,
+}
+
+impl TreeMarks {
+    /// Marks from diff rows.
+    #[must_use]
+    pub fn from_diff(rows: &[crate::replay::diff::DiffEntry]) -> Self {
+        let mut marks = Self::default();
+        for row in rows {
+            marks.changes.insert(row.path.clone(), row.change);
+            let mut parent = row.path.as_str();
+            while let Some(cut) = parent.rfind('/') {
+                parent = &parent[..cut];
+                if !marks.changed_parents.insert(parent.to_owned()) {
+                    break;
+                }
+            }
+        }
+        marks
+    }
 }
 
 /// Draws `value` as a tree rooted at `$`. `id_salt` keeps expansion state per event.
@@ -24,12 +58,52 @@ pub fn json_tree_ui(
     id_salt: impl std::hash::Hash + std::fmt::Debug,
     value: &Value,
 ) -> Option<TreeAction> {
+    json_tree_marked_ui(ui, id_salt, value, &TreeMarks::default())
+}
+
+/// [`json_tree_ui`] with diff tints, a selected node and click-to-select.
+pub fn json_tree_marked_ui(
+    ui: &mut Ui,
+    id_salt: impl std::hash::Hash + std::fmt::Debug,
+    value: &Value,
+    marks: &TreeMarks,
+) -> Option<TreeAction> {
     let mut action = None;
     let id = ui.make_persistent_id(id_salt);
     ui.push_id(id, |ui| {
-        node_ui(ui, None, "$", value, 0, &mut action);
+        let mut node = Node {
+            marks,
+            action: &mut action,
+        };
+        node_ui(ui, None, "$", "", value, 0, &mut node);
     });
     action
+}
+
+struct Node<'a> {
+    marks: &'a TreeMarks,
+    action: &'a mut Option<TreeAction>,
+}
+
+fn tint(ui: &Ui, node: &Node<'_>, pointer: &str, rect: egui::Rect) {
+    let colours = palette(ui);
+    let fill = match node.marks.changes.get(pointer) {
+        Some(crate::replay::diff::Change::Added) => Some(colours.added),
+        Some(crate::replay::diff::Change::Removed) => Some(colours.removed),
+        Some(crate::replay::diff::Change::Changed) => Some(colours.changed),
+        None => None,
+    };
+    if let Some(fill) = fill {
+        ui.painter().rect_filled(rect.expand(1.0), 2.0, fill);
+    }
+    if node.marks.selected.as_deref() == Some(pointer) {
+        ui.painter().rect_stroke(
+            rect.expand(2.0),
+            2.0,
+            egui::Stroke::new(1.5, colours.link),
+            egui::StrokeKind::Outside,
+        );
+    }
 }
 
 fn scalar_text(ui: &Ui, value: &Value) -> RichText {
@@ -68,9 +142,15 @@ fn child_path(path: &str, key: Option<&str>, index: Option<usize>) -> String {
 fn context_menu(
     response: &egui::Response,
     path: &str,
+    pointer: &str,
     value: &Value,
-    action: &mut Option<TreeAction>,
+    node: &mut Node<'_>,
 ) {
+    let selectable = node.marks.selectable;
+    let action = &mut *node.action;
+    if response.hovered() {
+        response.ctx.set_cursor_icon(egui::CursorIcon::PointingHand);
+    }
     response.context_menu(|ui| {
         if ui.button("Copy value").clicked() {
             let text = match value {
@@ -84,6 +164,10 @@ fn context_menu(
             *action = Some(TreeAction::Copy(path.to_owned()));
             ui.close();
         }
+        if selectable && ui.button("Which event last changed this?").clicked() {
+            *action = Some(TreeAction::Select(pointer.to_owned()));
+            ui.close();
+        }
     });
 }
 
@@ -91,9 +175,10 @@ fn node_ui(
     ui: &mut Ui,
     key: Option<&str>,
     path: &str,
+    pointer: &str,
     value: &Value,
     depth: usize,
-    action: &mut Option<TreeAction>,
+    node: &mut Node<'_>,
 ) {
     let colours = palette(ui);
     let key_text = key.map(|k| RichText::new(k).color(colours.key).monospace());
@@ -124,22 +209,35 @@ fn node_ui(
                 }
                 None => egui::WidgetText::RichText(scalar_text(ui, value).into()),
             };
+            let open = depth == 0 || node.marks.changed_parents.contains(pointer);
             let collapsing = egui::CollapsingHeader::new(header)
                 .id_salt(path)
-                .default_open(depth == 0)
-                .show(ui, |ui| children_ui(ui, path, value, depth, action));
-            context_menu(&collapsing.header_response, path, value, action);
+                .default_open(open)
+                .show(ui, |ui| children_ui(ui, path, pointer, value, depth, node));
+            tint(ui, node, pointer, collapsing.header_response.rect);
+            context_menu(&collapsing.header_response, path, pointer, value, node);
         }
         _ => {
-            let response = ui
-                .horizontal(|ui| {
-                    if let Some(k) = key_text {
-                        ui.label(k);
-                    }
-                    ui.add(egui::Label::new(scalar_text(ui, value)).wrap())
-                })
-                .inner;
-            context_menu(&response, path, value, action);
+            let sense = if node.marks.selectable {
+                egui::Sense::click()
+            } else {
+                egui::Sense::hover()
+            };
+            let row = ui.horizontal(|ui| {
+                let key_response = key_text.map(|k| ui.add(egui::Label::new(k).sense(sense)));
+                let value_response =
+                    ui.add(egui::Label::new(scalar_text(ui, value)).wrap().sense(sense));
+                match key_response {
+                    Some(k) => k.union(value_response),
+                    None => value_response,
+                }
+            });
+            tint(ui, node, pointer, row.response.rect);
+            let response = row.inner;
+            if node.marks.selectable && response.clicked() {
+                *node.action = Some(TreeAction::Select(pointer.to_owned()));
+            }
+            context_menu(&response, path, pointer, value, node);
         }
     }
 }
@@ -147,9 +245,10 @@ fn node_ui(
 fn children_ui(
     ui: &mut Ui,
     path: &str,
+    pointer: &str,
     value: &Value,
     depth: usize,
-    action: &mut Option<TreeAction>,
+    node: &mut Node<'_>,
 ) {
     let limit_id = ui.scope_id().with(("limit", path));
     let limit = ui
@@ -163,9 +262,10 @@ fn children_ui(
                     ui,
                     Some(&key),
                     &child_path(path, None, Some(i)),
+                    &format!("{pointer}/{i}"),
                     item,
                     depth + 1,
-                    action,
+                    node,
                 );
             }
             items.len()
@@ -176,9 +276,10 @@ fn children_ui(
                     ui,
                     Some(k),
                     &child_path(path, Some(k), None),
+                    &format!("{pointer}/{}", crate::replay::diff::escape_key(k)),
                     item,
                     depth + 1,
-                    action,
+                    node,
                 );
             }
             map.len()

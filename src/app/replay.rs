@@ -1,0 +1,770 @@
+//! App glue for replay: runs folds, steps, blame, snapshot checks, the drift report and
+//! exports on workers, and applies their results to the replay views' state.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::app::EventscopeApp;
+use crate::app::jobs::Lane;
+use crate::app::messages::AppMsg;
+use crate::replay::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};
+use crate::replay::snapshots::{
+    DriftReport, DriftSummary, ReducerCache, SnapshotCheck, check_stream, drift_report,
+};
+use crate::replay::timeline::{Blame, EventSummary, Step, Timeline};
+use crate::replay::{ReducerKind, evidence};
+use crate::ui::replay::{ReplayCommand, StreamTab};
+use crate::ui::widgets::json_tree::TreeMarks;
+
+/// Results of replay jobs.
+pub enum ReplayMsg {
+    /// The project config for the open store.
+    Config {
+        /// Store generation.
+        generation: u64,
+        /// The config or why it could not be read.
+        result: Result<Arc<ProjectConfig>, String>,
+    },
+    /// Fold progress.
+    Progress {
+        /// Replay generation.
+        generation: u64,
+        /// Events folded.
+        done: u64,
+        /// Events in the stream.
+        total: u64,
+    },
+    /// A stream was folded.
+    Timeline {
+        /// Replay generation.
+        generation: u64,
+        /// The timeline and what the view needs of it.
+        result: Result<TimelineReady, String>,
+    },
+    /// A step was computed.
+    Step {
+        /// Replay generation.
+        generation: u64,
+        /// The step.
+        result: Result<Box<Step>, String>,
+    },
+    /// Blame was computed.
+    Blame {
+        /// Replay generation.
+        generation: u64,
+        /// The answer.
+        result: Result<Box<Blame>, String>,
+    },
+    /// Snapshots were checked.
+    Snapshots {
+        /// Replay generation.
+        generation: u64,
+        /// Reducer used.
+        reducer: (ReducerKind, String),
+        /// Checks.
+        result: Result<Vec<SnapshotCheck>, String>,
+    },
+    /// Drift report progress.
+    DriftProgress {
+        /// Streams checked.
+        streams: u64,
+        /// Snapshots checked.
+        snapshots: u64,
+        /// Totals so far.
+        summary: DriftSummary,
+    },
+    /// Drift report finished.
+    DriftDone(Result<DriftReport, String>),
+    /// An export finished.
+    Exported {
+        /// Evidence (true) or drift report.
+        evidence: bool,
+        /// Path written or error.
+        result: Result<String, String>,
+    },
+}
+
+/// A folded stream, ready for the view.
+pub struct TimelineReady {
+    /// The timeline (shared with step / blame jobs).
+    pub timeline: Arc<Mutex<Timeline>>,
+    /// Events.
+    pub events: Vec<EventSummary>,
+    /// Why the fold stopped early.
+    pub failure: Option<String>,
+    /// Reducer.
+    pub reducer: (ReducerKind, String),
+}
+
+/// Replay machinery owned by the app.
+#[derive(Default)]
+pub struct ReplayRuntime {
+    /// The open store's project config.
+    pub config: Option<Arc<ProjectConfig>>,
+    /// Approved commands.
+    pub trust: Arc<Mutex<TrustStore>>,
+    /// eventscope's settings directory (project configs edited in the app).
+    pub settings_dir: Option<PathBuf>,
+    /// eventscope's data directory (trust store).
+    pub data_dir: Option<PathBuf>,
+    timeline: Option<Arc<Mutex<Timeline>>>,
+    generation: u64,
+    store_generation: u64,
+    step_job: Option<u64>,
+    build_job: Option<u64>,
+}
+
+fn lock_err<T>(_: std::sync::PoisonError<T>) -> String {
+    "an earlier replay job failed; replay again".to_owned()
+}
+
+impl EventscopeApp {
+    /// Loads the project config for a newly opened store.
+    pub(super) fn replay_on_open(&mut self, location: &str, is_demo: bool) {
+        self.replay = crate::ui::replay::ReplayState {
+            tab: self.replay.tab,
+            ..Default::default()
+        };
+        self.replay.drift.export_path = default_export_path("drift-report.json");
+        let rt = &mut self.replay_rt;
+        rt.timeline = None;
+        rt.config = None;
+        rt.store_generation += 1;
+        rt.generation += 1;
+        if rt.settings_dir.is_none() {
+            rt.settings_dir = crate::replay::config::default_settings_dir();
+        }
+        if rt.data_dir.is_none() {
+            rt.data_dir = crate::history::default_data_dir();
+        }
+        rt.trust = Arc::new(Mutex::new(TrustStore::load(rt.data_dir.as_deref())));
+        let generation = rt.store_generation;
+        let settings = rt.settings_dir.clone();
+        let location = location.to_owned();
+        self.jobs.spawn(
+            Lane::Interactive,
+            "Reading project config",
+            false,
+            move |job| {
+                let result = if is_demo {
+                    Ok(ProjectConfig::demo())
+                } else {
+                    ProjectConfig::discover(&location, None, settings.as_deref())
+                };
+                job.send(AppMsg::Replay(ReplayMsg::Config {
+                    generation,
+                    result: result.map(Arc::new),
+                }));
+            },
+        );
+    }
+
+    /// A stream was selected: refresh whichever replay tab is shown.
+    pub(super) fn replay_on_stream_selected(&mut self) {
+        self.replay.time_travel = crate::ui::replay::TimeTravelState::default();
+        self.replay.snapshots = crate::ui::replay::SnapshotsState::default();
+        self.replay_rt.timeline = None;
+        self.replay_rt.generation += 1;
+        self.replay_refresh_tab();
+    }
+
+    fn replay_refresh_tab(&mut self) {
+        let Some(stream) = self.stream_view.stream_id.clone() else {
+            return;
+        };
+        match self.replay.tab {
+            StreamTab::Events => {}
+            StreamTab::TimeTravel => {
+                if self.replay.time_travel.stream_id.as_deref() != Some(stream.as_str()) {
+                    self.replay_build();
+                }
+            }
+            StreamTab::Snapshots => {
+                if self.replay.snapshots.stream_id.as_deref() != Some(stream.as_str()) {
+                    self.replay_check_snapshots();
+                }
+            }
+        }
+    }
+
+    fn replay_choice(&self, category: &str) -> Result<ReducerChoice, String> {
+        let config = self
+            .replay_rt
+            .config
+            .clone()
+            .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
+        let choice = config.choice_for(category)?;
+        let allowed = self
+            .replay_rt
+            .trust
+            .lock()
+            .map(|t| t.allows(&choice))
+            .unwrap_or(false);
+        if !allowed {
+            return Err(format!(
+                "{} comes from {} and has not been approved for this store: open Reducers… \
+                 to allow it",
+                choice.describe(),
+                config.origin.describe()
+            ));
+        }
+        Ok(choice)
+    }
+
+    fn replay_category(&self) -> String {
+        self.stream_view
+            .info
+            .as_ref()
+            .map(|i| i.category.clone())
+            .or_else(|| {
+                self.stream_view
+                    .stream_id
+                    .as_deref()
+                    .map(|s| crate::core::ids::category_of(s, '-'))
+            })
+            .unwrap_or_default()
+    }
+
+    fn replay_build(&mut self) {
+        let Some(source) = self.source() else { return };
+        let Some(stream) = self.stream_view.stream_id.clone() else {
+            return;
+        };
+        if let Some(job) = self.replay_rt.build_job.take() {
+            self.jobs.cancel(job);
+        }
+        self.replay_rt.generation += 1;
+        let generation = self.replay_rt.generation;
+        let chosen = self.replay_choice(&self.replay_category());
+        let tt = &mut self.replay.time_travel;
+        *tt = crate::ui::replay::TimeTravelState {
+            evidence_path: default_export_path(&format!("evidence-{}.json", sanitize(&stream))),
+            ..Default::default()
+        };
+        tt.stream_id = Some(stream.clone());
+        tt.building = Some((
+            0,
+            self.stream_view.info.as_ref().map_or(0, |i| i.event_count),
+        ));
+        let choice = match chosen {
+            Ok(choice) => choice,
+            Err(error) => {
+                tt.building = None;
+                tt.error = Some(error);
+                return;
+            }
+        };
+        self.replay_rt.build_job = self.jobs.spawn(
+            Lane::Interactive,
+            &format!("Replaying {stream}"),
+            true,
+            move |job| {
+                let result = (|| {
+                    let reducer = choice.build(true).map_err(|e| e.to_string())?;
+                    let label = (reducer.info().kind, reducer.info().label.clone());
+                    let mut progress = |p: crate::replay::timeline::FoldProgress| {
+                        #[allow(clippy::cast_precision_loss)]
+                        job.progress(p.done as f32 / p.total.max(1) as f32);
+                        job.send(AppMsg::Replay(ReplayMsg::Progress {
+                            generation,
+                            done: p.done,
+                            total: p.total,
+                        }));
+                    };
+                    let timeline = Timeline::build(source, &stream, reducer, &mut progress)
+                        .map_err(|e| e.to_string())?;
+                    Ok(TimelineReady {
+                        events: timeline.events().to_vec(),
+                        failure: timeline.failure().map(ToString::to_string),
+                        reducer: label,
+                        timeline: Arc::new(Mutex::new(timeline)),
+                    })
+                })();
+                if job.token.is_cancelled() {
+                    return;
+                }
+                job.send(AppMsg::Replay(ReplayMsg::Timeline { generation, result }));
+            },
+        );
+    }
+
+    fn replay_step(&mut self, index: Option<usize>) {
+        let Some(timeline) = self.replay_rt.timeline.clone() else {
+            return;
+        };
+        if let Some(job) = self.replay_rt.step_job.take() {
+            self.jobs.cancel(job);
+        }
+        let generation = self.replay_rt.generation;
+        self.replay.time_travel.step_pending = true;
+        self.replay_rt.step_job =
+            self.jobs
+                .spawn(Lane::Interactive, "Computing state", false, move |job| {
+                    let result = timeline
+                        .lock()
+                        .map_err(lock_err)
+                        .and_then(|mut t| t.step(index).map_err(|e| e.to_string()))
+                        .map(Box::new);
+                    if matches!(&result, Err(e) if e == "cancelled") || job.token.is_cancelled() {
+                        return;
+                    }
+                    job.send(AppMsg::Replay(ReplayMsg::Step { generation, result }));
+                });
+    }
+
+    fn replay_blame(&mut self, pointer: String) {
+        let Some(timeline) = self.replay_rt.timeline.clone() else {
+            return;
+        };
+        let generation = self.replay_rt.generation;
+        let index = self.replay.time_travel.current;
+        self.replay.time_travel.blame_pending = true;
+        self.replay.time_travel.marks.selected = Some(pointer.clone());
+        self.jobs.spawn(
+            Lane::Interactive,
+            &format!("Finding who changed {pointer}"),
+            true,
+            move |job| {
+                let result = timeline
+                    .lock()
+                    .map_err(lock_err)
+                    .and_then(|mut t| t.blame(&pointer, index).map_err(|e| e.to_string()))
+                    .map(Box::new);
+                if job.token.is_cancelled() {
+                    return;
+                }
+                job.send(AppMsg::Replay(ReplayMsg::Blame { generation, result }));
+            },
+        );
+    }
+
+    fn replay_check_snapshots(&mut self) {
+        let Some(source) = self.source() else { return };
+        let Some(stream) = self.stream_view.stream_id.clone() else {
+            return;
+        };
+        let generation = self.replay_rt.generation;
+        let chosen = self.replay_choice(&self.replay_category());
+        let state = &mut self.replay.snapshots;
+        *state = crate::ui::replay::SnapshotsState {
+            stream_id: Some(stream.clone()),
+            pending: true,
+            ..Default::default()
+        };
+        let choice = match chosen {
+            Ok(choice) => choice,
+            Err(error) => {
+                state.pending = false;
+                state.checks = Some(Err(error));
+                return;
+            }
+        };
+        self.jobs.spawn(
+            Lane::Interactive,
+            &format!("Checking snapshots of {stream}"),
+            true,
+            move |job| {
+                let mut reducer_label = (ReducerKind::Generic, String::new());
+                let result = (|| {
+                    let mut reducer = choice.build(true).map_err(|e| e.to_string())?;
+                    reducer_label = (reducer.info().kind, reducer.info().label.clone());
+                    check_stream(source.as_ref(), &stream, reducer.as_mut(), true)
+                        .map_err(|e| e.to_string())
+                })();
+                if job.token.is_cancelled() {
+                    return;
+                }
+                job.send(AppMsg::Replay(ReplayMsg::Snapshots {
+                    generation,
+                    reducer: reducer_label,
+                    result,
+                }));
+            },
+        );
+    }
+
+    fn replay_run_drift(&mut self) {
+        let Some(source) = self.source() else { return };
+        if self.replay.drift.running.is_some() {
+            return;
+        }
+        let config = self
+            .replay_rt
+            .config
+            .clone()
+            .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
+        let trust = Arc::clone(&self.replay_rt.trust);
+        self.replay.drift.report = None;
+        self.replay.drift.running = Some((0, 0, DriftSummary::default()));
+        self.replay.drift.job =
+            self.jobs
+                .spawn(Lane::Background, "Drift report", true, move |job| {
+                    let trust = trust.lock().map(|t| t.clone()).unwrap_or_default();
+                    let mut cache = ReducerCache::new(&config, &trust);
+                    let total = source.info().map(|i| i.snapshot_count).unwrap_or(0).max(1);
+                    let mut summary = DriftSummary::default();
+                    let result = drift_report(&source, &mut cache, None, |p, checks| {
+                        for c in checks {
+                            summary.add(c);
+                        }
+                        summary.streams = p.streams_done;
+                        #[allow(clippy::cast_precision_loss)]
+                        job.progress(p.snapshots_done as f32 / total as f32);
+                        job.send(AppMsg::Replay(ReplayMsg::DriftProgress {
+                            streams: p.streams_done,
+                            snapshots: p.snapshots_done,
+                            summary: summary.clone(),
+                        }));
+                    })
+                    .map_err(|e| e.to_string());
+                    job.send(AppMsg::Replay(ReplayMsg::DriftDone(result)));
+                });
+    }
+
+    fn replay_export_evidence(&mut self, path: String) {
+        let Some(source) = self.source() else { return };
+        let Some(stream) = self.replay.time_travel.stream_id.clone() else {
+            return;
+        };
+        let location = self
+            .store
+            .as_ref()
+            .map(|s| s.location.clone())
+            .unwrap_or_default();
+        let version = self
+            .replay
+            .time_travel
+            .current
+            .and_then(|i| self.replay.time_travel.events.get(i))
+            .map_or(0, |e| e.version);
+        let choice = match self.replay_choice(&self.replay_category()) {
+            Ok(c) => c,
+            Err(e) => {
+                self.replay.time_travel.evidence_status = Some(Err(e));
+                return;
+            }
+        };
+        self.jobs.spawn(
+            Lane::Interactive,
+            "Writing evidence bundle",
+            true,
+            move |job| {
+                let result = (|| {
+                    let mut reducer = choice.build(true).map_err(|e| e.to_string())?;
+                    let bundle = evidence::build(
+                        &source,
+                        &location,
+                        &stream,
+                        evidence::Target::Version(version),
+                        reducer.as_mut(),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    let text = serde_json::to_string_pretty(&bundle).map_err(|e| e.to_string())?;
+                    write_new_file(&path, &text)?;
+                    Ok(format!(
+                        "wrote {path}: version {}, {} events",
+                        bundle.answer.version,
+                        bundle.events.len()
+                    ))
+                })();
+                job.send(AppMsg::Replay(ReplayMsg::Exported {
+                    evidence: true,
+                    result,
+                }));
+            },
+        );
+    }
+
+    fn replay_open_reducers(&mut self) {
+        let window = &mut self.replay.reducers;
+        window.open = true;
+        window.status = None;
+        let config = self
+            .replay_rt
+            .config
+            .clone()
+            .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
+        window.origin = config.origin.describe();
+        window.text = if config.text.is_empty() {
+            "# No project config yet: every stream uses the generic reducer.\n\
+             # Example:\n# [reducers.account]\n# script = \"/path/to/account.js\"\n\
+             # schema_version = 1\n"
+                .to_owned()
+        } else {
+            config.text.clone()
+        };
+        let trust = self.replay_rt.trust.lock().ok();
+        window.choices = config
+            .file
+            .reducers
+            .keys()
+            .map(|category| {
+                let described = config
+                    .choice_for(category)
+                    .map_or_else(|e| format!("error: {e}"), |c| c.describe());
+                (category.clone(), described)
+            })
+            .collect();
+        window.needs_approval = config
+            .file
+            .reducers
+            .keys()
+            .filter_map(|category| config.choice_for(category).ok())
+            .filter(|choice| trust.as_ref().is_some_and(|t| !t.allows(choice)))
+            .map(|choice| choice.describe())
+            .collect();
+    }
+
+    fn replay_save_config(&mut self, text: String) {
+        let Some(store) = &self.store else { return };
+        let Some(dir) = self.replay_rt.settings_dir.clone() else {
+            self.replay.reducers.status =
+                Some(Err("no settings directory on this system".to_owned()));
+            return;
+        };
+        let path = crate::replay::config::settings_path(&dir, &store.location);
+        let parsed = ProjectConfig::parse(
+            &text,
+            ConfigOrigin::Settings(path.clone()),
+            path.parent().map(std::path::Path::to_path_buf),
+        );
+        match parsed {
+            Err(error) => self.replay.reducers.status = Some(Err(error)),
+            Ok(config) => {
+                let written = path
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&path, &text));
+                match written {
+                    Ok(()) => {
+                        self.replay_rt.config = Some(Arc::new(config));
+                        self.replay_open_reducers();
+                        self.replay.reducers.status =
+                            Some(Ok(format!("saved to {}", path.display())));
+                        self.replay_on_stream_selected();
+                    }
+                    Err(e) => {
+                        self.replay.reducers.status =
+                            Some(Err(format!("cannot write {}: {e}", path.display())));
+                    }
+                }
+            }
+        }
+    }
+
+    fn replay_approve(&mut self) {
+        let Some(config) = self.replay_rt.config.clone() else {
+            return;
+        };
+        let result = match self.replay_rt.trust.lock() {
+            Ok(mut trust) => config
+                .file
+                .reducers
+                .keys()
+                .filter_map(|category| config.choice_for(category).ok())
+                .try_for_each(|choice| trust.approve(&choice)),
+            Err(_) => Err("trust store unavailable".to_owned()),
+        };
+        self.replay_open_reducers();
+        self.replay.reducers.status = Some(result.map(|()| "approved for this store".to_owned()));
+        self.replay_on_stream_selected();
+    }
+
+    /// Applies a replay command from a view.
+    pub(super) fn replay_command(&mut self, command: ReplayCommand) {
+        match command {
+            ReplayCommand::SetTab(tab) => {
+                self.replay.tab = tab;
+                self.replay_refresh_tab();
+            }
+            ReplayCommand::Build => self.replay_build(),
+            ReplayCommand::StepTo(index) => {
+                self.replay.time_travel.current = index;
+                self.replay.time_travel.blame = None;
+                self.replay_step(index);
+            }
+            ReplayCommand::Blame(pointer) => self.replay_blame(pointer),
+            ReplayCommand::CheckSnapshots => self.replay_check_snapshots(),
+            ReplayCommand::RunDrift => self.replay_run_drift(),
+            ReplayCommand::ExportDrift(path) => {
+                let result = match &self.replay.drift.report {
+                    Some(Ok(report)) => serde_json::to_string_pretty(report)
+                        .map_err(|e| e.to_string())
+                        .and_then(|text| write_new_file(&path, &text))
+                        .map(|()| format!("wrote {path}")),
+                    _ => Err("run the report first".to_owned()),
+                };
+                self.replay.drift.export_status = Some(result);
+            }
+            ReplayCommand::ExportEvidence(path) => self.replay_export_evidence(path),
+            ReplayCommand::OpenReducers => self.replay_open_reducers(),
+            ReplayCommand::SaveConfig(text) => self.replay_save_config(text),
+            ReplayCommand::ApproveCommands => self.replay_approve(),
+        }
+    }
+
+    /// Applies a replay job result.
+    pub(super) fn replay_msg(&mut self, msg: ReplayMsg) {
+        let current = self.replay_rt.generation;
+        match msg {
+            ReplayMsg::Config { generation, result } => {
+                if generation != self.replay_rt.store_generation {
+                    return;
+                }
+                match result {
+                    Ok(config) => self.replay_rt.config = Some(config),
+                    Err(error) => {
+                        self.error("Project config", &error);
+                        self.replay_rt.config = Some(Arc::new(ProjectConfig::none()));
+                    }
+                }
+                self.replay_refresh_tab();
+            }
+            ReplayMsg::Progress {
+                generation,
+                done,
+                total,
+            } => {
+                if generation == current && self.replay.time_travel.building.is_some() {
+                    self.replay.time_travel.building = Some((done, total));
+                }
+            }
+            ReplayMsg::Timeline { generation, result } => {
+                if generation != current {
+                    return;
+                }
+                let tt = &mut self.replay.time_travel;
+                tt.building = None;
+                match result {
+                    Ok(ready) => {
+                        tt.events = ready.events;
+                        tt.failure = ready.failure;
+                        tt.reducer = Some(ready.reducer);
+                        self.replay_rt.timeline = Some(ready.timeline);
+                        // Start at the version selected in the event table, else the last.
+                        let selected = self.stream_view.selected_version;
+                        let index = match selected {
+                            Some(v) => tt.events.iter().position(|e| e.version == v),
+                            None => tt.events.len().checked_sub(1),
+                        };
+                        tt.current = index;
+                        tt.scroll_to_current = true;
+                        self.replay_step(index);
+                    }
+                    Err(error) => tt.error = Some(error),
+                }
+            }
+            ReplayMsg::Step { generation, result } => {
+                if generation != current {
+                    return;
+                }
+                let tt = &mut self.replay.time_travel;
+                tt.step_pending = false;
+                match result {
+                    Ok(step) => {
+                        if step.index != tt.current {
+                            return;
+                        }
+                        let selected = tt.marks.selected.take();
+                        tt.marks = TreeMarks::from_diff(&step.changes);
+                        tt.marks.selected = selected;
+                        tt.marks.selectable = true;
+                        tt.version_text = step.version.to_string();
+                        tt.step = Some(*step);
+                    }
+                    Err(error) => tt.error = Some(error),
+                }
+            }
+            ReplayMsg::Blame { generation, result } => {
+                if generation != current {
+                    return;
+                }
+                self.replay.time_travel.blame_pending = false;
+                self.replay.time_travel.blame = Some(result.map(|b| *b));
+            }
+            ReplayMsg::Snapshots {
+                generation,
+                reducer,
+                result,
+            } => {
+                if generation != current {
+                    return;
+                }
+                let state = &mut self.replay.snapshots;
+                state.pending = false;
+                state.reducer = Some(reducer);
+                // Select the earliest drift, else the first row.
+                state.selected = result.as_ref().ok().and_then(|checks| {
+                    crate::replay::snapshots::earliest_drift(checks)
+                        .and_then(|c| checks.iter().position(|x| x.version == c.version))
+                        .or(if checks.is_empty() { None } else { Some(0) })
+                });
+                state.checks = Some(result);
+            }
+            ReplayMsg::DriftProgress {
+                streams,
+                snapshots,
+                summary,
+            } => {
+                if self.replay.drift.running.is_some() {
+                    self.replay.drift.running = Some((streams, snapshots, summary));
+                }
+            }
+            ReplayMsg::DriftDone(result) => {
+                self.replay.drift.running = None;
+                self.replay.drift.job = None;
+                self.replay.drift.report = Some(result);
+            }
+            ReplayMsg::Exported { evidence, result } => {
+                if evidence {
+                    self.replay.time_travel.evidence_status = Some(result);
+                } else {
+                    self.replay.drift.export_status = Some(result);
+                }
+            }
+        }
+    }
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(60)
+        .collect()
+}
+
+/// Default place for exports: the user's documents (or home) directory.
+fn default_export_path(name: &str) -> String {
+    let dir = directories::UserDirs::new()
+        .and_then(|d| {
+            d.document_dir()
+                .map(std::path::Path::to_path_buf)
+                .or_else(|| Some(d.home_dir().to_path_buf()))
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    dir.join(name).display().to_string()
+}
+
+/// Writes a file, refusing to overwrite a store-looking file (anything that starts like a
+/// SQLite database).
+fn write_new_file(path: &str, text: &str) -> Result<(), String> {
+    let path = std::path::Path::new(path);
+    if path.as_os_str().is_empty() {
+        return Err("give a file path".to_owned());
+    }
+    if let Ok(bytes) = std::fs::read(path).map(|b| b.get(..16).map(<[u8]>::to_vec))
+        && bytes.as_deref() == Some(b"SQLite format 3\0")
+    {
+        return Err(format!(
+            "{} is a SQLite database: refusing to overwrite it",
+            path.display()
+        ));
+    }
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
