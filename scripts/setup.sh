@@ -2,6 +2,7 @@
 # Installs the system packages eventscope needs, on Debian/Ubuntu. Idempotent; skips what
 # is already there. Usage: scripts/setup.sh [run|test]
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(run)
@@ -16,7 +17,9 @@ for what in "${want[@]}"; do
                  libgl1-mesa-dri libegl1 libegl-mesa0)
       ;;
     test)
-      packages+=()
+      # Python with the real `eventsourcing` library: the command-reducer tests replay the
+      # fixtures with the library's own classes (assets/examples/eventsourcing_replay.py).
+      packages+=(python3 python3-venv)
       ;;
     *) echo "setup.sh: unknown target $what (run|test)" >&2; exit 2 ;;
   esac
@@ -40,3 +43,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+for what in "${want[@]}"; do
+  if [ "$what" = test ]; then
+    venv="${EVENTSCOPE_PYVENV:-target/pyvenv}"
+    if ! "$venv/bin/python" -c "import eventsourcing" 2>/dev/null; then
+      echo "setup.sh: creating $venv with the eventsourcing library" >&2
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+    fi
+  fi
+done

@@ -427,7 +427,13 @@ impl EventscopeApp {
             });
             return commands;
         }
-        if !matches!(self.state.view, View::Projections | View::Drift) {
+        // The replay tabs need the width; the inspector shows there once an event is opened.
+        let replay_tab = self.state.view == View::Streams
+            && self.stream_view.stream_id.is_some()
+            && self.replay.tab != crate::ui::replay::StreamTab::Events;
+        if !matches!(self.state.view, View::Projections | View::Drift)
+            && (!replay_tab || self.inspector.event.is_some())
+        {
             egui::Panel::right("inspector")
                 .resizable(true)
                 .default_size(360.0)

@@ -679,14 +679,15 @@ pub fn snapshots_ui(ui: &mut Ui, state: &mut SnapshotsState, commands: &mut Comm
     let height = ui.available_height();
     egui::Panel::left("snapshot-list")
         .resizable(true)
-        .default_size(360.0)
-        .min_size(260.0)
+        .default_size(300.0)
+        .min_size(220.0)
         .show(ui, |ui| {
             egui::ScrollArea::vertical()
                 .id_salt("snapshot-rows")
                 .max_height(height)
                 .auto_shrink([false, false])
                 .show_rows(ui, ROW_HEIGHT, checks.len(), |ui, range| {
+                    ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
                     for i in range {
                         let check = &checks[i];
                         let colour = match check.status {
@@ -695,23 +696,27 @@ pub fn snapshots_ui(ui: &mut Ui, state: &mut SnapshotsState, commands: &mut Comm
                             SnapshotStatus::SchemaMismatch => colours.warning,
                         };
                         let mut text = format!(
-                            "v{:<7} schema {:<3} {:<16} {}",
+                            "v{:<7} s{:<3} {:<16}",
                             check.version,
                             check
                                 .schema_version
                                 .map(|v| v.to_string())
                                 .unwrap_or_else(|| "-".into()),
                             status_text(check.status),
-                            crate::ui::short_time(check.taken_at),
                         );
                         if Some(check.version) == earliest {
-                            text.push_str("  ← earliest drift");
+                            text.push_str(" ← first");
                         }
                         if ui
                             .selectable_label(
                                 state.selected == Some(i),
                                 RichText::new(text).monospace().color(colour),
                             )
+                            .on_hover_text(format!(
+                                "snapshot at version {}, taken {}",
+                                check.version,
+                                crate::ui::long_time(check.taken_at)
+                            ))
                             .clicked()
                         {
                             state.selected = Some(i);
@@ -727,6 +732,10 @@ pub fn snapshots_ui(ui: &mut Ui, state: &mut SnapshotsState, commands: &mut Comm
         ui.horizontal_wrapped(|ui| {
             ui.strong(format!("Snapshot at version {}", check.version));
             ui.label(status_text(check.status));
+            ui.label(
+                RichText::new(format!("taken {}", crate::ui::long_time(check.taken_at)))
+                    .color(colours.muted),
+            );
             if check.status == SnapshotStatus::SchemaMismatch {
                 ui.label(
                     RichText::new(format!(
