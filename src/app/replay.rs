@@ -146,11 +146,14 @@ impl EventscopeApp {
             "Reading project config",
             false,
             move |job| {
-                let result = if is_demo {
-                    Ok(ProjectConfig::demo())
-                } else {
-                    ProjectConfig::discover(&location, None, settings.as_deref())
-                };
+                let result =
+                    ProjectConfig::discover(&location, None, settings.as_deref()).map(|config| {
+                        if is_demo && config.origin == ConfigOrigin::None {
+                            ProjectConfig::demo()
+                        } else {
+                            config
+                        }
+                    });
                 job.send(AppMsg::Replay(ReplayMsg::Config {
                     generation,
                     result: result.map(Arc::new),
@@ -531,10 +534,30 @@ impl EventscopeApp {
         match parsed {
             Err(error) => self.replay.reducers.status = Some(Err(error)),
             Ok(config) => {
+                let from_demo = self
+                    .replay_rt
+                    .config
+                    .as_ref()
+                    .is_some_and(|c| c.origin == ConfigOrigin::Demo);
                 let written = path
                     .parent()
                     .map_or(Ok(()), std::fs::create_dir_all)
-                    .and_then(|()| std::fs::write(&path, &text));
+                    .and_then(|()| std::fs::write(&path, &text))
+                    .and_then(|()| {
+                        // The demo config names its script relative to itself: keep a copy
+                        // beside the saved config (in eventscope's settings) so it resolves.
+                        match path.parent() {
+                            Some(dir) if from_demo => {
+                                let script = dir.join(crate::replay::config::DEMO_SCRIPT_NAME);
+                                if script.exists() {
+                                    Ok(())
+                                } else {
+                                    std::fs::write(script, crate::replay::config::DEMO_SCRIPT)
+                                }
+                            }
+                            _ => Ok(()),
+                        }
+                    });
                 match written {
                     Ok(()) => {
                         self.replay_rt.config = Some(Arc::new(config));

@@ -860,7 +860,7 @@ pub fn drift_ui(ui: &mut Ui, state: &mut DriftState, commands: &mut Commands) {
     };
     egui::Grid::new("drift-summary")
         .num_columns(6)
-        .striped(true)
+        .spacing([24.0, 4.0])
         .show(ui, |ui| {
             for h in [
                 "streams",
@@ -870,7 +870,7 @@ pub fn drift_ui(ui: &mut Ui, state: &mut DriftState, commands: &mut Commands) {
                 "schema mismatch",
                 "reducer errors",
             ] {
-                crate::ui::right_header(ui, h);
+                ui.strong(h);
             }
             ui.end_row();
             for (n, bad) in [
@@ -887,9 +887,7 @@ pub fn drift_ui(ui: &mut Ui, state: &mut DriftState, commands: &mut Commands) {
                 } else {
                     text
                 };
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.label(text)
-                });
+                ui.label(text);
             }
             ui.end_row();
         });
@@ -1027,16 +1025,6 @@ pub fn reducers_window_ui(
                 )
                 .color(colours.muted),
             );
-            egui::ScrollArea::vertical()
-                .max_height(320.0)
-                .show(ui, |ui| {
-                    ui.add(
-                        egui::TextEdit::multiline(&mut state.text)
-                            .code_editor()
-                            .desired_rows(14)
-                            .desired_width(f32::INFINITY),
-                    );
-                });
             ui.horizontal(|ui| {
                 if ui.button("Save").clicked() {
                     push(commands, ReplayCommand::SaveConfig(state.text.clone()));
@@ -1051,6 +1039,16 @@ pub fn reducers_window_ui(
                     None => {}
                 }
             });
+            egui::ScrollArea::vertical()
+                .max_height(300.0)
+                .show(ui, |ui| {
+                    ui.add(
+                        egui::TextEdit::multiline(&mut state.text)
+                            .code_editor()
+                            .desired_rows(14)
+                            .desired_width(f32::INFINITY),
+                    );
+                });
         });
     state.open &= open;
 }
