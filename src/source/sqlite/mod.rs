@@ -757,13 +757,28 @@ impl EventSource for SqliteSource {
         limit: u64,
     ) -> SourceResult<Vec<Event>> {
         let mut params = self.stream_params(stream_id);
-        let (sql, from) = match direction {
-            Direction::Forwards => (
+        // When every accepted form of the id is the same value (plain text ids, UUID
+        // blobs), match it with `=`: SQLite then reads the rows in index order instead of
+        // sorting the page in a temporary B-tree.
+        let single = params.windows(2).all(|pair| pair[0] == pair[1]);
+        if single {
+            params.truncate(1);
+        }
+        let (sql, from) = match (direction, single) {
+            (Direction::Forwards, false) => (
                 &self.sql.stream_forwards,
                 from_version.map_or(i64::MIN, to_i64),
             ),
-            Direction::Backwards => (
+            (Direction::Forwards, true) => (
+                &self.sql.stream_forwards_one,
+                from_version.map_or(i64::MIN, to_i64),
+            ),
+            (Direction::Backwards, false) => (
                 &self.sql.stream_backwards,
+                from_version.map_or(i64::MAX, to_i64),
+            ),
+            (Direction::Backwards, true) => (
+                &self.sql.stream_backwards_one,
                 from_version.map_or(i64::MAX, to_i64),
             ),
         };
