@@ -263,11 +263,7 @@ fn benches(c: &mut Criterion) {
     let conn = baseline_connection(&fx.path);
 
     let list_params = [int(STREAMS_PAGE), int(0)];
-    let stream_params = [
-        text(HOT_STREAM),
-        int(fx.from_version),
-        int(PAGE),
-    ];
+    let stream_params = [text(HOT_STREAM), int(fx.from_version), int(PAGE)];
     let log_params = [int(fx.from_position), int(PAGE)];
     let stream_sql = read_stream_sql();
     let log_sql = read_log_sql();
