@@ -408,9 +408,7 @@ impl SqliteSource {
             FieldSource::None => None,
         }
         .or(events.default_schema_version);
-        let (correlation_id, causation_id) = metadata
-            .as_json()
-            .map_or((None, None), |m| events.id_paths.extract(m));
+        let (correlation_id, causation_id) = events.id_paths.extract_from_payload(&metadata);
         Ok(Event {
             global_position,
             stream_id,
