@@ -47,7 +47,7 @@ const STREAM_LAST: &str = r#"SELECT "created_at", "event_type" FROM "events" WHE
 
 fn read_stream_sql() -> String {
     format!(
-        r#"SELECT {EVENT_COLUMNS} FROM "events" WHERE 1 AND "aggregate_id" IN (?1, ?2, ?3, ?4) AND "version" >= ?5 ORDER BY "version" ASC LIMIT ?6"#
+        r#"SELECT {EVENT_COLUMNS} FROM "events" WHERE 1 AND "aggregate_id" = ?1 AND "version" >= ?2 ORDER BY "version" ASC LIMIT ?3"#
     )
 }
 
@@ -263,14 +263,7 @@ fn benches(c: &mut Criterion) {
     let conn = baseline_connection(&fx.path);
 
     let list_params = [int(STREAMS_PAGE), int(0)];
-    let stream_params = [
-        text(HOT_STREAM),
-        text(HOT_STREAM),
-        text(HOT_STREAM),
-        text(HOT_STREAM),
-        int(fx.from_version),
-        int(PAGE),
-    ];
+    let stream_params = [text(HOT_STREAM), int(fx.from_version), int(PAGE)];
     let log_params = [int(fx.from_position), int(PAGE)];
     let stream_sql = read_stream_sql();
     let log_sql = read_log_sql();

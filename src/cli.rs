@@ -408,23 +408,15 @@ fn print_events(
 ) -> Result<()> {
     if json {
         for event in events {
-            let mut value = event.to_json();
-            if raw && let Some(stored) = &event.payload_raw {
-                value["payload"] = stored.to_json();
-            }
-            writeln!(out, "{}", serde_json::to_string(&value)?)?;
+            // Stored JSON is written through as it is where nothing needs decoding.
+            writeln!(out, "{}", event.to_json_line(raw)?)?;
         }
         return Ok(());
     }
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
-            let payload = if raw {
-                e.payload_raw.as_ref().unwrap_or(&e.payload)
-            } else {
-                &e.payload
-            };
-            let mut text = serde_json::to_string(&payload.to_json()).unwrap_or_default();
+            let mut text = serde_json::to_string(&e.payload.serialize_as(raw)).unwrap_or_default();
             if text.chars().count() > 80 {
                 text = text.chars().take(79).collect::<String>() + "…";
             }

@@ -258,12 +258,14 @@ impl EventscopeApp {
         let generation = self.inspector.generation;
         self.jobs
             .spawn(Lane::Interactive, "Formatting payload", false, move |job| {
-                let payload = crate::ui::inspector::pretty_lines(&event.payload);
-                let metadata = crate::ui::inspector::pretty_lines(&event.metadata);
+                // Parses payload and metadata here, off the UI thread; the parsed values
+                // are shared with the inspected event (clones share them).
+                let payload = crate::ui::inspector::pretty_lines(&event.payload, false);
+                let metadata = crate::ui::inspector::pretty_lines(&event.metadata, false);
                 let raw = event
-                    .payload_raw
-                    .as_ref()
-                    .map(crate::ui::inspector::pretty_lines);
+                    .payload
+                    .is_decoded()
+                    .then(|| crate::ui::inspector::pretty_lines(&event.payload, true));
                 job.send(AppMsg::InspectorText {
                     generation,
                     payload,

@@ -1,65 +1,351 @@
 //! The event model shared by every source and view.
 
+use std::sync::{Arc, OnceLock};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// How the stored bytes of a payload are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PayloadFormat {
+    /// JSON when the bytes parse as JSON, bytes otherwise.
+    Json,
+    /// JSON in which the Python `eventsourcing` library encodes typed values as
+    /// `{"_type_": T, "_data_": D}`; [`Payload::as_json`] hands on the decoded values and
+    /// [`Payload::stored_json`] the JSON as stored.
+    EventsourcingJson,
+    /// Opaque bytes, never parsed.
+    Bytes,
+}
+
 /// A payload or metadata blob: JSON when it parses as JSON, raw bytes otherwise.
 ///
-/// A page of events never fails because one payload is not JSON.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Payload {
+/// A payload read from a store keeps the stored bytes and is parsed (and its library typed
+/// values decoded) only when first asked for its JSON ([`Payload::as_json`],
+/// [`Payload::is_json`] …); the result is kept and shared by every clone, so a page of
+/// events costs no JSON parsing until a view or a fold looks inside. Cloning is cheap (a
+/// reference count). A page of events never fails because one payload is not JSON.
+#[derive(Clone, Default)]
+pub struct Payload(Repr);
+
+#[derive(Clone, Default)]
+enum Repr {
     /// Nothing stored (NULL column or a layout without this field).
+    #[default]
     Empty,
-    /// Parsed JSON (with library-specific typed values already decoded).
-    Json(serde_json::Value),
-    /// Bytes that are not valid UTF-8 JSON, kept as they are.
-    Bytes(Vec<u8>),
+    /// Bytes as stored, parsed on first access.
+    Stored(Arc<Stored>),
+    /// A JSON value built in memory (demo writer, tests, sources that hand on values).
+    Value(Arc<serde_json::Value>),
+}
+
+struct Stored {
+    bytes: Box<[u8]>,
+    format: PayloadFormat,
+    parsed: OnceLock<Parsed>,
+}
+
+enum Parsed {
+    NotJson,
+    Json {
+        /// The JSON as stored.
+        stored: serde_json::Value,
+        /// The JSON with typed values decoded, when decoding changed anything.
+        decoded: Option<serde_json::Value>,
+    },
+}
+
+impl Stored {
+    fn parsed(&self) -> &Parsed {
+        self.parsed
+            .get_or_init(|| parse_stored(&self.bytes, self.format))
+    }
+}
+
+fn parse_stored(bytes: &[u8], format: PayloadFormat) -> Parsed {
+    if format == PayloadFormat::Bytes || bytes.is_empty() {
+        return Parsed::NotJson;
+    }
+    let Ok(stored) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Parsed::NotJson;
+    };
+    let decoded = (format == PayloadFormat::EventsourcingJson && may_hold_typed_values(bytes))
+        .then(|| {
+            let mut decoded = stored.clone();
+            crate::core::typed::decode_eventsourcing(&mut decoded).then_some(decoded)
+        })
+        .flatten();
+    Parsed::Json { stored, decoded }
+}
+
+/// Whether JSON text can hold an `eventsourcing` typed value: it names `_type_`, or has
+/// escapes that could spell it.
+fn may_hold_typed_values(bytes: &[u8]) -> bool {
+    bytes.windows(6).any(|w| w == b"_type_") || bytes.windows(2).any(|w| w == b"\\u")
 }
 
 impl Payload {
-    /// Parses bytes as JSON, falling back to raw bytes.
+    /// Nothing stored.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self(Repr::Empty)
+    }
+
+    /// A payload holding a JSON value (built in memory rather than read from a store).
+    #[must_use]
+    pub fn from_json(value: serde_json::Value) -> Self {
+        Self(Repr::Value(Arc::new(value)))
+    }
+
+    /// Stored bytes read as JSON when they parse as JSON (lazily), as bytes otherwise.
     #[must_use]
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        if bytes.is_empty() {
-            return Self::Bytes(Vec::new());
-        }
-        match serde_json::from_slice(bytes) {
-            Ok(value) => Self::Json(value),
-            Err(_) => Self::Bytes(bytes.to_vec()),
+        Self::stored(bytes, PayloadFormat::Json)
+    }
+
+    /// Stored bytes in the given format; parsed lazily, on first access.
+    #[must_use]
+    pub fn stored(bytes: &[u8], format: PayloadFormat) -> Self {
+        Self(Repr::Stored(Arc::new(Stored {
+            bytes: bytes.into(),
+            format,
+            parsed: OnceLock::new(),
+        })))
+    }
+
+    /// True when nothing is stored.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        matches!(self.0, Repr::Empty)
+    }
+
+    /// The JSON value (library typed values decoded), if this payload is JSON. Parses and
+    /// decodes the stored bytes on the first call (of any clone); later calls are free.
+    #[must_use]
+    pub fn as_json(&self) -> Option<&serde_json::Value> {
+        match &self.0 {
+            Repr::Empty => None,
+            Repr::Value(value) => Some(value),
+            Repr::Stored(stored) => match stored.parsed() {
+                Parsed::NotJson => None,
+                Parsed::Json { stored, decoded } => Some(decoded.as_ref().unwrap_or(stored)),
+            },
         }
     }
 
-    /// The JSON value, if this payload is JSON.
+    /// The JSON exactly as stored (typed values not decoded), if this payload is JSON;
+    /// the same as [`Payload::as_json`] unless [`Payload::is_decoded`].
     #[must_use]
-    pub fn json(&self) -> Option<&serde_json::Value> {
-        match self {
-            Self::Json(value) => Some(value),
+    pub fn stored_json(&self) -> Option<&serde_json::Value> {
+        match &self.0 {
+            Repr::Empty => None,
+            Repr::Value(value) => Some(value),
+            Repr::Stored(stored) => match stored.parsed() {
+                Parsed::NotJson => None,
+                Parsed::Json { stored, .. } => Some(stored),
+            },
+        }
+    }
+
+    /// True when the payload is JSON (parses it, see [`Payload::as_json`]).
+    #[must_use]
+    pub fn is_json(&self) -> bool {
+        self.as_json().is_some()
+    }
+
+    /// True when library typed values were decoded, so [`Payload::as_json`] differs from
+    /// the stored form ([`Payload::stored_json`]). Parses the payload.
+    #[must_use]
+    pub fn is_decoded(&self) -> bool {
+        match &self.0 {
+            Repr::Stored(stored) => {
+                matches!(
+                    stored.parsed(),
+                    Parsed::Json {
+                        decoded: Some(_),
+                        ..
+                    }
+                )
+            }
+            Repr::Empty | Repr::Value(_) => false,
+        }
+    }
+
+    /// True when the JSON accessors return without parsing (already parsed, or nothing to
+    /// parse): what the UI thread checks before it looks inside a payload.
+    #[must_use]
+    pub fn is_parsed(&self) -> bool {
+        match &self.0 {
+            Repr::Stored(stored) => stored.parsed.get().is_some(),
+            Repr::Empty | Repr::Value(_) => true,
+        }
+    }
+
+    /// The bytes as stored; `None` when empty or built from a value.
+    #[must_use]
+    pub fn raw_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Stored(stored) => Some(&stored.bytes),
+            Repr::Empty | Repr::Value(_) => None,
+        }
+    }
+
+    /// The bytes as stored when they are to be read as plain JSON (format
+    /// [`PayloadFormat::Json`]), for readers that pick a few fields out of them without
+    /// building a value; `None` otherwise.
+    #[must_use]
+    pub fn plain_json_bytes(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Repr::Stored(stored) if stored.format == PayloadFormat::Json => Some(&stored.bytes),
             _ => None,
         }
     }
 
-    /// A JSON rendering for CLI output: JSON as is, bytes as
+    /// The bytes as stored, when they are UTF-8 text.
+    #[must_use]
+    pub fn raw_text(&self) -> Option<&str> {
+        self.raw_bytes()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+    }
+
+    /// A JSON rendering for CLI output: JSON as is (typed values decoded), bytes as
     /// `{"$bytes": {"len": N, "hex": "..."}}`, empty as `null`.
     #[must_use]
     pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Self::Empty => serde_json::Value::Null,
-            Self::Json(value) => value.clone(),
-            Self::Bytes(bytes) => serde_json::json!({
-                "$bytes": { "len": bytes.len(), "hex": hex(bytes) }
-            }),
+        self.json_or_bytes(self.as_json())
+    }
+
+    /// Like [`Payload::to_json`], with the JSON as stored (typed values not decoded).
+    #[must_use]
+    pub fn to_stored_json(&self) -> serde_json::Value {
+        self.json_or_bytes(self.stored_json())
+    }
+
+    fn json_or_bytes(&self, json: Option<&serde_json::Value>) -> serde_json::Value {
+        match (json, self.raw_bytes()) {
+            (Some(value), _) => value.clone(),
+            (None, Some(bytes)) => bytes_json(bytes),
+            (None, None) => serde_json::Value::Null,
         }
+    }
+
+    /// Serialises as [`Payload::to_json`] (or, with `stored`, [`Payload::to_stored_json`])
+    /// would, writing stored JSON text through as it is when it is valid single-line JSON
+    /// and has nothing to decode — no parse into a value and no re-serialisation.
+    #[must_use]
+    pub fn serialize_as(&self, stored: bool) -> impl Serialize + '_ {
+        PayloadJson {
+            payload: self,
+            stored,
+        }
+    }
+
+    /// The stored text when it can be written into JSON output as it is.
+    fn pass_through_text(&self, stored_form: bool) -> Option<&serde_json::value::RawValue> {
+        let Repr::Stored(stored) = &self.0 else {
+            return None;
+        };
+        let bytes = &stored.bytes;
+        let as_stored = match stored.format {
+            PayloadFormat::Bytes => return None,
+            PayloadFormat::Json => true,
+            PayloadFormat::EventsourcingJson => stored_form || !may_hold_typed_values(bytes),
+        };
+        if !as_stored || bytes.contains(&b'\n') || bytes.contains(&b'\r') {
+            return None;
+        }
+        if matches!(stored.parsed.get(), Some(Parsed::NotJson)) {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        // Validates without building a value.
+        serde_json::from_str::<&serde_json::value::RawValue>(text).ok()
     }
 
     /// Approximate size in bytes (for truncation decisions in views).
     #[must_use]
     pub fn approx_len(&self) -> usize {
-        match self {
-            Self::Empty => 0,
-            Self::Json(value) => approx_json_len(value),
-            Self::Bytes(bytes) => bytes.len(),
+        match &self.0 {
+            Repr::Empty => 0,
+            Repr::Stored(stored) => stored.bytes.len(),
+            Repr::Value(value) => approx_json_len(value),
         }
     }
+}
+
+impl From<serde_json::Value> for Payload {
+    fn from(value: serde_json::Value) -> Self {
+        Self::from_json(value)
+    }
+}
+
+/// Payloads are equal when they show the same thing: both empty, the same (decoded) JSON,
+/// or the same bytes that are not JSON.
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.is_empty(), other.is_empty()) {
+            (true, true) => return true,
+            (false, false) => {}
+            _ => return false,
+        }
+        match (self.as_json(), other.as_json()) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => self.raw_bytes() == other.raw_bytes(),
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Repr::Empty => f.write_str("Payload::Empty"),
+            Repr::Value(value) => f.debug_tuple("Payload::Json").field(value).finish(),
+            Repr::Stored(stored) => {
+                let mut out = f.debug_struct("Payload::Stored");
+                out.field("format", &stored.format);
+                match std::str::from_utf8(&stored.bytes) {
+                    Ok(text) => out.field("text", &text),
+                    Err(_) => out.field("hex", &hex(&stored.bytes)),
+                };
+                out.field("parsed", &stored.parsed.get().is_some()).finish()
+            }
+        }
+    }
+}
+
+/// The shown form of a payload in JSON output (see [`Payload::serialize_as`]).
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_as(false).serialize(serializer)
+    }
+}
+
+struct PayloadJson<'a> {
+    payload: &'a Payload,
+    stored: bool,
+}
+
+impl Serialize for PayloadJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if let Some(raw) = self.payload.pass_through_text(self.stored) {
+            return raw.serialize(serializer);
+        }
+        let json = if self.stored {
+            self.payload.stored_json()
+        } else {
+            self.payload.as_json()
+        };
+        match (json, self.payload.raw_bytes()) {
+            (Some(value), _) => value.serialize(serializer),
+            (None, Some(bytes)) => bytes_json(bytes).serialize(serializer),
+            (None, None) => serializer.serialize_unit(),
+        }
+    }
+}
+
+fn bytes_json(bytes: &[u8]) -> serde_json::Value {
+    serde_json::json!({ "$bytes": { "len": bytes.len(), "hex": hex(bytes) } })
 }
 
 fn approx_json_len(value: &serde_json::Value) -> usize {
@@ -104,10 +390,9 @@ pub struct Event {
     pub schema_version: Option<u32>,
     /// When the event was recorded (UTC), when the store keeps it.
     pub recorded_at: Option<DateTime<Utc>>,
-    /// The payload (library typed values decoded).
+    /// The payload (library typed values decoded on access; the stored form is
+    /// [`Payload::stored_json`]).
     pub payload: Payload,
-    /// The payload exactly as stored, when decoding changed it.
-    pub payload_raw: Option<Payload>,
     /// Metadata.
     pub metadata: Payload,
     /// Correlation id extracted from the metadata.
@@ -134,6 +419,44 @@ impl Event {
             "causation_id": self.causation_id,
         })
     }
+
+    /// The object of [`Event::to_json`] as one line of JSON text, written straight from
+    /// the stored payload and metadata text where nothing needs decoding (see
+    /// [`Payload::serialize_as`]); with `stored_payload`, the payload as stored.
+    ///
+    /// # Errors
+    /// Only if serialisation fails (it does not for these types).
+    pub fn to_json_line(&self, stored_payload: bool) -> serde_json::Result<String> {
+        serde_json::to_string(&EventLine {
+            global_position: self.global_position,
+            stream_id: &self.stream_id,
+            stream_version: self.stream_version,
+            event_id: self.event_id.as_deref(),
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            recorded_at: self.recorded_at.map(crate::core::time::format_rfc3339),
+            payload: self.payload.serialize_as(stored_payload),
+            metadata: self.metadata.serialize_as(false),
+            correlation_id: self.correlation_id.as_deref(),
+            causation_id: self.causation_id.as_deref(),
+        })
+    }
+}
+
+/// The fields of [`Event::to_json`], in the same order.
+#[derive(Serialize)]
+struct EventLine<'a, P: Serialize, M: Serialize> {
+    global_position: u64,
+    stream_id: &'a str,
+    stream_version: u64,
+    event_id: Option<&'a str>,
+    event_type: &'a str,
+    schema_version: Option<u32>,
+    recorded_at: Option<String>,
+    payload: P,
+    metadata: M,
+    correlation_id: Option<&'a str>,
+    causation_id: Option<&'a str>,
 }
 
 /// Summary of one stream.
@@ -233,4 +556,146 @@ pub struct StoreInfo {
     pub snapshot_count: u64,
     /// Names of the checkpoints the store keeps.
     pub checkpoint_names: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TYPED: &str = r#"{"amount": {"_type_": "decimal_str", "_data_": "12.30"}, "n": 1}"#;
+
+    #[test]
+    fn parses_lazily_once_and_shares_the_result_between_clones() {
+        let payload = Payload::from_bytes(br#"{"a": [1, 2], "b": "x"}"#);
+        let clone = payload.clone();
+        assert!(!payload.is_parsed());
+        assert_eq!(payload.raw_text(), Some(r#"{"a": [1, 2], "b": "x"}"#));
+        assert_eq!(payload.as_json(), Some(&json!({"a": [1, 2], "b": "x"})));
+        assert!(payload.is_parsed() && clone.is_parsed());
+        assert!(std::ptr::eq(
+            payload.as_json().unwrap(),
+            clone.as_json().unwrap()
+        ));
+        assert!(payload.is_json() && !payload.is_decoded());
+        assert_eq!(payload.stored_json(), payload.as_json());
+    }
+
+    #[test]
+    fn not_json_stays_bytes() {
+        for bytes in [&b"plain text"[..], &[0xff, 0xfe, 0x00], b"", b"{\"open\": "] {
+            let payload = Payload::from_bytes(bytes);
+            assert!(!payload.is_json() && !payload.is_empty());
+            assert_eq!(payload.raw_bytes(), Some(bytes));
+            assert_eq!(payload.to_json()["$bytes"]["len"], bytes.len());
+        }
+        let opaque = Payload::stored(b"{}", PayloadFormat::Bytes);
+        assert!(!opaque.is_json());
+        assert_eq!(opaque.to_json()["$bytes"]["hex"], "7b7d");
+        let empty = Payload::empty();
+        assert!(empty.is_empty() && !empty.is_json() && empty.is_parsed());
+        assert_eq!(empty.to_json(), serde_json::Value::Null);
+        assert_eq!(empty, Payload::default());
+    }
+
+    #[test]
+    fn eventsourcing_typed_values_decoded_on_access() {
+        let payload = Payload::stored(TYPED.as_bytes(), PayloadFormat::EventsourcingJson);
+        assert_eq!(payload.as_json(), Some(&json!({"amount": "12.30", "n": 1})));
+        assert_eq!(
+            payload.stored_json(),
+            Some(&json!({"amount": {"_type_": "decimal_str", "_data_": "12.30"}, "n": 1}))
+        );
+        assert!(payload.is_decoded());
+        assert_eq!(payload.to_stored_json()["amount"]["_data_"], "12.30");
+        // The same bytes read as plain JSON are not decoded.
+        let plain = Payload::from_bytes(TYPED.as_bytes());
+        assert!(!plain.is_decoded());
+        assert_eq!(plain.as_json(), plain.stored_json());
+        // Nothing typed: nothing decoded.
+        let untyped = Payload::stored(br#"{"n": 1}"#, PayloadFormat::EventsourcingJson);
+        assert!(untyped.is_json() && !untyped.is_decoded());
+    }
+
+    #[test]
+    fn from_json_and_equality() {
+        let built = Payload::from_json(json!({"n": 1}));
+        assert!(built.is_parsed() && built.is_json() && built.raw_bytes().is_none());
+        assert_eq!(built, Payload::from_bytes(br#"{ "n" : 1 }"#));
+        assert_eq!(Payload::from(json!({"n": 1})), built);
+        assert_ne!(built, Payload::from_bytes(br#"{"n": 2}"#));
+        assert_ne!(Payload::empty(), Payload::from_bytes(b""));
+        assert_eq!(
+            Payload::from_bytes(&[0xff, 0x01]),
+            Payload::stored(&[0xff, 0x01], PayloadFormat::Bytes)
+        );
+        assert_eq!(
+            Payload::stored(TYPED.as_bytes(), PayloadFormat::EventsourcingJson),
+            Payload::from_json(json!({"amount": "12.30", "n": 1}))
+        );
+    }
+
+    #[test]
+    fn json_output_writes_stored_text_through_or_re_serialises() {
+        let line =
+            |p: &Payload, stored: bool| serde_json::to_string(&p.serialize_as(stored)).unwrap();
+        // Plain JSON on one line: the stored text as it is, without parsing it.
+        let text = r#"{"b": 1.50, "a": "x"}"#;
+        let payload = Payload::from_bytes(text.as_bytes());
+        assert_eq!(line(&payload, false), text);
+        assert!(!payload.is_parsed());
+        // Over several lines: compact, re-serialised (JSON Lines stay one line per event).
+        let multi = Payload::from_bytes(b"{\n  \"a\": 1\n}");
+        assert_eq!(line(&multi, false), r#"{"a":1}"#);
+        // Typed values: decoded, or the stored text when asked for the stored form.
+        let typed = Payload::stored(TYPED.as_bytes(), PayloadFormat::EventsourcingJson);
+        assert_eq!(line(&typed, false), r#"{"amount":"12.30","n":1}"#);
+        assert_eq!(line(&typed, true), TYPED);
+        // Not JSON, empty, built values.
+        assert_eq!(
+            line(&Payload::from_bytes(b"{oops"), false),
+            r#"{"$bytes":{"len":5,"hex":"7b6f6f7073"}}"#
+        );
+        assert_eq!(line(&Payload::empty(), false), "null");
+        assert_eq!(line(&Payload::from_json(json!([1])), false), "[1]");
+        // The line and the value agree.
+        for p in [payload, multi, typed, Payload::from_bytes(b"\xff")] {
+            let parsed: serde_json::Value = serde_json::from_str(&line(&p, false)).unwrap();
+            assert_eq!(parsed, p.to_json());
+        }
+    }
+
+    #[test]
+    fn event_json_line_matches_to_json() {
+        let event = Event {
+            global_position: 7,
+            stream_id: "order-1".to_owned(),
+            stream_version: 2,
+            event_id: Some("e-7".to_owned()),
+            event_type: "OrderPlaced".to_owned(),
+            schema_version: Some(2),
+            recorded_at: crate::core::time::parse_timestamp("2024-01-02T11:33:24Z"),
+            payload: Payload::stored(TYPED.as_bytes(), PayloadFormat::EventsourcingJson),
+            metadata: Payload::from_bytes(br#"{"correlation_id": "c-1"}"#),
+            correlation_id: Some("c-1".to_owned()),
+            causation_id: None,
+        };
+        let line = event.to_json_line(false).unwrap();
+        assert!(line.starts_with(r#"{"global_position":7,"stream_id":"order-1","#));
+        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(parsed, event.to_json());
+        let stored: serde_json::Value =
+            serde_json::from_str(&event.to_json_line(true).unwrap()).unwrap();
+        assert_eq!(stored["payload"]["amount"]["_type_"], "decimal_str");
+    }
+
+    #[test]
+    fn payload_is_send_sync_and_debug() {
+        fn check<T: Send + Sync + Clone + std::fmt::Debug>() {}
+        check::<Payload>();
+        check::<Event>();
+        let debug = format!("{:?}", Payload::from_bytes(br#"{"a":1}"#));
+        assert!(debug.contains(r#"{\"a\":1}"#), "{debug}");
+        assert_eq!(format!("{:?}", Payload::empty()), "Payload::Empty");
+    }
 }

@@ -13,6 +13,8 @@ pub mod source;
 pub mod time;
 pub mod typed;
 
-pub use event::{Checkpoint, CheckpointSample, Event, Payload, Snapshot, StoreInfo, StreamInfo};
+pub use event::{
+    Checkpoint, CheckpointSample, Event, Payload, PayloadFormat, Snapshot, StoreInfo, StreamInfo,
+};
 pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
 pub use source::{EventSource, SourceError, SourceResult};

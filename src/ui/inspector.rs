@@ -43,20 +43,27 @@ pub struct InspectorState {
     pub generation: u64,
 }
 
-/// Lines of pretty text for a payload (done in a background job for big payloads).
+/// Lines of pretty text for a payload, decoded or (with `stored`) as stored. Parses the
+/// payload, so it runs in a background job (payloads can be megabytes); afterwards the
+/// parsed value is shared with the event the UI holds.
 #[must_use]
-pub fn pretty_lines(payload: &Payload) -> Vec<String> {
-    match payload {
-        Payload::Empty => vec!["(empty)".to_owned()],
-        Payload::Json(value) => serde_json::to_string_pretty(value)
+pub fn pretty_lines(payload: &Payload, stored: bool) -> Vec<String> {
+    let json = if stored {
+        payload.stored_json()
+    } else {
+        payload.as_json()
+    };
+    match (json, payload.raw_bytes()) {
+        (Some(value), _) => serde_json::to_string_pretty(value)
             .unwrap_or_default()
             .lines()
             .map(str::to_owned)
             .collect(),
-        Payload::Bytes(bytes) => match std::str::from_utf8(bytes) {
+        (None, Some(bytes)) => match std::str::from_utf8(bytes) {
             Ok(text) if !text.is_empty() => text.lines().map(str::to_owned).collect(),
             _ => hex_dump(bytes),
         },
+        (None, None) => vec!["(empty)".to_owned()],
     }
 }
 
@@ -139,7 +146,14 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
         copy_button(
             ui,
             "Copy event",
-            || serde_json::to_string_pretty(&event.to_json()).unwrap_or_default(),
+            || {
+                if event.payload.is_parsed() && event.metadata.is_parsed() {
+                    serde_json::to_string_pretty(&event.to_json()).unwrap_or_default()
+                } else {
+                    // Not parsed yet: the stored text, without parsing on the UI thread.
+                    event.to_json_line(false).unwrap_or_default()
+                }
+            },
             commands,
         );
         copy_button(
@@ -154,7 +168,8 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
         ui.selectable_value(&mut state.tab, InspectorTab::Payload, "Payload");
         ui.selectable_value(&mut state.tab, InspectorTab::Metadata, "Metadata");
         ui.selectable_value(&mut state.tab, InspectorTab::Text, "Text");
-        if event.payload_raw.is_some() {
+        // Only once the background job has parsed the payload: the UI thread never parses.
+        if event.payload.is_parsed() && event.payload.is_decoded() {
             ui.separator();
             ui.checkbox(&mut state.show_raw, "Stored form")
                 .on_hover_text(
@@ -162,22 +177,19 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
                 );
         }
     });
-    let payload = if state.show_raw {
-        event.payload_raw.as_ref().unwrap_or(&event.payload)
-    } else {
-        &event.payload
-    };
     match state.tab {
         InspectorTab::Payload => payload_tree_ui(
             ui,
             ("payload", event.global_position, state.show_raw),
-            payload,
+            &event.payload,
+            state.show_raw,
             commands,
         ),
         InspectorTab::Metadata => payload_tree_ui(
             ui,
             ("metadata", event.global_position),
             &event.metadata,
+            false,
             commands,
         ),
         InspectorTab::Text => {
@@ -200,11 +212,19 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
     }
 }
 
+/// The payload's text for the clipboard: pretty JSON once parsed, else the stored text (the
+/// UI thread does not parse).
 fn payload_text(payload: &Payload) -> String {
-    match payload {
-        Payload::Json(value) => serde_json::to_string_pretty(value).unwrap_or_default(),
-        Payload::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-        Payload::Empty => String::new(),
+    if !payload.is_parsed() {
+        return payload
+            .raw_bytes()
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            .unwrap_or_default();
+    }
+    match (payload.as_json(), payload.raw_bytes()) {
+        (Some(value), _) => serde_json::to_string_pretty(value).unwrap_or_default(),
+        (None, Some(bytes)) => String::from_utf8_lossy(bytes).into_owned(),
+        (None, None) => String::new(),
     }
 }
 
@@ -212,22 +232,35 @@ fn payload_tree_ui(
     ui: &mut Ui,
     id_salt: impl std::hash::Hash + std::fmt::Debug,
     payload: &Payload,
+    stored: bool,
     commands: &mut Commands,
 ) {
     let colours = palette(ui);
     egui::ScrollArea::both()
         .id_salt(("tree", &id_salt))
         .auto_shrink([false, false])
-        .show(ui, |ui| match payload {
-            Payload::Empty => {
+        .show(ui, |ui| {
+            if payload.is_empty() {
                 ui.label(RichText::new("(empty)").color(colours.muted));
+                return;
             }
-            Payload::Json(value) => {
+            // The background job parses the payload; until then, a spinner.
+            if !payload.is_parsed() {
+                ui.spinner();
+                return;
+            }
+            let json = if stored {
+                payload.stored_json()
+            } else {
+                payload.as_json()
+            };
+            if let Some(value) = json {
                 if let Some(TreeAction::Copy(text)) = json_tree_ui(ui, &id_salt, value) {
                     commands.push(AppCommand::Copy(text));
                 }
+                return;
             }
-            Payload::Bytes(bytes) => {
+            if let Some(bytes) = payload.raw_bytes() {
                 ui.label(
                     RichText::new(format!("{} bytes, not JSON", thousands(bytes.len() as u64)))
                         .color(colours.warning),

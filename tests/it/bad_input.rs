@@ -155,21 +155,23 @@ fn non_json_payloads_do_not_fail_a_page() {
         .read_stream("s-1", None, eventscope::core::Direction::Forwards, 100)
         .unwrap();
     assert_eq!(events.len(), 5);
-    assert!(events[0].payload.json().is_some());
+    assert!(events[0].payload.as_json().is_some());
+    assert!(!events[1].payload.is_json());
     assert_eq!(
-        events[1].payload,
-        eventscope::core::Payload::Bytes(vec![0xff, 0xfe, 0x00, 0x01])
+        events[1].payload.raw_bytes(),
+        Some(&[0xff, 0xfe, 0x00, 0x01][..])
     );
-    assert!(matches!(
-        events[2].payload,
-        eventscope::core::Payload::Bytes(_)
-    ));
-    assert_eq!(events[3].payload, eventscope::core::Payload::Empty);
+    assert!(!events[2].payload.is_json());
+    assert_eq!(events[2].payload.raw_text(), Some("plain text"));
+    assert!(events[3].payload.is_empty());
+    assert_eq!(events[3].payload, eventscope::core::Payload::empty());
     // Too deeply nested for the JSON parser: kept as bytes, not a failure.
-    assert!(matches!(
-        events[4].payload,
-        eventscope::core::Payload::Bytes(_)
-    ));
+    assert!(!events[4].payload.is_json());
+    assert!(events[4].payload.raw_bytes().is_some());
+    // Metadata that is not JSON: no ids, kept as text.
+    assert!(events.iter().all(|e| !e.metadata.is_json()
+        && e.metadata.raw_text() == Some("not json")
+        && e.correlation_id.is_none()));
     assert!(events.iter().all(|e| e.recorded_at.is_none()));
     // JSON rendering of bytes is explicit.
     assert_eq!(events[1].payload.to_json()["$bytes"]["hex"], "fffe0001");

@@ -64,8 +64,8 @@ fn emmett_matches_library() {
     assert_eq!(events.len(), want.len());
     for (event, want) in events.iter().zip(want) {
         assert_eq!(event.event_type, want["type"].as_str().unwrap());
-        assert_eq!(event.payload.json().unwrap(), &want["data"]);
-        assert_eq!(event.metadata.json().unwrap(), &want["stored_metadata"]);
+        assert_eq!(event.payload.as_json().unwrap(), &want["data"]);
+        assert_eq!(event.metadata.as_json().unwrap(), &want["stored_metadata"]);
         assert_eq!(
             event.stream_version,
             want["stream_position"].as_u64().unwrap()

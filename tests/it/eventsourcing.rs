@@ -89,16 +89,17 @@ fn check_application(source: &dyn EventSource, app: &Value) {
             want["stored_class_version"].as_u64().unwrap()
         );
         assert_eq!(
-            event.payload.json().unwrap(),
+            event.payload.as_json().unwrap(),
             &want["decoded_state"],
             "v{}",
             event.stream_version
         );
         let raw: Value = serde_json::from_str(want["raw_state"].as_str().unwrap()).unwrap();
-        match &event.payload_raw {
-            Some(stored) => assert_eq!(stored.json().unwrap(), &raw),
-            None => assert_eq!(event.payload.json().unwrap(), &raw),
-        }
+        assert_eq!(event.payload.stored_json().unwrap(), &raw);
+        assert_eq!(
+            event.payload.is_decoded(),
+            event.payload.as_json() != event.payload.stored_json()
+        );
         let timestamp =
             eventscope::core::time::parse_timestamp(want["timestamp"].as_str().unwrap());
         assert_eq!(event.recorded_at, timestamp);
@@ -127,7 +128,7 @@ fn check_application(source: &dyn EventSource, app: &Value) {
         if let Some(map) = want_state.as_object_mut() {
             map.remove("class_version");
         }
-        let mut got_state = found.state.json().unwrap().clone();
+        let mut got_state = found.state.as_json().unwrap().clone();
         got_state.as_object_mut().unwrap().remove("class_version");
         assert_eq!(got_state, want_state, "{stream}@{version}");
         assert_eq!(
@@ -202,8 +203,9 @@ fn eventsourcing_sqlite_mixed_class_versions() {
     assert_eq!((v1, v2), (50, 68));
     // Typed values decoded; raw form one step away.
     let scientific = deposits.iter().find(|e| e.global_position == 131).unwrap();
-    assert_eq!(scientific.payload.json().unwrap()["amount"], "1.5E+3");
-    let raw = scientific.payload_raw.as_ref().unwrap().json().unwrap();
+    assert_eq!(scientific.payload.as_json().unwrap()["amount"], "1.5E+3");
+    assert!(scientific.payload.is_decoded());
+    let raw = scientific.payload.stored_json().unwrap();
     assert_eq!(raw["amount"]["_type_"], "decimal_str");
 }
 

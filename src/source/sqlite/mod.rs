@@ -18,14 +18,13 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use crate::core::event::{
-    Checkpoint, CheckpointSample, Event, Payload, Snapshot, StoreInfo, StreamInfo,
+    Checkpoint, CheckpointSample, Event, Payload, PayloadFormat, Snapshot, StoreInfo, StreamInfo,
 };
 use crate::core::ids;
 use crate::core::metadata::json_path;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{EventSource, SourceError, SourceResult};
 use crate::core::time::{from_unix_guess, parse_timestamp};
-use crate::core::typed::decode_eventsourcing;
 use layout::{
     CategoryRule, DetectOptions, FieldSource, IdEncoding, Layout, PayloadEncoding, Schema,
     TimeFormat,
@@ -387,33 +386,29 @@ impl SqliteSource {
         let stream_version = u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
         let event_type = text_of(row.get_ref(3)?).unwrap_or_default();
         let event_id = text_of(row.get_ref(4)?);
-        let raw_bytes = bytes_of(row.get_ref(5)?);
-        let (payload, payload_raw) = decode_payload(raw_bytes, events.payload_encoding);
-        let raw_json = stored_json(&payload, payload_raw.as_ref());
-        let metadata = match bytes_of(row.get_ref(6)?) {
-            Some(bytes) => Payload::from_bytes(bytes),
-            None => Payload::Empty,
-        };
+        // Payload and metadata stay as stored and are parsed on first access; only a field
+        // the layout keeps inside them (eventsourcing's time, a mapping's paths) parses
+        // them here.
+        let payload = stored_payload(bytes_of(row.get_ref(5)?), events.payload_encoding);
+        let metadata = stored_payload(bytes_of(row.get_ref(6)?), PayloadEncoding::Json);
         let recorded_at = match &events.recorded_at {
             FieldSource::Column(_) => time_of(row.get_ref(7)?, events.recorded_at_format),
-            FieldSource::PayloadPath(path) => raw_json.as_ref().and_then(|j| time_at(j, path)),
-            FieldSource::MetadataPath(path) => metadata.json().and_then(|j| time_at(j, path)),
+            FieldSource::PayloadPath(path) => payload.stored_json().and_then(|j| time_at(j, path)),
+            FieldSource::MetadataPath(path) => metadata.as_json().and_then(|j| time_at(j, path)),
             FieldSource::None => None,
         };
         let schema_version = match &events.schema_version {
             FieldSource::Column(_) => version_of(row.get_ref(8)?),
             FieldSource::PayloadPath(path) => {
-                raw_json.as_ref().and_then(|j| version_at_path(j, path))
+                payload.stored_json().and_then(|j| version_at_path(j, path))
             }
             FieldSource::MetadataPath(path) => {
-                metadata.json().and_then(|j| version_at_path(j, path))
+                metadata.as_json().and_then(|j| version_at_path(j, path))
             }
             FieldSource::None => None,
         }
         .or(events.default_schema_version);
-        let (correlation_id, causation_id) = metadata
-            .json()
-            .map_or((None, None), |m| events.id_paths.extract(m));
+        let (correlation_id, causation_id) = events.id_paths.extract_from_payload(&metadata);
         Ok(Event {
             global_position,
             stream_id,
@@ -423,7 +418,6 @@ impl SqliteSource {
             schema_version,
             recorded_at,
             payload,
-            payload_raw,
             metadata,
             correlation_id,
             causation_id,
@@ -591,36 +585,17 @@ fn version_of(value: ValueRef<'_>) -> Option<u32> {
     }
 }
 
-/// Decodes a stored payload: `(shown, stored form when decoding changed it)`. The stored
-/// JSON (for path lookups) is `stored.or(shown)`; nothing is cloned unless typed values
-/// had to be decoded.
-fn decode_payload(bytes: Option<&[u8]>, encoding: PayloadEncoding) -> (Payload, Option<Payload>) {
+/// A stored payload, kept as stored and parsed (typed values decoded) on first access.
+fn stored_payload(bytes: Option<&[u8]>, encoding: PayloadEncoding) -> Payload {
     let Some(bytes) = bytes else {
-        return (Payload::Empty, None);
+        return Payload::empty();
     };
-    match encoding {
-        PayloadEncoding::Bytes => (Payload::Bytes(bytes.to_vec()), None),
-        PayloadEncoding::Json => (Payload::from_bytes(bytes), None),
-        PayloadEncoding::Eventsourcing => match Payload::from_bytes(bytes) {
-            Payload::Json(raw) => {
-                let mut decoded = raw.clone();
-                if decode_eventsourcing(&mut decoded) {
-                    (Payload::Json(decoded), Some(Payload::Json(raw)))
-                } else {
-                    (Payload::Json(raw), None)
-                }
-            }
-            other => (other, None),
-        },
-    }
-}
-
-/// The JSON as stored, for path lookups.
-fn stored_json<'a>(
-    shown: &'a Payload,
-    stored: Option<&'a Payload>,
-) -> Option<&'a serde_json::Value> {
-    stored.map_or_else(|| shown.json(), Payload::json)
+    let format = match encoding {
+        PayloadEncoding::Json => PayloadFormat::Json,
+        PayloadEncoding::Eventsourcing => PayloadFormat::EventsourcingJson,
+        PayloadEncoding::Bytes => PayloadFormat::Bytes,
+    };
+    Payload::stored(bytes, format)
 }
 
 /// Seconds since the epoch rounded to the millisecond, the way SQLite's date functions
@@ -757,13 +732,28 @@ impl EventSource for SqliteSource {
         limit: u64,
     ) -> SourceResult<Vec<Event>> {
         let mut params = self.stream_params(stream_id);
-        let (sql, from) = match direction {
-            Direction::Forwards => (
+        // When every accepted form of the id is the same value (plain text ids, UUID
+        // blobs), match it with `=`: SQLite then reads the rows in index order instead of
+        // sorting the page in a temporary B-tree.
+        let single = params.windows(2).all(|pair| pair[0] == pair[1]);
+        if single {
+            params.truncate(1);
+        }
+        let (sql, from) = match (direction, single) {
+            (Direction::Forwards, false) => (
                 &self.sql.stream_forwards,
                 from_version.map_or(i64::MIN, to_i64),
             ),
-            Direction::Backwards => (
+            (Direction::Forwards, true) => (
+                &self.sql.stream_forwards_one,
+                from_version.map_or(i64::MIN, to_i64),
+            ),
+            (Direction::Backwards, false) => (
                 &self.sql.stream_backwards,
+                from_version.map_or(i64::MAX, to_i64),
+            ),
+            (Direction::Backwards, true) => (
+                &self.sql.stream_backwards_one,
                 from_version.map_or(i64::MAX, to_i64),
             ),
         };
@@ -922,19 +912,18 @@ impl EventSource for SqliteSource {
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
                 let stream_id = self.display_stream(row.get_ref(0)?);
                 let version = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
-                let (shown, stored_form) = decode_payload(bytes_of(row.get_ref(2)?), map.encoding);
-                let raw_json = stored_json(&shown, stored_form.as_ref()).cloned();
-                let stored = shown;
-                let state = match (&map.state_path, &stored) {
-                    (Some(path), Payload::Json(json)) => json_path(json, path)
+                let stored = stored_payload(bytes_of(row.get_ref(2)?), map.encoding);
+                let raw_json = stored.stored_json();
+                let state = match (&map.state_path, stored.as_json()) {
+                    (Some(path), Some(json)) => json_path(json, path)
                         .cloned()
-                        .map_or(Payload::Empty, Payload::Json),
-                    _ => stored,
+                        .map_or_else(Payload::empty, Payload::from_json),
+                    _ => stored.clone(),
                 };
                 let schema_version = match &map.schema_version {
                     FieldSource::Column(_) => version_of(row.get_ref(3)?),
                     FieldSource::PayloadPath(path) | FieldSource::MetadataPath(path) => {
-                        raw_json.as_ref().and_then(|j| version_at_path(j, path))
+                        raw_json.and_then(|j| version_at_path(j, path))
                     }
                     FieldSource::None => None,
                 }
@@ -942,7 +931,7 @@ impl EventSource for SqliteSource {
                 let taken_at = match &map.taken_at {
                     FieldSource::Column(_) => time_of(row.get_ref(4)?, TimeFormat::Auto),
                     FieldSource::PayloadPath(path) | FieldSource::MetadataPath(path) => {
-                        raw_json.as_ref().and_then(|j| time_at(j, path))
+                        raw_json.and_then(|j| time_at(j, path))
                     }
                     FieldSource::None => None,
                 };

@@ -19,6 +19,11 @@ pub(super) struct Sql {
     pub one_stream: String,
     pub stream_forwards: String,
     pub stream_backwards: String,
+    /// `stream_forwards` / `stream_backwards` for a stream id with a single stored form
+    /// (`{sid} = ?1`, version `?2`, limit `?3`): the index delivers the rows in version
+    /// order, where `IN (…)` makes SQLite sort them in a temporary B-tree.
+    pub stream_forwards_one: String,
+    pub stream_backwards_one: String,
     pub stream_categories: String,
     pub event_types: String,
     pub version_at: Option<String>,
@@ -126,6 +131,13 @@ impl Sql {
                 v = e.version
             )
         };
+        let stream_read_one = |op: &str, order: &str| {
+            format!(
+                "SELECT {event_columns} FROM {t} WHERE {base_where} AND {sid} = ?1 AND {v} {op} ?2 \
+                 ORDER BY {v} {order} LIMIT ?3",
+                v = e.version
+            )
+        };
         let category_type = match e.category {
             CategoryRule::Prefix(_) => "NULL".to_owned(),
             CategoryRule::EventTypeQualifier => format!("MIN({})", e.event_type),
@@ -183,6 +195,8 @@ impl Sql {
             ),
             stream_forwards: stream_read(">=", "ASC"),
             stream_backwards: stream_read("<=", "DESC"),
+            stream_forwards_one: stream_read_one(">=", "ASC"),
+            stream_backwards_one: stream_read_one("<=", "DESC"),
             stream_categories: format!(
                 "SELECT {sid}, {category_type} FROM {t} WHERE {base_where} GROUP BY {sid}"
             ),
