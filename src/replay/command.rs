@@ -25,7 +25,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, bounded};
 use serde_json::{Value, json};
 
 use super::{ReduceError, ReduceResult, Reducer, ReducerInfo, ReducerKind};
-use crate::core::event::{Event, Payload};
+use crate::core::event::Event;
 
 /// How to run a command reducer.
 #[derive(Clone, Debug)]
@@ -382,13 +382,7 @@ impl Drop for CommandReducer {
 pub fn event_object(event: &Event) -> Value {
     let text = crate::script::event_json(event);
     let mut value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    let stored = match &event.payload_raw {
-        Some(raw) => raw.to_json(),
-        None => match &event.payload {
-            Payload::Json(v) => v.clone(),
-            other => other.to_json(),
-        },
-    };
+    let stored = event.payload.to_stored_json();
     if let Value::Object(map) = &mut value {
         map.insert("stored".to_owned(), stored);
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ReduceError, ReduceResult, Reducer, ReducerInfo, sha256_hex};
-use crate::core::event::{Event, Payload};
+use crate::core::event::Event;
 use crate::core::query::{Direction, MAX_PAGE};
 use crate::core::source::EventSource;
 
@@ -158,13 +158,7 @@ pub fn canonical_json(value: &Value) -> String {
 }
 
 fn stored_payload(event: &Event) -> Value {
-    match &event.payload_raw {
-        Some(raw) => raw.to_json(),
-        None => match &event.payload {
-            Payload::Json(v) => v.clone(),
-            other => other.to_json(),
-        },
-    }
+    event.payload.to_stored_json()
 }
 
 /// Canonical bytes of an event (see the module docs).

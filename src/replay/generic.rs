@@ -53,7 +53,7 @@ impl Reducer for GenericReducer {
     }
 
     fn apply(&mut self, event: &Event) -> ReduceResult<()> {
-        if let Some(patch @ Value::Object(_)) = event.payload.json() {
+        if let Some(patch @ Value::Object(_)) = event.payload.as_json() {
             json_patch::merge(&mut self.state, patch);
         }
         Ok(())

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::config::{ProjectConfig, ReducerChoice, TrustStore};
 use super::diff::{DiffEntry, diff, normalise_numbers};
 use super::{ReduceError, ReduceResult, Reducer};
-use crate::core::event::{Payload, Snapshot};
+use crate::core::event::Snapshot;
 use crate::core::query::{Direction, MAX_PAGE};
 use crate::core::source::EventSource;
 
@@ -170,7 +170,7 @@ fn error_row(snapshot: &Snapshot, expected: Option<u32>, error: String) -> Snaps
         status: SnapshotStatus::Error,
         diffs: Vec::new(),
         error: Some(error),
-        stored: snapshot.state.json().cloned(),
+        stored: snapshot.state.as_json().cloned(),
         replayed: None,
     }
 }
@@ -187,10 +187,11 @@ fn compare(
         Err(ReduceError::Cancelled) => return Err(ReduceError::Cancelled),
         Err(e) => return Ok(error_row(snapshot, expected, e.to_string())),
     };
-    let stored = match &snapshot.state {
-        Payload::Json(value) => value.clone(),
-        other => other.to_json(),
-    };
+    let stored = snapshot
+        .state
+        .as_json()
+        .cloned()
+        .unwrap_or_else(|| snapshot.state.to_json());
     let diffs = diff(
         &normalise_numbers(&stored),
         &normalise_numbers(&replayed),

@@ -82,17 +82,16 @@ fn generic_reducer_merges_objects_and_ignores_other_payloads() {
         schema_version: None,
         recorded_at: None,
         payload,
-        payload_raw: None,
-        metadata: Payload::Empty,
+        metadata: Payload::empty(),
         correlation_id: None,
         causation_id: None,
     };
     let mut reducer = generic::GenericReducer::new();
     let events = [
-        event(Payload::Json(json!({"a": 1, "b": {"c": 2}}))),
-        event(Payload::Bytes(vec![0xff, 0x00])),
-        event(Payload::Json(json!([1, 2]))),
-        event(Payload::Json(json!({"b": {"d": 3}, "a": null}))),
+        event(Payload::from_json(json!({"a": 1, "b": {"c": 2}}))),
+        event(Payload::from_bytes(&[0xff, 0x00])),
+        event(Payload::from_json(json!([1, 2]))),
+        event(Payload::from_json(json!({"b": {"d": 3}, "a": null}))),
     ];
     let state = fold(&mut reducer, &events).expect("fold");
     assert_eq!(state, json!({"b": {"c": 2, "d": 3}}));

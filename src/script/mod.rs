@@ -292,19 +292,15 @@ pub fn event_json(event: &Event) -> String {
         causation_id: Option<&'a str>,
     }
     let null = serde_json::Value::Null;
-    let data_bytes;
-    let data = match &event.payload {
-        crate::core::event::Payload::Json(value) => value,
-        crate::core::event::Payload::Empty => &null,
-        crate::core::event::Payload::Bytes(_) => {
-            data_bytes = event.payload.to_json();
-            &data_bytes
+    let data_owned;
+    let data = match event.payload.as_json() {
+        Some(value) => value,
+        None => {
+            data_owned = event.payload.to_json();
+            &data_owned
         }
     };
-    let metadata = match &event.metadata {
-        crate::core::event::Payload::Json(value) => value,
-        _ => &null,
-    };
+    let metadata = event.metadata.as_json().unwrap_or(&null);
     let out = EventOut {
         event_type: &event.event_type,
         data,

@@ -204,7 +204,8 @@ fn demo_reducers_find_exactly_the_demos_drifted_snapshots() {
             .read_stream(&row.stream_id, None, Direction::Forwards, row.version)
             .unwrap();
         for e in &events {
-            state = eventscope::demo::demo_reduce(state, &e.event_type, e.payload.json().unwrap());
+            state =
+                eventscope::demo::demo_reduce(state, &e.event_type, e.payload.as_json().unwrap());
         }
         let stored = source
             .snapshots(&row.stream_id)
@@ -212,7 +213,7 @@ fn demo_reducers_find_exactly_the_demos_drifted_snapshots() {
             .into_iter()
             .find(|s| s.version == row.version)
             .unwrap();
-        if stored.state.json() != Some(&state) {
+        if stored.state.as_json() != Some(&state) {
             expected_drift.push((row.stream_id.clone(), row.version));
         }
     }
@@ -636,7 +637,7 @@ fn cli_state_check_snapshots_and_verify_evidence() {
         .into_iter()
         .find(|s| s.version == 40)
         .unwrap();
-    assert_eq!(Some(&answer["state"]), stored.state.json());
+    assert_eq!(Some(&answer["state"]), stored.state.as_json());
 
     let out = run_cli(&["verify-evidence", evidence_path.to_str().unwrap()]);
     assert!(
