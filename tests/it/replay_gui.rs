@@ -230,3 +230,84 @@ fn snapshot_diff_and_drift_report() {
     assert!(has_label(&h, first_path), "diff row {first_path} is shown");
     assert!(has_label(&h, "Stored") && has_label(&h, "Replayed"));
 }
+
+#[test]
+fn a_command_beside_the_store_needs_approval_and_a_hanging_one_leaves_the_app_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("project");
+    std::fs::create_dir(&store_dir).unwrap();
+    let store = store_dir.join("bank.db");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/eventsourcing/es_sqlite.db"),
+        &store,
+    )
+    .unwrap();
+    let before = crate::common::sha256(&store);
+    // Answers init/state, never answers an event.
+    std::fs::write(
+        store_dir.join("hang.sh"),
+        "while read l; do case \"$l\" in *apply*) sleep 30;; *) echo '{\"ok\":true,\"state\":{}}';; esac; done\n",
+    )
+    .unwrap();
+    std::fs::write(
+        store_dir.join("eventscope.toml"),
+        "[reducers.\"*\"]\ncommand = \"sh hang.sh\"\ntimeout_secs = 1\n",
+    )
+    .unwrap();
+    // eventscope's own directories for this test (never the user's), set before opening.
+    let mut h = harness(Startup::Connect);
+    h.state_mut().replay_rt.settings_dir = Some(dir.path().join("settings"));
+    h.state_mut().replay_rt.data_dir = Some(dir.path().join("data"));
+    h.state_mut().history_dir = Some(dir.path().join("data"));
+    h.state_mut()
+        .apply(eventscope::app::messages::AppCommand::Open(
+            store.display().to_string(),
+        ));
+    let stream = "8cb2a7ef-b0e4-4fa1-be95-1c42ea79c999";
+    wait_until(&mut h, "the stream list", |h| has_label(h, stream));
+    h.get_by_label(stream).click();
+    wait_until(&mut h, "the stream", |h| has_label(h, "Time travel"));
+    h.get_by_label("Time travel").click();
+    wait_until(&mut h, "the refusal", |h| {
+        h.state()
+            .replay
+            .time_travel
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not been approved"))
+    });
+    assert!(!store_dir.join("ran").exists());
+
+    h.get_by_label("Reducers…").click();
+    wait_until(&mut h, "the approval prompt", |h| {
+        has_label(h, "Allow for this store")
+    });
+    assert!(has_label(&h, "command `sh hang.sh`"));
+    h.get_by_label("Allow for this store").click();
+    // Approved: the command runs, hangs on the first event, and is stopped after 1 s; the
+    // app keeps drawing frames all along (wait_until steps it).
+    wait_until(&mut h, "the stopped replay", |h| {
+        h.state()
+            .replay
+            .time_travel
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("no answer within"))
+    });
+    assert!(std::fs::read_to_string(dir.path().join("data/trusted-commands.txt")).is_ok());
+    // Still usable: close the window, switch tabs and views.
+    h.state_mut().replay.reducers.open = false;
+    h.run_steps(2);
+    h.get_by_label("Snapshots").click();
+    wait_until(&mut h, "the snapshots tab", |h| {
+        h.state().replay.tab == StreamTab::Snapshots
+    });
+    h.get_by_label("Log").click();
+    h.run_steps(2);
+    assert_eq!(
+        crate::common::sha256(&store),
+        before,
+        "the store is never written"
+    );
+}
