@@ -51,6 +51,8 @@ pub enum Command {
     Checkpoints(InfoArgs),
     /// Projection lag: events and seconds behind, rate, trend, stall, ETA.
     Lag(LagArgs),
+    /// Every event of a correlation id across streams, as a causal tree (or JSON / DOT).
+    Trace(crate::trace::cli::TraceArgs),
 }
 
 /// `lag` arguments.
@@ -353,6 +355,10 @@ pub fn run(
             Ok(())
         }
         Command::Lag(args) => run_lag(args, mapping, out),
+        Command::Trace(args) => {
+            let source = open(&args.store, mapping)?;
+            crate::trace::cli::run_trace(args, source.as_ref(), mapping.map(PathBuf::as_path), out)
+        }
         Command::Checkpoints(args) => {
             let source = open(&args.store, mapping)?;
             let head = source.head()?;

@@ -5,6 +5,7 @@
 //!   id handling and query types. Pure; never names a GUI toolkit.
 //! - [`source`]: implementations of `EventSource` (SQLite layouts and mapping files).
 //! - [`demo`]: the deterministic demo store writer and its live mode.
+//! - [`trace`]: correlation tracing (causal tree, sidecar index, exports).
 //! - [`cli`]: headless commands over the same core.
 //! - `ui` / `app` (feature `gui`): the eframe desktop application.
 
@@ -15,5 +16,6 @@ pub mod core;
 pub mod demo;
 pub mod history;
 pub mod source;
+pub mod trace;
 #[cfg(feature = "gui")]
 pub mod ui;

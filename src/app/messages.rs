@@ -134,6 +134,8 @@ pub enum AppMsg {
         /// 0..1.
         fraction: f32,
     },
+    /// A trace job's result.
+    Trace(crate::app::trace::TraceMsg),
     /// A job ended.
     JobFinished {
         /// Which job.
@@ -199,4 +201,6 @@ pub enum AppCommand {
     DismissError,
     /// Set the theme.
     SetTheme(crate::app::state::ThemeChoice),
+    /// Correlation tracing (trace an id, export, index control).
+    Trace(crate::app::trace::TraceCommand),
 }

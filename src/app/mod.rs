@@ -10,6 +10,7 @@ pub mod state;
 mod commands;
 pub(crate) mod demo;
 mod requests;
+pub mod trace;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,6 +74,10 @@ pub struct EventscopeApp {
     pub inspector: InspectorState,
     /// Projection lag.
     pub projections: ProjectionsState,
+    /// Correlation trace view.
+    pub trace: crate::ui::trace::TraceState,
+    /// Trace jobs and the correlation index.
+    pub trace_rt: trace::TraceRuntime,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -148,6 +153,8 @@ impl EventscopeApp {
             log: LogState::default(),
             inspector: InspectorState::default(),
             projections: ProjectionsState::default(),
+            trace: crate::ui::trace::TraceState::default(),
+            trace_rt: trace::TraceRuntime::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -226,6 +233,7 @@ impl EventscopeApp {
             self.last_compaction = Some(Instant::now());
             self.compact_lag_history();
         }
+        self.poll_trace_index();
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }
 
@@ -269,14 +277,14 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter = true,
                 View::Log => self.log.focus_filter = true,
-                View::Projections => {}
+                View::Projections | View::Trace => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.stream_view.focus_goto = true,
                 View::Log => self.log.focus_goto = true,
-                View::Projections => {}
+                View::Projections | View::Trace => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -355,6 +363,7 @@ impl EventscopeApp {
                     ui.selectable_value(&mut view, View::Streams, "Streams");
                     ui.selectable_value(&mut view, View::Log, "Log");
                     ui.selectable_value(&mut view, View::Projections, "Projections");
+                    ui.selectable_value(&mut view, View::Trace, "Trace");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -460,6 +469,11 @@ impl EventscopeApp {
                         &mut self.projections,
                         &mut commands,
                     );
+                });
+            }
+            View::Trace => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::trace::trace_ui(ui, &mut self.trace, &mut commands);
                 });
             }
         }

@@ -15,6 +15,8 @@ pub enum View {
     Log,
     /// Projection lag.
     Projections,
+    /// Correlation trace.
+    Trace,
 }
 
 /// Theme choice.

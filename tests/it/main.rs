@@ -12,6 +12,9 @@ mod emmett;
 mod eventsourcing;
 #[cfg(feature = "gui")]
 mod gui;
+#[cfg(feature = "gui")]
+mod gui_trace;
 mod lag;
 mod mapping;
 mod readonly;
+mod trace;
