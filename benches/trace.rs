@@ -65,7 +65,8 @@ fn sqlite3_query(store: &Path, correlation_id: &str) -> Option<(Duration, usize)
         "SELECT id FROM events WHERE json_extract(metadata, '$.correlation_id') = '{}' ORDER BY id;",
         correlation_id.replace('\'', "''")
     );
-    let uri = format!("file:{}?mode=ro", store.display());
+    // `immutable=1`: a read-only sqlite3 would otherwise create `-wal`/`-shm` beside a WAL store.
+    let uri = format!("file:{}?immutable=1", store.display());
     let started = Instant::now();
     let output = Command::new("sqlite3")
         .args(["-readonly", &uri, &sql])
@@ -93,6 +94,20 @@ fn main() {
     assert!(store.exists(), "no store at {}", store.display());
     let size_before = std::fs::metadata(&store).expect("store").len();
     let mtime_before = std::fs::metadata(&store).expect("store").modified().ok();
+    let listing = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let store_dir = store.parent().expect("store dir").to_path_buf();
+    let listing_before = listing(&store_dir);
     let source = eventscope::source::open(store.to_str().expect("utf-8"), &Default::default())
         .expect("open store");
     let head = source.head().expect("head");
@@ -224,4 +239,10 @@ fn main() {
         (size_after, mtime_after),
         "store untouched"
     );
+    assert_eq!(
+        listing(&store_dir),
+        listing_before,
+        "nothing created beside the store"
+    );
+    println!("store unchanged (size, mtime, no files created beside it)");
 }

@@ -448,7 +448,7 @@ impl TraceIndex {
                 }
                 tx.commit()
             };
-            write(&mut *self.lock()).map_err(&err)?;
+            write(&mut self.lock()).map_err(&err)?;
             through = last_position;
             events += count;
             added += count;
