@@ -58,6 +58,8 @@ pub enum Command {
     CheckSnapshots(crate::cli_replay::CheckSnapshotsArgs),
     /// Check an evidence bundle against the store (hashes, events, optionally the state).
     VerifyEvidence(crate::cli_replay::VerifyEvidenceArgs),
+    /// Every event of a correlation id across streams, as a causal tree (or JSON / DOT).
+    Trace(crate::trace::cli::TraceArgs),
 }
 
 /// `lag` arguments.
@@ -370,6 +372,10 @@ pub fn run(
         }
         Command::VerifyEvidence(args) => {
             crate::cli_replay::run_verify_evidence(args, &|store| open(store, mapping), out)
+        }
+        Command::Trace(args) => {
+            let source = open(&args.store, mapping)?;
+            crate::trace::cli::run_trace(args, source.as_ref(), mapping.map(PathBuf::as_path), out)
         }
         Command::Checkpoints(args) => {
             let source = open(&args.store, mapping)?;

@@ -7,6 +7,7 @@
 //! - [`demo`]: the deterministic demo store writer and its live mode.
 //! - [`replay`]: reducers (generic, script, command), time travel, snapshot checks, drift
 //!   report and evidence bundles; [`script`]: the sandboxed JavaScript engine.
+//! - [`trace`]: correlation tracing (causal tree, sidecar index, exports).
 //! - [`cli`]: headless commands over the same core.
 //! - `ui` / `app` (feature `gui`): the eframe desktop application.
 
@@ -20,5 +21,6 @@ pub mod history;
 pub mod replay;
 pub mod script;
 pub mod source;
+pub mod trace;
 #[cfg(feature = "gui")]
 pub mod ui;

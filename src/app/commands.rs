@@ -48,6 +48,7 @@ impl EventscopeApp {
             AppCommand::AttachTracking(location) => self.attach_tracking(location),
             AppCommand::Cancel(job_id) => {
                 self.jobs.cancel(job_id);
+                self.trace_job_cancelled(job_id);
                 if Some(job_id) == self.count_job {
                     self.count_job = None;
                 }
@@ -59,6 +60,7 @@ impl EventscopeApp {
                 self.state.theme = choice;
                 self.egui_ctx.set_theme(choice.preference());
             }
+            AppCommand::Trace(command) => self.apply_trace(command),
         }
     }
 
@@ -202,7 +204,7 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
-            View::Projections | View::Drift => {}
+            View::Projections | View::Drift | View::Trace => {}
             View::Streams => {
                 let Some(info) = &self.stream_view.info else {
                     return;
@@ -265,6 +267,7 @@ impl EventscopeApp {
                         self.request_history(&location);
                         let is_demo = self.is_demo_location(&location);
                         self.replay_on_open(&location, is_demo);
+                        self.open_trace_index(&location);
                         self.store = Some(OpenStore {
                             location,
                             source,
@@ -465,6 +468,7 @@ impl EventscopeApp {
                 }
             }
             AppMsg::Replay(msg) => self.replay_msg(msg),
+            AppMsg::Trace(msg) => self.handle_trace(msg),
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }
@@ -480,6 +484,10 @@ impl EventscopeApp {
         self.history.clear();
         self.pending_version = None;
         self.state.view = view;
+        self.trace = crate::ui::trace::TraceState {
+            index: std::mem::take(&mut self.trace.index),
+            ..Default::default()
+        };
         let interval = self.projections.interval_secs;
         let stall = self.projections.stall_after_secs;
         self.projections = crate::ui::projections::ProjectionsState {

@@ -136,6 +136,8 @@ pub enum AppMsg {
     },
     /// A replay job's result.
     Replay(crate::app::replay::ReplayMsg),
+    /// A trace job's result.
+    Trace(crate::app::trace::TraceMsg),
     /// A job ended.
     JobFinished {
         /// Which job.
@@ -203,4 +205,6 @@ pub enum AppCommand {
     Replay(crate::ui::replay::ReplayCommand),
     /// Set the theme.
     SetTheme(crate::app::state::ThemeChoice),
+    /// Correlation tracing (trace an id, export, index control).
+    Trace(crate::app::trace::TraceCommand),
 }

@@ -11,6 +11,7 @@ mod commands;
 pub(crate) mod demo;
 pub mod replay;
 mod requests;
+pub mod trace;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,6 +79,10 @@ pub struct EventscopeApp {
     pub replay: crate::ui::replay::ReplayState,
     /// Replay machinery.
     pub replay_rt: replay::ReplayRuntime,
+    /// Correlation trace view.
+    pub trace: crate::ui::trace::TraceState,
+    /// Trace jobs and the correlation index.
+    pub trace_rt: trace::TraceRuntime,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -155,6 +160,8 @@ impl EventscopeApp {
             projections: ProjectionsState::default(),
             replay: crate::ui::replay::ReplayState::default(),
             replay_rt: replay::ReplayRuntime::default(),
+            trace: crate::ui::trace::TraceState::default(),
+            trace_rt: trace::TraceRuntime::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -233,6 +240,7 @@ impl EventscopeApp {
             self.last_compaction = Some(Instant::now());
             self.compact_lag_history();
         }
+        self.poll_trace_index();
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }
 
@@ -276,14 +284,14 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter = true,
                 View::Log => self.log.focus_filter = true,
-                View::Projections | View::Drift => {}
+                View::Projections | View::Drift | View::Trace => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.stream_view.focus_goto = true,
                 View::Log => self.log.focus_goto = true,
-                View::Projections | View::Drift => {}
+                View::Projections | View::Drift | View::Trace => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -364,6 +372,7 @@ impl EventscopeApp {
                     ui.selectable_value(&mut view, View::Projections, "Projections");
                     ui.selectable_value(&mut view, View::Drift, "Drift")
                         .on_hover_text("Stored snapshots compared with full replays, store-wide");
+                    ui.selectable_value(&mut view, View::Trace, "Trace");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -431,8 +440,10 @@ impl EventscopeApp {
         let replay_tab = self.state.view == View::Streams
             && self.stream_view.stream_id.is_some()
             && self.replay.tab != crate::ui::replay::StreamTab::Events;
-        if !matches!(self.state.view, View::Projections | View::Drift)
-            && (!replay_tab || self.inspector.event.is_some())
+        if !matches!(
+            self.state.view,
+            View::Projections | View::Drift | View::Trace
+        ) && (!replay_tab || self.inspector.event.is_some())
         {
             egui::Panel::right("inspector")
                 .resizable(true)
@@ -503,6 +514,11 @@ impl EventscopeApp {
             View::Drift => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     crate::ui::replay::drift_ui(ui, &mut self.replay.drift, &mut commands);
+                });
+            }
+            View::Trace => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::trace::trace_ui(ui, &mut self.trace, &mut commands);
                 });
             }
         }

@@ -17,6 +17,8 @@ pub enum View {
     Projections,
     /// Snapshot drift report.
     Drift,
+    /// Correlation trace.
+    Trace,
 }
 
 /// Theme choice.

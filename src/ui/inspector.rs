@@ -133,6 +133,7 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
                         ui.horizontal(|ui| {
                             ui.add(egui::Label::new(RichText::new(text).monospace()).truncate());
                             copy_button(ui, "Copy", || text.clone(), commands);
+                            trace_button(ui, name, text, commands);
                         });
                     }
                     None => {
@@ -278,4 +279,26 @@ fn payload_tree_ui(
                 }
             }
         });
+}
+
+/// A trace button next to a correlation id (trace it) or a causation id (trace the
+/// correlation of the event that carries it).
+fn trace_button(ui: &mut egui::Ui, field: &str, id: &str, commands: &mut Vec<AppCommand>) {
+    use crate::app::trace::TraceCommand;
+    let (command, label, hover) = match field {
+        "Correlation" => (
+            TraceCommand::Correlation(id.to_owned()),
+            "Trace correlation",
+            "Every event of this correlation, across streams",
+        ),
+        "Causation" => (
+            TraceCommand::EventId(id.to_owned()),
+            "Trace cause",
+            "Find the event with this id and trace its correlation",
+        ),
+        _ => return,
+    };
+    if ui.small_button(label).on_hover_text(hover).clicked() {
+        commands.push(AppCommand::Trace(command));
+    }
 }

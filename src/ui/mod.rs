@@ -10,6 +10,7 @@ pub mod replay;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;
+pub mod trace;
 pub mod widgets;
 
 use crate::app::messages::AppCommand;

@@ -12,9 +12,12 @@ mod emmett;
 mod eventsourcing;
 #[cfg(feature = "gui")]
 mod gui;
+#[cfg(feature = "gui")]
+mod gui_trace;
 mod lag;
 mod mapping;
 mod readonly;
 mod replay;
 #[cfg(feature = "gui")]
 mod replay_gui;
+mod trace;
