@@ -65,13 +65,15 @@ impl EventscopeApp {
         self.jobs.cancel_all();
         self.open_generation += 1;
         let generation = self.open_generation;
-        self.connect.opening = Some(location.clone());
+        // Shown and logged without credentials.
+        let shown = crate::source::grpc::redact_url(&location);
+        self.connect.opening = Some(shown.clone());
         self.connect.error = None;
         let options = crate::source::OpenOptions {
             mapping: self.mapping.clone(),
             application: None,
         };
-        let label = format!("Opening {location}");
+        let label = format!("Opening {shown}");
         self.jobs.spawn(
             crate::app::jobs::Lane::Interactive,
             &label,

@@ -12,6 +12,16 @@ mod emmett;
 mod eventsourcing;
 #[cfg(feature = "gui")]
 mod gui;
+#[cfg(all(feature = "gui", feature = "grpc"))]
+mod gui_grpc;
+#[cfg(feature = "grpc")]
+mod kurrent;
+#[cfg(feature = "grpc")]
+mod kurrent_emulator;
 mod lag;
 mod mapping;
 mod readonly;
+#[cfg(feature = "grpc")]
+mod umadb;
+#[cfg(feature = "grpc")]
+mod umadb_server;
