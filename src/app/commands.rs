@@ -264,7 +264,8 @@ impl EventscopeApp {
                         self.lag_history = None;
                         self.request_history(&location);
                         self.store = Some(OpenStore {
-                            location,
+                            // Shown in the title and header: never with a password.
+                            location: crate::source::grpc::redact_url(&location),
                             source,
                             info: None,
                             head: 0,
@@ -272,6 +273,7 @@ impl EventscopeApp {
                         self.reset_views();
                     }
                     Err(error) => {
+                        let location = crate::source::grpc::redact_url(&location);
                         let tried = if location.contains("://") {
                             format!("tried: connecting to the server at {location}")
                         } else {

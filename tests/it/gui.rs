@@ -244,9 +244,10 @@ fn connect_screen_without_a_store() {
         .type_text(&format!("kurrentdb://127.0.0.1:{free}?tls=false"));
     h.get_by_label("Connect").click();
     wait_until(&mut h, "the gRPC error", |h| {
-        h.query_by_label_contains(&format!("127.0.0.1:{free}")).is_some()
-            && h.query_by_label_contains("KurrentDB").is_some()
+        h.query_by_label_contains("KurrentDB read").is_some()
     });
+    let error = h.state().connect.error.clone().unwrap_or_default();
+    assert!(error.contains(&format!("127.0.0.1:{free}")), "{error}");
 }
 
 #[test]

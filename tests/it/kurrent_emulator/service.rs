@@ -176,8 +176,13 @@ impl ServerFeatures for Node {
         Ok(Response::new(pb::server_features::SupportedMethods {
             methods: vec![
                 method("event_store.client.streams.streams", "read", &[]),
-                method(persistent, "list", &[]),
-                method(persistent, "getinfo", &[]),
+                // A real node advertises the whole management set; the client checks for all
+                // of it before it uses gRPC instead of HTTP. Only list and getinfo are served.
+                method(persistent, "create", &["stream", "all"]),
+                method(persistent, "list", &["stream", "all"]),
+                method(persistent, "getinfo", &["stream", "all"]),
+                method(persistent, "replayparked", &[]),
+                method(persistent, "restartsubsystem", &[]),
                 method("event_store.client.projections.projections", "statistics", &[]),
                 method("event_store.client.gossip.gossip", "read", &[]),
             ],
