@@ -12,7 +12,11 @@
 //! message otherwise. UmaDB is populated through its own Python client (tags
 //! `category:rest-of-stream-id`), which takes a while for 1M events and is not timed.
 
-#![allow(clippy::unwrap_used, clippy::print_stdout, reason = "a benchmark binary")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    reason = "a benchmark binary"
+)]
 
 #[path = "../tests/it/kurrent_emulator/mod.rs"]
 mod kurrent_emulator;
@@ -102,11 +106,15 @@ fn main() {
         );
     }
     let emulator = kurrent_emulator::Emulator::start(data);
-    let kurrent = eventscope::source::open(&emulator.url("&streamList=scan"), &Default::default())
-        .unwrap();
+    let kurrent =
+        eventscope::source::open(&emulator.url("&streamList=scan"), &Default::default()).unwrap();
     let (read, seconds) = read_everything(&*kurrent);
     assert_eq!(read.len(), all.len());
-    report("KurrentDB emulator, official client ($all)", read.len(), seconds);
+    report(
+        "KurrentDB emulator, official client ($all)",
+        read.len(),
+        seconds,
+    );
     drop(emulator);
 
     // A real UmaDB server with the same events.

@@ -51,7 +51,9 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
 #[cfg(feature = "grpc")]
 fn open_grpc(location: &str) -> SourceResult<Option<Arc<dyn EventSource>>> {
     Ok(match grpc::scheme_of(location) {
-        Some(grpc::GrpcKind::Kurrent) => Some(Arc::new(grpc::kurrent::KurrentSource::open(location)?)),
+        Some(grpc::GrpcKind::Kurrent) => {
+            Some(Arc::new(grpc::kurrent::KurrentSource::open(location)?))
+        }
         Some(grpc::GrpcKind::UmaDb) => Some(Arc::new(grpc::umadb::UmaDbSource::open(location)?)),
         None => None,
     })

@@ -47,15 +47,17 @@ fn connect_screen_opens_a_kurrentdb_url_and_forgets_the_password() {
     let mut h = harness(Startup::Connect);
     h.run_steps(3);
     h.get_by_label("URL").focus();
-    h.get_by_label("URL").type_text(&format!(
-        "esdb://admin:wrong@127.0.0.1:{port}?tls=false"
-    ));
+    h.get_by_label("URL")
+        .type_text(&format!("esdb://admin:wrong@127.0.0.1:{port}?tls=false"));
     h.get_by_label("Connect").click();
     wait_until(&mut h, "the access-denied error", |h| {
         h.query_by_label_contains("access denied").is_some()
     });
     let error = h.state().connect.error.clone().unwrap_or_default();
-    assert!(!error.contains("wrong"), "the password is not shown: {error}");
+    assert!(
+        !error.contains("wrong"),
+        "the password is not shown: {error}"
+    );
 
     h.state_mut().connect.url = format!("esdb://admin:changeit@127.0.0.1:{port}?tls=false");
     h.step();
@@ -67,7 +69,13 @@ fn connect_screen_opens_a_kurrentdb_url_and_forgets_the_password() {
         Some(format!("esdb://admin@127.0.0.1:{port}?tls=false").as_str()),
         "recent connections keep no password"
     );
-    assert!(h.state().state.recent.iter().all(|r| !r.contains("changeit")));
+    assert!(
+        h.state()
+            .state
+            .recent
+            .iter()
+            .all(|r| !r.contains("changeit"))
+    );
 }
 
 #[test]

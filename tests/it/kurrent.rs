@@ -9,7 +9,9 @@ use eventscope::source::grpc::kurrent::KurrentSource;
 use eventscope::source::{OpenOptions, open};
 use serde_json::json;
 
-use crate::kurrent_emulator::{Emulator, EmulatorData, GossipMember, PersistentGroup, ProjectionStats};
+use crate::kurrent_emulator::{
+    Emulator, EmulatorData, GossipMember, PersistentGroup, ProjectionStats,
+};
 
 /// Positions of the interesting events, for assertions.
 struct Fixture {
@@ -29,19 +31,44 @@ fn fixture(streams_projection: bool) -> Fixture {
         &json!({"order": 1, "total": 30}),
         &json!({"$correlationId": "c-1"}),
     ));
-    account_7.push(data.append("account-7", "AccountOpened", &json!({"owner": "ada"}), &json!(null)));
+    account_7.push(data.append(
+        "account-7",
+        "AccountOpened",
+        &json!({"owner": "ada"}),
+        &json!(null),
+    ));
     order_1.push(data.append(
         "order-1",
         "OrderPaid",
         &json!({"amount": 30}),
         &json!({"$correlationId": "c-1", "$causationId": "cause-1"}),
     ));
-    data.append_raw("$stats-127.0.0.1:2113", "$statsCollected", b"{}".to_vec(), Vec::new());
-    let order_2 = data.append("order-2", "OrderPlaced", &json!({"order": 2}), &json!({"$correlationId": "c-2"}));
+    data.append_raw(
+        "$stats-127.0.0.1:2113",
+        "$statsCollected",
+        b"{}".to_vec(),
+        Vec::new(),
+    );
+    let order_2 = data.append(
+        "order-2",
+        "OrderPlaced",
+        &json!({"order": 2}),
+        &json!({"$correlationId": "c-2"}),
+    );
     for amount in [10, 20, 30] {
-        account_7.push(data.append("account-7", "Deposited", &json!({"amount": amount}), &json!(null)));
+        account_7.push(data.append(
+            "account-7",
+            "Deposited",
+            &json!({"amount": amount}),
+            &json!(null),
+        ));
     }
-    order_1.push(data.append("order-1", "OrderShipped", &json!({}), &json!({"$correlationId": "c-1"})));
+    order_1.push(data.append(
+        "order-1",
+        "OrderShipped",
+        &json!({}),
+        &json!({"$correlationId": "c-1"}),
+    ));
     data.append(
         "order-1-snapshot",
         "OrderSnapshot",
@@ -117,7 +144,11 @@ fn kurrent_stream_list_from_streams_projection_or_scan() {
     let source = connect(&emulator.url(""));
     let info = source.info().unwrap();
     assert_eq!(info.layout, "kurrentdb");
-    assert!(info.layout_detail.contains("$streams projection"), "{}", info.layout_detail);
+    assert!(
+        info.layout_detail.contains("$streams projection"),
+        "{}",
+        info.layout_detail
+    );
     let expected = ["account-7", "order-1", "order-1-snapshot", "order-2"];
     assert_eq!(stream_ids(&*source), expected);
     let account = source.stream("account-7").unwrap().unwrap();
@@ -218,7 +249,10 @@ fn kurrent_all_with_server_side_filters_and_correlation() {
     // System events ($stats, $streams links) are left out; the rest in $all order.
     assert_eq!(log.len(), 9);
     assert!(log.iter().all(|e| !e.event_type.starts_with('$')));
-    assert!(log.windows(2).all(|w| w[0].global_position < w[1].global_position));
+    assert!(
+        log.windows(2)
+            .all(|w| w[0].global_position < w[1].global_position)
+    );
     assert_eq!(log[0].correlation_id.as_deref(), Some("c-1"));
     let paid = log.iter().find(|e| e.event_type == "OrderPaid").unwrap();
     assert_eq!(paid.correlation_id.as_deref(), Some("c-1"));
@@ -243,7 +277,10 @@ fn kurrent_all_with_server_side_filters_and_correlation() {
         })
         .unwrap();
     assert_eq!(
-        accounts.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        accounts
+            .iter()
+            .map(|e| e.global_position)
+            .collect::<Vec<_>>(),
         fixture.account_7
     );
     let newest = source.read_log(&LogQuery::newest(2)).unwrap();
@@ -316,7 +353,11 @@ fn kurrent_projection_and_persistent_subscription_lag() {
         .args(["lag", &emulator.url(""), "--json"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
         .unwrap()
         .lines()
@@ -372,14 +413,15 @@ fn kurrent_credentials_tls_and_unreachable_fail_clearly() {
     );
 
     let started = Instant::now();
-    let err = crate::common::open_error(&format!("esdb://admin:wrong-password@127.0.0.1:{port}?tls=false"))
+    let err = crate::common::open_error(&format!(
+        "esdb://admin:wrong-password@127.0.0.1:{port}?tls=false"
+    ))
     .to_string();
     assert!(err.contains("access denied"), "{err}");
     assert!(!err.contains("wrong-password"), "{err}");
 
     // TLS is on by default; the plaintext emulator cannot complete a handshake.
-    let err = crate::common::open_error(&format!("esdb://127.0.0.1:{port}"))
-        .to_string();
+    let err = crate::common::open_error(&format!("esdb://127.0.0.1:{port}")).to_string();
     assert!(err.contains("KurrentDB"), "{err}");
 
     let free = std::net::TcpListener::bind("127.0.0.1:0")
@@ -387,10 +429,14 @@ fn kurrent_credentials_tls_and_unreachable_fail_clearly() {
         .local_addr()
         .unwrap()
         .port();
-    let err = crate::common::open_error(&format!("kurrentdb://127.0.0.1:{free}?tls=false"))
-    .to_string();
+    let err =
+        crate::common::open_error(&format!("kurrentdb://127.0.0.1:{free}?tls=false")).to_string();
     assert!(err.contains(&format!("127.0.0.1:{free}")), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(120), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "{:?}",
+        started.elapsed()
+    );
 
     let err = crate::common::open_error("esdb://").to_string();
     assert!(err.contains("invalid KurrentDB connection string"), "{err}");
@@ -399,7 +445,8 @@ fn kurrent_credentials_tls_and_unreachable_fail_clearly() {
 #[test]
 fn kurrent_slow_server_times_out() {
     let emulator = Emulator::start(fixture_data(false));
-    let source = KurrentSource::open_with_timeout(&emulator.url(""), Duration::from_secs(1)).unwrap();
+    let source =
+        KurrentSource::open_with_timeout(&emulator.url(""), Duration::from_secs(1)).unwrap();
     emulator.update(|data| data.delay = Some(Duration::from_secs(3)));
     let started = Instant::now();
     let err = source
@@ -407,7 +454,11 @@ fn kurrent_slow_server_times_out() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no answer within 1 s"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     emulator.update(|data| data.delay = None);
     assert_eq!(
         source
@@ -422,10 +473,16 @@ fn kurrent_slow_server_times_out() {
 fn kurrent_server_killed_mid_read_then_back() {
     let mut data = EmulatorData::default();
     for i in 0..20_000u32 {
-        data.append(&format!("clock-{}", i % 7), "Tick", &json!({"n": i}), &json!(null));
+        data.append(
+            &format!("clock-{}", i % 7),
+            "Tick",
+            &json!({"n": i}),
+            &json!(null),
+        );
     }
     let mut emulator = Emulator::start(data);
-    let source = KurrentSource::open_with_timeout(&emulator.url(""), Duration::from_secs(10)).unwrap();
+    let source =
+        KurrentSource::open_with_timeout(&emulator.url(""), Duration::from_secs(10)).unwrap();
     let source: Arc<dyn EventSource> = Arc::new(source);
     let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
@@ -453,7 +510,10 @@ fn kurrent_server_killed_mid_read_then_back() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the read ends with an error, no hang");
     assert!(message.contains("KurrentDB"), "{message}");
-    assert!(message.contains(&format!("127.0.0.1:{}", emulator.port)), "{message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{}", emulator.port)),
+        "{message}"
+    );
 
     emulator.restart();
     let mut page = source.read_log(&LogQuery {
@@ -493,7 +553,13 @@ fn serve_kurrent_emulator() {
         let correlation = format!("c-{}", 100 + i % 40);
         data.append(
             &order,
-            ["OrderPlaced", "OrderPaid", "OrderShipped", "OrderDelivered", "OrderClosed"][(i / 40) as usize],
+            [
+                "OrderPlaced",
+                "OrderPaid",
+                "OrderShipped",
+                "OrderDelivered",
+                "OrderClosed",
+            ][(i / 40) as usize],
             &json!({"order": 100 + i % 40, "step": i / 40, "total": 25 + i % 13}),
             &json!({"$correlationId": correlation, "$causationId": format!("cmd-{i}")}),
         );

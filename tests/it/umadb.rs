@@ -65,7 +65,10 @@ fn umadb_tags_as_streams_by_rule() {
     };
     let source = connect(&server.url(""));
     // Default rule: prefix:value tags on more than one event (per-version tags hidden).
-    assert_eq!(ids(&*source, &all_streams()), ["account:A1", "order:1", "order:2"]);
+    assert_eq!(
+        ids(&*source, &all_streams()),
+        ["account:A1", "order:1", "order:2"]
+    );
     assert_eq!(source.count_streams(&all_streams()).unwrap(), 3);
     assert_eq!(
         source.categories().unwrap(),
@@ -75,14 +78,20 @@ fn umadb_tags_as_streams_by_rule() {
         sort: StreamSort::LastActivity,
         ..all_streams()
     };
-    assert_eq!(ids(&*source, &by_activity), ["order:2", "order:1", "account:A1"]);
+    assert_eq!(
+        ids(&*source, &by_activity),
+        ["order:2", "order:1", "account:A1"]
+    );
     let order_1 = source.stream("order:1").unwrap().unwrap();
     assert_eq!((order_1.event_count, order_1.last_version), (3, 3));
     assert_eq!(order_1.category, "order");
 
     let info = source.info().unwrap();
     assert_eq!(info.layout, "umadb");
-    assert_eq!((info.event_count, info.head_position, info.stream_count), (8, 8, 3));
+    assert_eq!(
+        (info.event_count, info.head_position, info.stream_count),
+        (8, 8, 3)
+    );
     assert_eq!(info.checkpoint_names, ["orders-summary"]);
 
     let all_tags = connect(&server.url("?streams=all"));
@@ -114,7 +123,11 @@ fn umadb_aggregate_events_in_order_and_global_log() {
         .collect();
     assert_eq!(
         summary,
-        [(1, 1, "OrderPlaced"), (2, 3, "PaymentTaken"), (3, 5, "OrderShipped")]
+        [
+            (1, 1, "OrderPlaced"),
+            (2, 3, "PaymentTaken"),
+            (3, 5, "OrderShipped")
+        ]
     );
     assert!(events.iter().all(|e| e.stream_id == "order:1"));
     assert_eq!(events[0].payload.json().unwrap()["total"], 10);
@@ -140,7 +153,10 @@ fn umadb_aggregate_events_in_order_and_global_log() {
         .read_stream("account:A1", None, Direction::Forwards, 10)
         .unwrap();
     assert_eq!(
-        account.iter().map(|e| (e.stream_version, e.global_position)).collect::<Vec<_>>(),
+        account
+            .iter()
+            .map(|e| (e.stream_version, e.global_position))
+            .collect::<Vec<_>>(),
         [(1, 2), (2, 3)]
     );
     assert!(matches!(
@@ -161,10 +177,22 @@ fn umadb_aggregate_events_in_order_and_global_log() {
     let streams: Vec<&str> = log.iter().map(|e| e.stream_id.as_str()).collect();
     assert_eq!(
         streams,
-        ["order:1", "account:A1", "order:1", "order:2", "order:1", "", "order:2", "summary:orders"]
+        [
+            "order:1",
+            "account:A1",
+            "order:1",
+            "order:2",
+            "order:1",
+            "",
+            "order:2",
+            "summary:orders"
+        ]
     );
     assert!(matches!(log[5].payload, Payload::Bytes(ref b) if b.starts_with(&[0, 1])));
-    assert_eq!(log[7].metadata.json().unwrap()["tracking"]["source"], "orders-summary");
+    assert_eq!(
+        log[7].metadata.json().unwrap()["tracking"]["source"],
+        "orders-summary"
+    );
 
     let newest = source.read_log(&LogQuery {
         from_position: Some(5),
@@ -173,7 +201,11 @@ fn umadb_aggregate_events_in_order_and_global_log() {
         ..LogQuery::default()
     });
     assert_eq!(
-        newest.unwrap().iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        newest
+            .unwrap()
+            .iter()
+            .map(|e| e.global_position)
+            .collect::<Vec<_>>(),
         [5, 4]
     );
     let placed = source
@@ -183,7 +215,10 @@ fn umadb_aggregate_events_in_order_and_global_log() {
             ..LogQuery::default()
         })
         .unwrap();
-    assert_eq!(placed.iter().map(|e| e.global_position).collect::<Vec<_>>(), [1, 4]);
+    assert_eq!(
+        placed.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        [1, 4]
+    );
     let orders = source
         .read_log(&LogQuery {
             stream_prefix: Some("order:".to_owned()),
@@ -191,7 +226,10 @@ fn umadb_aggregate_events_in_order_and_global_log() {
             ..LogQuery::default()
         })
         .unwrap();
-    assert_eq!(orders.iter().map(|e| e.global_position).collect::<Vec<_>>(), [1, 3, 4]);
+    assert_eq!(
+        orders.iter().map(|e| e.global_position).collect::<Vec<_>>(),
+        [1, 3, 4]
+    );
     assert_eq!(
         source.event_types().unwrap(),
         [
@@ -285,7 +323,11 @@ fn umadb_unreachable_and_wrong_port_fail_fast() {
     let message = err.to_string();
     assert!(message.contains("UmaDB"), "{message}");
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
-    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
     let err = crate::common::open_error("umadb://");
     assert!(err.to_string().contains("invalid UmaDB URL"), "{err}");
 }
@@ -335,7 +377,10 @@ fn umadb_server_killed_mid_read_then_back() {
         .recv_timeout(Duration::from_secs(60))
         .expect("the read ends with an error, no hang");
     assert!(message.contains("UmaDB"), "{message}");
-    assert!(message.contains(&format!("127.0.0.1:{}", server.port)), "{message}");
+    assert!(
+        message.contains(&format!("127.0.0.1:{}", server.port)),
+        "{message}"
+    );
 
     // Calls while the server is down fail quickly and clearly.
     assert!(source.head().is_err());

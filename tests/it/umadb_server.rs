@@ -84,7 +84,11 @@ impl UmaDbServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "umadb did not start listening on {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "umadb did not start listening on {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }

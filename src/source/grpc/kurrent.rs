@@ -21,8 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use kurrentdb::{
     Client, ClientSettings, ListPersistentSubscriptionsOptions, Position, ProjectionClient,
-    ReadAllOptions, ReadStreamOptions, ResolvedEvent, StreamPosition,
-    SubscriptionFilter,
+    ReadAllOptions, ReadStreamOptions, ResolvedEvent, StreamPosition, SubscriptionFilter,
 };
 
 use crate::core::event::{Checkpoint, Event, Payload, Snapshot, StoreInfo, StreamInfo};
@@ -155,7 +154,9 @@ fn kurrent_error(what: &str, location: &str, err: &kurrentdb::Error) -> SourceEr
             };
             format!("cannot connect: {inner}{hint}")
         }
-        kurrentdb::Error::ServerError(message) => format!("server unavailable or failed: {message}"),
+        kurrentdb::Error::ServerError(message) => {
+            format!("server unavailable or failed: {message}")
+        }
         other => other.to_string(),
     };
     SourceError::Query(format!("KurrentDB {what} failed: {reason}: {location}"))
@@ -187,7 +188,9 @@ impl KurrentSource {
         let options = KurrentOptions::parse(url)?;
         let settings: ClientSettings = options.connection_string.parse().map_err(
             |err: kurrentdb::ClientSettingsParseError| {
-                SourceError::Open(format!("invalid KurrentDB connection string ({err}): {location}"))
+                SourceError::Open(format!(
+                    "invalid KurrentDB connection string ({err}): {location}"
+                ))
             },
         )?;
         let runtime = super::runtime("kurrentdb")?;
@@ -218,9 +221,16 @@ impl KurrentSource {
         future: impl Future<Output = Result<T, kurrentdb::Error>>,
     ) -> SourceResult<T> {
         let location = self.location.clone();
-        block_on_bounded(&self.runtime, self.call_timeout, &format!("KurrentDB {what}"), async move {
-            future.await.map_err(|err| kurrent_error(what, &location, &err))
-        })
+        block_on_bounded(
+            &self.runtime,
+            self.call_timeout,
+            &format!("KurrentDB {what}"),
+            async move {
+                future
+                    .await
+                    .map_err(|err| kurrent_error(what, &location, &err))
+            },
+        )
     }
 
     /// Reads a stream; `None` when it does not exist.
@@ -250,7 +260,11 @@ impl KurrentSource {
         })
     }
 
-    fn read_all_raw(&self, options: ReadAllOptions, limit: usize) -> SourceResult<Vec<ResolvedEvent>> {
+    fn read_all_raw(
+        &self,
+        options: ReadAllOptions,
+        limit: usize,
+    ) -> SourceResult<Vec<ResolvedEvent>> {
         let options = options.max_count(limit);
         let client = self.client.clone();
         self.bounded("read $all", async move {
@@ -279,7 +293,10 @@ impl KurrentSource {
             ["schema_version", "schemaVersion", "$schemaVersion"]
                 .iter()
                 .find_map(|k| m.get(*k))
-                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .and_then(|v| u32::try_from(v).ok())
         });
         Event {
@@ -362,12 +379,12 @@ impl KurrentSource {
         loop {
             let options = match index.next {
                 None => ReadAllOptions::default().position(StreamPosition::Start),
-                Some(next) => ReadAllOptions::default().position(StreamPosition::Position(
-                    Position {
+                Some(next) => {
+                    ReadAllOptions::default().position(StreamPosition::Position(Position {
                         commit: next,
                         prepare: next,
-                    },
-                )),
+                    }))
+                }
             }
             .forwards()
             .filter(SubscriptionFilter::on_event_type().exclude_system_events());
@@ -384,7 +401,10 @@ impl KurrentSource {
                 if !index.event_types.contains(&recorded.event_type) {
                     index.event_types.insert(recorded.event_type.clone());
                 }
-                let entry = index.streams.entry(recorded.stream_id().to_owned()).or_default();
+                let entry = index
+                    .streams
+                    .entry(recorded.stream_id().to_owned())
+                    .or_default();
                 entry.event_count += 1;
                 entry.last_version = entry.last_version.max(recorded.revision);
                 entry.first_recorded_at.get_or_insert(recorded.created);
@@ -404,7 +424,9 @@ impl KurrentSource {
     fn stream_details(&self, stream_id: &str) -> SourceResult<Option<StreamInfo>> {
         let last = self.read_stream_raw(
             stream_id,
-            ReadStreamOptions::default().position(StreamPosition::End).backwards(),
+            ReadStreamOptions::default()
+                .position(StreamPosition::End)
+                .backwards(),
             1,
         )?;
         let Some(last) = last.and_then(|mut events| events.pop()) else {
@@ -413,12 +435,16 @@ impl KurrentSource {
         let first = self
             .read_stream_raw(
                 stream_id,
-                ReadStreamOptions::default().position(StreamPosition::Start).forwards(),
+                ReadStreamOptions::default()
+                    .position(StreamPosition::Start)
+                    .forwards(),
                 1,
             )?
             .and_then(|mut events| events.pop());
         let last_recorded = last.get_original_event();
-        let first_version = first.as_ref().map_or(0, |e| e.get_original_event().revision);
+        let first_version = first
+            .as_ref()
+            .map_or(0, |e| e.get_original_event().revision);
         Ok(Some(StreamInfo {
             stream_id: stream_id.to_owned(),
             category: crate::core::ids::category_of(stream_id, '-'),
@@ -517,7 +543,11 @@ impl EventSource for KurrentSource {
                 "KurrentDB over gRPC; stream list from a scan of $all".to_owned()
             },
             stream_count: index.streams.len() as u64,
-            event_count: if from_projection { 0 } else { index.event_count },
+            event_count: if from_projection {
+                0
+            } else {
+                index.event_count
+            },
             head_position: head,
             snapshot_count: 0,
             checkpoint_names,
@@ -525,7 +555,9 @@ impl EventSource for KurrentSource {
     }
 
     fn head(&self) -> SourceResult<u64> {
-        let options = ReadAllOptions::default().position(StreamPosition::End).backwards();
+        let options = ReadAllOptions::default()
+            .position(StreamPosition::End)
+            .backwards();
         let events = self.read_all_raw(options, 1)?;
         Ok(events.first().map_or(0, position_of))
     }
@@ -641,10 +673,17 @@ impl EventSource for KurrentSource {
                     commit: p.saturating_add(1),
                     prepare: p.saturating_add(1),
                 }),
-                Some(p) => StreamPosition::Position(Position { commit: p, prepare: p }),
+                Some(p) => StreamPosition::Position(Position {
+                    commit: p,
+                    prepare: p,
+                }),
             };
             let options = ReadAllOptions::default().position(position);
-            let options = if backwards { options.backwards() } else { options.forwards() };
+            let options = if backwards {
+                options.backwards()
+            } else {
+                options.forwards()
+            };
             let events = self.read_all_raw(options.filter(filter.clone()), limit)?;
             let read = events.len();
             let mut last = None;
@@ -722,7 +761,9 @@ impl EventSource for KurrentSource {
         let snapshot_stream = self.snapshot_stream_of(stream_id);
         let Some(events) = self.read_stream_raw(
             &snapshot_stream,
-            ReadStreamOptions::default().position(StreamPosition::Start).forwards(),
+            ReadStreamOptions::default()
+                .position(StreamPosition::Start)
+                .forwards(),
             limit_of(MAX_PAGE),
         )?
         else {
@@ -733,10 +774,19 @@ impl EventSource for KurrentSource {
             .filter_map(|resolved| {
                 let event = Self::to_event(resolved);
                 let metadata = event.metadata.json()?;
-                let version = ["version", "streamVersion", "stream_version", "$version", "aggregateVersion"]
-                    .iter()
-                    .find_map(|k| metadata.get(*k))
-                    .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))?;
+                let version = [
+                    "version",
+                    "streamVersion",
+                    "stream_version",
+                    "$version",
+                    "aggregateVersion",
+                ]
+                .iter()
+                .find_map(|k| metadata.get(*k))
+                .and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })?;
                 Some(Snapshot {
                     stream_id: stream_id.to_owned(),
                     version,
@@ -809,10 +859,7 @@ impl EventSource for KurrentSource {
             };
             let Some(position) = position else { continue };
             checkpoints.push(Checkpoint {
-                name: format!(
-                    "{}::{}",
-                    subscription.event_source, subscription.group_name
-                ),
+                name: format!("{}::{}", subscription.event_source, subscription.group_name),
                 position,
                 updated_at: None,
                 upstream: None,

@@ -96,7 +96,11 @@ fn redact_query(tail: &str) -> String {
     let kept: Vec<&str> = query
         .split('&')
         .filter(|pair| {
-            let key = pair.split('=').next().unwrap_or_default().to_ascii_lowercase();
+            let key = pair
+                .split('=')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             !matches!(key.as_str(), "password" | "apikey" | "api_key" | "token")
         })
         .collect();
@@ -135,7 +139,10 @@ pub(crate) fn block_on_bounded<T>(
     runtime.block_on(async move {
         let cancelled = async {
             loop {
-                if cancel.as_ref().is_some_and(crate::core::cancel::CancelToken::is_cancelled) {
+                if cancel
+                    .as_ref()
+                    .is_some_and(crate::core::cancel::CancelToken::is_cancelled)
+                {
                     return;
                 }
                 tokio::time::sleep(CANCEL_POLL).await;

@@ -28,12 +28,7 @@ use crate::core::source::{EventSource, SourceError, SourceResult};
 use super::{CALL_TIMEOUT, CONNECT_TIMEOUT, block_on_bounded, redact_url};
 
 /// Code generated from `proto/umadb/v1/umadb.proto` by build.rs (protox + tonic-prost-build).
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    missing_docs,
-    reason = "generated code"
-)]
+#[allow(clippy::all, clippy::pedantic, missing_docs, reason = "generated code")]
 pub mod proto {
     tonic::include_proto!("umadb.v1");
 }
@@ -119,9 +114,10 @@ impl UmaDbOptions {
         if host_port.is_empty() {
             return Err(bad("no host"));
         }
-        let host_port = if host_port.rsplit_once(':').is_some_and(|(_, port)| {
-            !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
-        }) {
+        let host_port = if host_port
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        {
             host_port.to_owned()
         } else {
             format!("{host_port}:50051")
@@ -282,7 +278,10 @@ impl UmaDbSource {
         let source = std::error::Error::source(status)
             .map(|err| format!(" — {err}"))
             .unwrap_or_default();
-        SourceError::Query(format!("UmaDB {what} failed: {reason}{source}: {}", self.location))
+        SourceError::Query(format!(
+            "UmaDB {what} failed: {reason}{source}: {}",
+            self.location
+        ))
     }
 
     /// Reads up to `limit` events (server-side query, start, direction) in chunks, each
@@ -348,12 +347,14 @@ impl UmaDbSource {
                 }
                 index.indexed_to = position;
                 index.event_count += 1;
-                if let Some(tracking) = &sequenced.tracking_info {
-                    if !index.tracking_sources.contains(&tracking.source) {
-                        index.tracking_sources.insert(tracking.source.clone());
-                    }
+                if let Some(tracking) = &sequenced.tracking_info
+                    && !index.tracking_sources.contains(&tracking.source)
+                {
+                    index.tracking_sources.insert(tracking.source.clone());
                 }
-                let Some(event) = sequenced.event else { continue };
+                let Some(event) = sequenced.event else {
+                    continue;
+                };
                 if !index.event_types.contains(&event.event_type) {
                     index.event_types.insert(event.event_type);
                 }
@@ -416,12 +417,22 @@ impl UmaDbSource {
     /// first tag matching the rule, else its first tag.
     fn stream_of<'a>(&self, index: &TagIndex, tags: &'a [String]) -> Option<&'a String> {
         tags.iter()
-            .find(|tag| index.tags.get(*tag).is_some_and(|entry| self.visible(tag, entry)))
+            .find(|tag| {
+                index
+                    .tags
+                    .get(*tag)
+                    .is_some_and(|entry| self.visible(tag, entry))
+            })
             .or_else(|| tags.iter().find(|tag| self.options.rule.matches(tag)))
             .or_else(|| tags.first())
     }
 
-    fn to_event(&self, index: &TagIndex, sequenced: proto::SequencedEvent, tag: Option<&str>) -> Event {
+    fn to_event(
+        &self,
+        index: &TagIndex,
+        sequenced: proto::SequencedEvent,
+        tag: Option<&str>,
+    ) -> Event {
         let position = sequenced.position;
         let event = sequenced.event.unwrap_or_default();
         let stream_id = match tag {
@@ -438,7 +449,10 @@ impl UmaDbSource {
             .map_or(0, |ordinal| ordinal as u64 + 1);
         let mut metadata = serde_json::Map::new();
         for entry in &event.metadata {
-            metadata.insert(entry.key.clone(), serde_json::Value::String(entry.value.clone()));
+            metadata.insert(
+                entry.key.clone(),
+                serde_json::Value::String(entry.value.clone()),
+            );
         }
         metadata.insert(
             "tags".to_owned(),
@@ -630,8 +644,12 @@ impl EventSource for UmaDbSource {
         let mut out = Vec::new();
         // Client-side filters (stream prefix, time window) may need several pages.
         loop {
-            let (events, _) =
-                self.read_raw(server_query.clone(), start, backwards, Some(page_limit(limit)))?;
+            let (events, _) = self.read_raw(
+                server_query.clone(),
+                start,
+                backwards,
+                Some(page_limit(limit)),
+            )?;
             let Some(last) = events.last().map(|e| e.position) else {
                 break;
             };
@@ -744,9 +762,10 @@ mod tests {
         assert!(!options.show_single_event_tags);
         assert!(options.api_key.is_none());
 
-        let options =
-            UmaDbOptions::parse("umadb://key123@db:7000/?streams=order:,account:&single=show&tracking=a,b")
-                .unwrap();
+        let options = UmaDbOptions::parse(
+            "umadb://key123@db:7000/?streams=order:,account:&single=show&tracking=a,b",
+        )
+        .unwrap();
         assert_eq!(options.endpoint, "http://db:7000");
         assert_eq!(options.api_key.as_deref(), Some("key123"));
         assert_eq!(

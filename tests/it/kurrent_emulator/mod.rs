@@ -24,7 +24,10 @@ use std::time::Duration;
 pub mod proto {
     pub mod event_store {
         pub mod client {
-            include!(concat!(env!("OUT_DIR"), "/kurrent_emulator/event_store.client.rs"));
+            include!(concat!(
+                env!("OUT_DIR"),
+                "/kurrent_emulator/event_store.client.rs"
+            ));
             pub mod server_features {
                 include!(concat!(
                     env!("OUT_DIR"),
@@ -32,10 +35,16 @@ pub mod proto {
                 ));
             }
             pub mod gossip {
-                include!(concat!(env!("OUT_DIR"), "/kurrent_emulator/event_store.client.gossip.rs"));
+                include!(concat!(
+                    env!("OUT_DIR"),
+                    "/kurrent_emulator/event_store.client.gossip.rs"
+                ));
             }
             pub mod streams {
-                include!(concat!(env!("OUT_DIR"), "/kurrent_emulator/event_store.client.streams.rs"));
+                include!(concat!(
+                    env!("OUT_DIR"),
+                    "/kurrent_emulator/event_store.client.streams.rs"
+                ));
             }
             pub mod projections {
                 include!(concat!(
@@ -195,7 +204,12 @@ impl EmulatorData {
             .map(|e| e.stream.clone())
             .collect();
         for stream in firsts {
-            self.append_raw("$streams", "$>", format!("0@{stream}").into_bytes(), Vec::new());
+            self.append_raw(
+                "$streams",
+                "$>",
+                format!("0@{stream}").into_bytes(),
+                Vec::new(),
+            );
         }
     }
 

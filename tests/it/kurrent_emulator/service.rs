@@ -39,7 +39,11 @@ fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -147,7 +151,11 @@ fn expression_matches(expression: &read_options::filter_options::Expression, tex
     if !expression.regex.is_empty() {
         return regex::Regex::new(&expression.regex).is_ok_and(|re| re.is_match(text));
     }
-    expression.prefix.is_empty() || expression.prefix.iter().any(|p| text.starts_with(p.as_str()))
+    expression.prefix.is_empty()
+        || expression
+            .prefix
+            .iter()
+            .any(|p| text.starts_with(p.as_str()))
 }
 
 fn filter_matches(filter: Option<&read_options::FilterOptions>, event: &StoredEvent) -> bool {
@@ -167,11 +175,12 @@ impl ServerFeatures for Node {
     ) -> Result<Response<pb::server_features::SupportedMethods>, Status> {
         // Like a real node, server features and gossip need no credentials.
         drop(request);
-        let method = |service: &str, name: &str, features: &[&str]| pb::server_features::SupportedMethod {
-            method_name: name.to_owned(),
-            service_name: service.to_owned(),
-            features: features.iter().map(|f| (*f).to_owned()).collect(),
-        };
+        let method =
+            |service: &str, name: &str, features: &[&str]| pb::server_features::SupportedMethod {
+                method_name: name.to_owned(),
+                service_name: service.to_owned(),
+                features: features.iter().map(|f| (*f).to_owned()).collect(),
+            };
         let persistent = "event_store.client.persistent_subscriptions.persistentsubscriptions";
         Ok(Response::new(pb::server_features::SupportedMethods {
             methods: vec![
@@ -183,7 +192,11 @@ impl ServerFeatures for Node {
                 method(persistent, "getinfo", &["stream", "all"]),
                 method(persistent, "replayparked", &[]),
                 method(persistent, "restartsubsystem", &[]),
-                method("event_store.client.projections.projections", "statistics", &[]),
+                method(
+                    "event_store.client.projections.projections",
+                    "statistics",
+                    &[],
+                ),
                 method("event_store.client.gossip.gossip", "read", &[]),
             ],
             event_store_server_version: "24.10.0".to_owned(),
@@ -245,9 +258,9 @@ impl Streams for Node {
         &self,
         request: Request<pb::streams::ReadReq>,
     ) -> Result<Response<Self::ReadStream>, Status> {
-        use read_options::{CountOption, FilterOption, StreamOption};
         use read_options::all_options::AllOption;
         use read_options::stream_options::RevisionOption;
+        use read_options::{CountOption, FilterOption, StreamOption};
         self.check_auth(&request)?;
         let options = request
             .into_inner()
@@ -257,7 +270,9 @@ impl Streams for Node {
         let count = match options.count_option {
             Some(CountOption::Count(count)) => usize::try_from(count).unwrap_or(usize::MAX),
             Some(CountOption::Subscription(_)) => {
-                return Err(Status::unimplemented("the emulator serves no subscriptions"));
+                return Err(Status::unimplemented(
+                    "the emulator serves no subscriptions",
+                ));
             }
             None => usize::MAX,
         };
@@ -266,7 +281,10 @@ impl Streams for Node {
             _ => None,
         };
         let structured = matches!(
-            options.uuid_option.as_ref().and_then(|u| u.content.as_ref()),
+            options
+                .uuid_option
+                .as_ref()
+                .and_then(|u| u.content.as_ref()),
             Some(read_options::uuid_option::Content::Structured(_))
         );
         let data = self.data.read().unwrap();
@@ -294,7 +312,11 @@ impl Streams for Node {
                         Some(RevisionOption::Start(_)) | None => 0,
                     };
                     let selected: Vec<&StoredEvent> = if backwards {
-                        events.into_iter().rev().filter(|e| e.revision <= from).collect()
+                        events
+                            .into_iter()
+                            .rev()
+                            .filter(|e| e.revision <= from)
+                            .collect()
                     } else {
                         events.into_iter().filter(|e| e.revision >= from).collect()
                     };
@@ -308,19 +330,19 @@ impl Streams for Node {
             Some(StreamOption::All(all)) => {
                 let events = &data.events;
                 let at = |position: u64| events.partition_point(|e| e.position < position);
-                let iter: Box<dyn Iterator<Item = &StoredEvent>> = match (&all.all_option, backwards) {
-                    (Some(AllOption::Position(p)), false) => {
-                        Box::new(events[at(p.commit_position)..].iter())
-                    }
-                    (Some(AllOption::Position(p)), true) => {
-                        Box::new(events[..at(p.commit_position)].iter().rev())
-                    }
-                    (Some(AllOption::End(_)), false) | (Some(AllOption::Start(_)) | None, true) => {
-                        Box::new(std::iter::empty())
-                    }
-                    (Some(AllOption::End(_)), true) => Box::new(events.iter().rev()),
-                    (Some(AllOption::Start(_)) | None, false) => Box::new(events.iter()),
-                };
+                let iter: Box<dyn Iterator<Item = &StoredEvent>> =
+                    match (&all.all_option, backwards) {
+                        (Some(AllOption::Position(p)), false) => {
+                            Box::new(events[at(p.commit_position)..].iter())
+                        }
+                        (Some(AllOption::Position(p)), true) => {
+                            Box::new(events[..at(p.commit_position)].iter().rev())
+                        }
+                        (Some(AllOption::End(_)), false)
+                        | (Some(AllOption::Start(_)) | None, true) => Box::new(std::iter::empty()),
+                        (Some(AllOption::End(_)), true) => Box::new(events.iter().rev()),
+                        (Some(AllOption::Start(_)) | None, false) => Box::new(events.iter()),
+                    };
                 iter.filter(|e| filter_matches(filter, e))
                     .take(count)
                     .map(|e| read_event(e, structured))
@@ -374,7 +396,9 @@ impl Projections for Node {
     }
 }
 
-fn subscription_info(group: &super::PersistentGroup) -> pb::persistent_subscriptions::SubscriptionInfo {
+fn subscription_info(
+    group: &super::PersistentGroup,
+) -> pb::persistent_subscriptions::SubscriptionInfo {
     pb::persistent_subscriptions::SubscriptionInfo {
         event_source: group.event_source.clone(),
         group_name: group.group.clone(),
@@ -444,6 +468,8 @@ impl PersistentSubscriptions for Node {
         if subscriptions.is_empty() && wanted.is_some() {
             return Err(Status::not_found("no subscriptions"));
         }
-        Ok(Response::new(pb::persistent_subscriptions::ListResp { subscriptions }))
+        Ok(Response::new(pb::persistent_subscriptions::ListResp {
+            subscriptions,
+        }))
     }
 }
