@@ -547,7 +547,7 @@ fn serve_kurrent_emulator() {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(60);
-    let mut data = fixture_data(true);
+    let mut data = fixture_data(false);
     for i in 0..200u32 {
         let order = format!("order-{}", 100 + i % 40);
         let correlation = format!("c-{}", 100 + i % 40);
@@ -564,6 +564,7 @@ fn serve_kurrent_emulator() {
             &json!({"$correlationId": correlation, "$causationId": format!("cmd-{i}")}),
         );
     }
+    data.build_streams_projection();
     let head = data.head();
     data.projections[0].position = format!("C:{head}/P:{head}");
     let _emulator = Emulator::start_on(data, port);

@@ -37,6 +37,34 @@ pub fn umadb_or_skip(test: &str) -> Option<PathBuf> {
     found
 }
 
+/// UmaDB preallocates a 256 MiB data file: at most this many servers run at once, so that
+/// parallel tests do not fill a small disk.
+const MAX_SERVERS: usize = 2;
+static RUNNING: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+fn acquire_slot() {
+    let (count, freed) = &RUNNING;
+    let mut running = count
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    while *running >= MAX_SERVERS {
+        running = freed
+            .wait(running)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+    *running += 1;
+}
+
+fn release_slot() {
+    let (count, freed) = &RUNNING;
+    let mut running = count
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    *running -= 1;
+    freed.notify_one();
+}
+
 /// A running UmaDB server on 127.0.0.1.
 pub struct UmaDbServer {
     command: PathBuf,
@@ -44,7 +72,7 @@ pub struct UmaDbServer {
     /// The loopback port it listens on.
     pub port: u16,
     child: Option<Child>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 fn free_port() -> u16 {
@@ -57,6 +85,7 @@ fn free_port() -> u16 {
 impl UmaDbServer {
     /// Starts a server with a fresh data file in a new temp dir.
     pub fn start(command: &Path) -> Self {
+        acquire_slot();
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("uma.db");
         let mut server = Self {
@@ -64,7 +93,7 @@ impl UmaDbServer {
             db_path,
             port: free_port(),
             child: None,
-            _dir: Some(dir),
+            dir: Some(dir),
         };
         server.launch();
         server
@@ -142,5 +171,8 @@ impl UmaDbServer {
 impl Drop for UmaDbServer {
     fn drop(&mut self) {
         self.kill();
+        // The data file goes with the temp dir before another server may start.
+        drop(self.dir.take());
+        release_slot();
     }
 }

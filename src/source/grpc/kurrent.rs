@@ -152,7 +152,13 @@ fn kurrent_error(what: &str, location: &str, err: &kurrentdb::Error) -> SourceEr
             } else {
                 " (TLS is on: check the certificate settings, or add tls=false for an insecure node)"
             };
-            format!("cannot connect: {inner}{hint}")
+            // The client's text is a debug dump of a gRPC status; keep only its message.
+            let text = inner.to_string();
+            let message = text
+                .split_once("message: \"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map_or(text.as_str(), |(message, _)| message);
+            format!("cannot connect to the server ({message}){hint}")
         }
         kurrentdb::Error::ServerError(message) => {
             format!("server unavailable or failed: {message}")
