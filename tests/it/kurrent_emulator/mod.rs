@@ -81,6 +81,8 @@ pub struct StoredEvent {
     pub custom_metadata: Vec<u8>,
     /// Seconds since the Unix epoch.
     pub created_secs: u64,
+    /// The data parses as JSON (content type `application/json`).
+    pub is_json: bool,
 }
 
 /// A projection's statistics as the server reports them.
@@ -180,7 +182,9 @@ impl EmulatorData {
         // Version 4, RFC 4122 variant, so it reads as a well-formed UUID.
         id[6] = (id[6] & 0x0f) | 0x40;
         id[8] = (id[8] & 0x3f) | 0x80;
+        let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&data).is_ok();
         self.events.push(StoredEvent {
+            is_json,
             stream: stream.to_owned(),
             revision,
             position,

@@ -116,7 +116,7 @@ fn read_event(event: &StoredEvent, structured: bool) -> pb::streams::ReadResp {
     use pb::streams::read_resp::{Content, ReadEvent, read_event};
     let mut metadata = std::collections::HashMap::new();
     metadata.insert("type".to_owned(), event.event_type.clone());
-    let content_type = if serde_json::from_slice::<serde_json::Value>(&event.data).is_ok() {
+    let content_type = if event.is_json {
         "application/json"
     } else {
         "application/octet-stream"
@@ -147,23 +147,52 @@ fn read_event(event: &StoredEvent, structured: bool) -> pb::streams::ReadResp {
     }
 }
 
-fn expression_matches(expression: &read_options::filter_options::Expression, text: &str) -> bool {
-    if !expression.regex.is_empty() {
-        return regex::Regex::new(&expression.regex).is_ok_and(|re| re.is_match(text));
-    }
-    expression.prefix.is_empty()
-        || expression
-            .prefix
-            .iter()
-            .any(|p| text.starts_with(p.as_str()))
+/// A request's filter, with its regex compiled once.
+struct Filter {
+    on_stream: bool,
+    regex: Option<regex::Regex>,
+    prefixes: Vec<String>,
 }
 
-fn filter_matches(filter: Option<&read_options::FilterOptions>, event: &StoredEvent) -> bool {
-    use read_options::filter_options::Filter;
-    match filter.and_then(|f| f.filter.as_ref()) {
-        Some(Filter::StreamIdentifier(expression)) => expression_matches(expression, &event.stream),
-        Some(Filter::EventType(expression)) => expression_matches(expression, &event.event_type),
-        None => true,
+impl Filter {
+    fn new(options: Option<&read_options::FilterOptions>) -> Result<Option<Self>, Status> {
+        use read_options::filter_options::Filter as Kind;
+        let Some((on_stream, expression)) =
+            options.and_then(|f| f.filter.as_ref()).map(|f| match f {
+                Kind::StreamIdentifier(e) => (true, e),
+                Kind::EventType(e) => (false, e),
+            })
+        else {
+            return Ok(None);
+        };
+        let regex = if expression.regex.is_empty() {
+            None
+        } else {
+            Some(
+                regex::Regex::new(&expression.regex)
+                    .map_err(|err| Status::invalid_argument(err.to_string()))?,
+            )
+        };
+        Ok(Some(Self {
+            on_stream,
+            regex,
+            prefixes: expression.prefix.clone(),
+        }))
+    }
+
+    fn matches(&self, event: &StoredEvent) -> bool {
+        let text = if self.on_stream {
+            &event.stream
+        } else {
+            &event.event_type
+        };
+        match &self.regex {
+            Some(regex) => regex.is_match(text),
+            None => {
+                self.prefixes.is_empty()
+                    || self.prefixes.iter().any(|p| text.starts_with(p.as_str()))
+            }
+        }
     }
 }
 
@@ -276,10 +305,10 @@ impl Streams for Node {
             }
             None => usize::MAX,
         };
-        let filter = match &options.filter_option {
+        let filter = Filter::new(match &options.filter_option {
             Some(FilterOption::Filter(filter)) => Some(filter),
             _ => None,
-        };
+        })?;
         let structured = matches!(
             options
                 .uuid_option
@@ -343,7 +372,7 @@ impl Streams for Node {
                         (Some(AllOption::End(_)), true) => Box::new(events.iter().rev()),
                         (Some(AllOption::Start(_)) | None, false) => Box::new(events.iter()),
                     };
-                iter.filter(|e| filter_matches(filter, e))
+                iter.filter(|e| filter.as_ref().is_none_or(|f| f.matches(e)))
                     .take(count)
                     .map(|e| read_event(e, structured))
                     .collect()
