@@ -3,4 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
+# The UmaDB server the gRPC integration tests start on loopback.
+PATH="$(scripts/setup-umadb.sh):$PATH"
+export PATH
 cargo test --all-targets "$@"

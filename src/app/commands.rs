@@ -68,13 +68,15 @@ impl EventscopeApp {
         self.jobs.cancel_all();
         self.open_generation += 1;
         let generation = self.open_generation;
-        self.connect.opening = Some(location.clone());
+        // Shown and logged without credentials.
+        let shown = crate::source::grpc::redact_url(&location);
+        self.connect.opening = Some(shown.clone());
         self.connect.error = None;
         let options = crate::source::OpenOptions {
             mapping: self.mapping.clone(),
             application: None,
         };
-        let label = format!("Opening {location}");
+        let label = format!("Opening {shown}");
         self.jobs.spawn(
             crate::app::jobs::Lane::Interactive,
             &label,
@@ -269,7 +271,8 @@ impl EventscopeApp {
                         self.replay_on_open(&location, is_demo);
                         self.open_trace_index(&location);
                         self.store = Some(OpenStore {
-                            location,
+                            // Shown in the title and header: never with a password.
+                            location: crate::source::grpc::redact_url(&location),
                             source,
                             info: None,
                             head: 0,
@@ -277,6 +280,7 @@ impl EventscopeApp {
                         self.reset_views();
                     }
                     Err(error) => {
+                        let location = crate::source::grpc::redact_url(&location);
                         let tried = if location.contains("://") {
                             format!("tried: connecting to the server at {location}")
                         } else {

@@ -58,8 +58,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Records a successfully opened store.
+    /// Records a successfully opened store. Credentials in a URL are never kept (the
+    /// password is asked for again).
     pub fn remember(&mut self, location: &str) {
+        let location = crate::source::grpc::redact_url(location);
+        let location = location.as_str();
         self.recent.retain(|r| r != location);
         self.recent.insert(0, location.to_owned());
         self.recent.truncate(MAX_RECENT);
@@ -69,6 +72,20 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_urls_keep_no_password() {
+        let mut state = AppState::default();
+        state.remember("esdb://admin:changeit@localhost:2113?tls=false");
+        state.remember("umadb://secret-key@127.0.0.1:50051");
+        assert_eq!(
+            state.recent,
+            [
+                "umadb://127.0.0.1:50051",
+                "esdb://admin@localhost:2113?tls=false"
+            ]
+        );
+    }
 
     #[test]
     fn recent_is_deduplicated_and_bounded() {

@@ -1,7 +1,8 @@
 //! Source layer: implementations of [`crate::core::source::EventSource`].
 //!
-//! [`open`] turns what a user typed (a path today; gRPC URLs later) into a source.
+//! [`open`] turns what a user typed (a SQLite path or a gRPC store URL) into a source.
 
+pub mod grpc;
 pub mod lag;
 pub mod sqlite;
 pub mod worker;
@@ -9,7 +10,7 @@ pub mod worker;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::core::source::{EventSource, SourceError, SourceResult};
+use crate::core::source::{EventSource, SourceResult};
 
 /// How to open a store.
 #[derive(Clone, Debug, Default)]
@@ -26,19 +27,8 @@ pub struct OpenOptions {
 /// # Errors
 /// When the store cannot be opened or its layout is unknown.
 pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn EventSource>> {
-    let lower = location.to_ascii_lowercase();
-    for scheme in [
-        "kurrentdb://",
-        "kurrentdb+discover://",
-        "esdb://",
-        "esdb+discover://",
-        "umadb://",
-    ] {
-        if lower.starts_with(scheme) {
-            return Err(SourceError::Open(format!(
-                "gRPC stores are not supported yet (coming with the [grpc] work): {location}"
-            )));
-        }
+    if let Some(source) = open_grpc(location)? {
+        return Ok(source);
     }
     let (path, application) = match location.rsplit_once('#') {
         Some((path, app)) if !std::path::Path::new(location).exists() && !app.is_empty() => {
@@ -54,4 +44,29 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
         std::path::Path::new(path),
         &sqlite_options,
     )?))
+}
+
+/// Opens a gRPC store when `location` is a URL eventscope knows (`kurrentdb://`, `esdb://`,
+/// their `+discover` forms, `umadb://`); `None` for anything else.
+#[cfg(feature = "grpc")]
+fn open_grpc(location: &str) -> SourceResult<Option<Arc<dyn EventSource>>> {
+    Ok(match grpc::scheme_of(location) {
+        Some(grpc::GrpcKind::Kurrent) => {
+            Some(Arc::new(grpc::kurrent::KurrentSource::open(location)?))
+        }
+        Some(grpc::GrpcKind::UmaDb) => Some(Arc::new(grpc::umadb::UmaDbSource::open(location)?)),
+        None => None,
+    })
+}
+
+/// Without the `grpc` feature, gRPC URLs get a clear error.
+#[cfg(not(feature = "grpc"))]
+fn open_grpc(location: &str) -> SourceResult<Option<Arc<dyn EventSource>>> {
+    if grpc::is_grpc_url(location) {
+        return Err(crate::core::source::SourceError::Open(format!(
+            "this build has no gRPC support (built without the `grpc` feature): {}",
+            grpc::redact_url(location)
+        )));
+    }
+    Ok(None)
 }

@@ -73,19 +73,24 @@ pub fn connect_ui(
     ui.strong("Event store server (gRPC)");
     ui.horizontal(|ui| {
         let label = ui.label("URL");
-        ui.add(
-            egui::TextEdit::singleline(&mut state.url)
-                .hint_text("kurrentdb://localhost:2113 or umadb://localhost:50051")
-                .desired_width(360.0),
-        )
-        .labelled_by(label.id);
-        if ui.button("Connect").clicked() && !state.url.trim().is_empty() {
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut state.url)
+                    .hint_text("kurrentdb://localhost:2113 or umadb://localhost:50051")
+                    .desired_width(360.0),
+            )
+            .labelled_by(label.id);
+        let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Connect").clicked() || enter) && !state.url.trim().is_empty() {
             commands.push(AppCommand::Open(state.url.trim().to_owned()));
         }
     });
     ui.label(
-        RichText::new("KurrentDB and UmaDB servers are not supported yet; SQLite files are")
-            .color(colours.muted),
+        RichText::new(
+            "KurrentDB: esdb:// or kurrentdb:// connection strings (user:password@, +discover, \
+             tls=false …). UmaDB: umadb://host:port. Passwords are never saved",
+        )
+        .color(colours.muted),
     );
     ui.add_space(8.0);
     ui.strong("Recent");
@@ -94,7 +99,15 @@ pub fn connect_ui(
     }
     for location in recent {
         if ui.link(RichText::new(location).monospace()).clicked() {
-            commands.push(AppCommand::Open(location.clone()));
+            if crate::source::grpc::is_grpc_url(location) && location.contains('@') {
+                // Saved without its password: let the user type it again.
+                state.url.clone_from(location);
+                state.error = Some(format!(
+                    "Add the password to the URL (user:password@…) and connect: {location}"
+                ));
+            } else {
+                commands.push(AppCommand::Open(location.clone()));
+            }
         }
     }
 }

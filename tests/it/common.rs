@@ -58,3 +58,11 @@ pub fn copy_fixture(relative: &str, dir: &Path) -> PathBuf {
     std::fs::copy(&source, &target).expect("copy fixture");
     target
 }
+
+/// The error opening a store gives (panics if it opens).
+pub fn open_error(location: &str) -> eventscope::core::SourceError {
+    match eventscope::source::open(location, &eventscope::source::OpenOptions::default()) {
+        Ok(_) => panic!("{location} opened"),
+        Err(err) => err,
+    }
+}

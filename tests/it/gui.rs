@@ -233,14 +233,21 @@ fn connect_screen_without_a_store() {
         h.query_by_label_contains("no such file").is_some()
     });
     assert!(!missing.exists(), "opening must not create the file");
-    // A gRPC URL is accepted by the field and explained.
+    // A gRPC URL is accepted by the field; with no server there, the error says so.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     h.get_by_label("URL").focus();
     h.get_by_label("URL")
-        .type_text("kurrentdb://localhost:2113");
+        .type_text(&format!("kurrentdb://127.0.0.1:{free}?tls=false"));
     h.get_by_label("Connect").click();
-    wait_until(&mut h, "the gRPC message", |h| {
-        h.query_by_label_contains("not supported yet").is_some()
+    wait_until(&mut h, "the gRPC error", |h| {
+        h.query_by_label_contains("KurrentDB read").is_some()
     });
+    let error = h.state().connect.error.clone().unwrap_or_default();
+    assert!(error.contains(&format!("127.0.0.1:{free}")), "{error}");
 }
 
 #[test]

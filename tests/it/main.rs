@@ -12,8 +12,14 @@ mod emmett;
 mod eventsourcing;
 #[cfg(feature = "gui")]
 mod gui;
+#[cfg(all(feature = "gui", feature = "grpc"))]
+mod gui_grpc;
 #[cfg(feature = "gui")]
 mod gui_trace;
+#[cfg(feature = "grpc")]
+mod kurrent;
+#[cfg(feature = "grpc")]
+mod kurrent_emulator;
 mod lag;
 mod mapping;
 mod readonly;
@@ -21,3 +27,7 @@ mod replay;
 #[cfg(feature = "gui")]
 mod replay_gui;
 mod trace;
+#[cfg(feature = "grpc")]
+mod umadb;
+#[cfg(feature = "grpc")]
+mod umadb_server;
