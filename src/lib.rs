@@ -14,6 +14,7 @@
 pub mod app;
 pub mod cli;
 pub mod cli_replay;
+pub mod cli_upcast;
 pub mod core;
 pub mod demo;
 pub mod history;
@@ -22,3 +23,4 @@ pub mod script;
 pub mod source;
 #[cfg(feature = "gui")]
 pub mod ui;
+pub mod upcast;

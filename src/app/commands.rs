@@ -58,6 +58,7 @@ impl EventscopeApp {
                 self.state.theme = choice;
                 self.egui_ctx.set_theme(choice.preference());
             }
+            AppCommand::Upcast(command) => self.upcast_command(command),
         }
     }
 
@@ -200,7 +201,7 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
-            View::Projections => {}
+            View::Projections | View::Upcasters => {}
             View::Streams => {
                 let Some(info) = &self.stream_view.info else {
                     return;
@@ -463,6 +464,7 @@ impl EventscopeApp {
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }
+            AppMsg::Upcast(msg) => self.upcast_message(*msg),
         }
     }
 

@@ -139,6 +139,8 @@ pub enum AppMsg {
         /// Which job.
         job_id: u64,
     },
+    /// A result of the upcasters view's jobs.
+    Upcast(Box<crate::app::upcast::UpcastMsg>),
 }
 
 /// Where log events go in the log view.
@@ -199,4 +201,6 @@ pub enum AppCommand {
     DismissError,
     /// Set the theme.
     SetTheme(crate::app::state::ThemeChoice),
+    /// A command of the upcasters view.
+    Upcast(crate::ui::upcast::UpcastCommand),
 }

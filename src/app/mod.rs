@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod messages;
 pub mod paged;
 pub mod state;
+pub mod upcast;
 
 mod commands;
 pub(crate) mod demo;
@@ -73,6 +74,8 @@ pub struct EventscopeApp {
     pub inspector: InspectorState,
     /// Projection lag.
     pub projections: ProjectionsState,
+    /// Upcasters view.
+    pub upcast: upcast::UpcastApp,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -148,6 +151,7 @@ impl EventscopeApp {
             log: LogState::default(),
             inspector: InspectorState::default(),
             projections: ProjectionsState::default(),
+            upcast: upcast::UpcastApp::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -269,14 +273,14 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter = true,
                 View::Log => self.log.focus_filter = true,
-                View::Projections => {}
+                View::Projections | View::Upcasters => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.stream_view.focus_goto = true,
                 View::Log => self.log.focus_goto = true,
-                View::Projections => {}
+                View::Projections | View::Upcasters => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -355,6 +359,7 @@ impl EventscopeApp {
                     ui.selectable_value(&mut view, View::Streams, "Streams");
                     ui.selectable_value(&mut view, View::Log, "Log");
                     ui.selectable_value(&mut view, View::Projections, "Projections");
+                    ui.selectable_value(&mut view, View::Upcasters, "Upcasters");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -418,7 +423,7 @@ impl EventscopeApp {
             });
             return commands;
         }
-        if self.state.view != View::Projections {
+        if !matches!(self.state.view, View::Projections | View::Upcasters) {
             egui::Panel::right("inspector")
                 .resizable(true)
                 .default_size(360.0)
@@ -462,6 +467,18 @@ impl EventscopeApp {
                     );
                 });
             }
+            View::Upcasters => {
+                egui::Panel::left("upcast-side")
+                    .resizable(true)
+                    .default_size(300.0)
+                    .min_size(220.0)
+                    .show(ui, |ui| {
+                        crate::ui::upcast::upcast_side_ui(ui, &mut self.upcast.view, &mut commands);
+                    });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::upcast::upcast_ui(ui, &mut self.upcast.view, &mut commands);
+                });
+            }
         }
         if self.connect.open {
             let mut open = true;
@@ -497,6 +514,7 @@ impl eframe::App for EventscopeApp {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         self.poll();
+        self.upcast_logic();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -15,6 +15,8 @@ pub enum View {
     Log,
     /// Projection lag.
     Projections,
+    /// Upcasters side by side and the bulk check.
+    Upcasters,
 }
 
 /// Theme choice.

@@ -9,6 +9,7 @@ pub mod projections;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;
+pub mod upcast;
 pub mod widgets;
 
 use crate::app::messages::AppCommand;

@@ -16,3 +16,6 @@ mod lag;
 mod mapping;
 mod readonly;
 mod replay;
+mod upcast;
+#[cfg(feature = "gui")]
+mod upcast_gui;
