@@ -42,6 +42,20 @@ pub struct LoadedFiles {
     pub reloaded: bool,
 }
 
+/// A page ready to draw: rows, the cursors of the first and last rows, whether it is the
+/// last page.
+#[derive(Debug)]
+pub struct PageRows {
+    /// Rows.
+    pub rows: Vec<RowView>,
+    /// Cursor of the first row.
+    pub first: Option<u64>,
+    /// Cursor of the last row.
+    pub last: Option<u64>,
+    /// Nothing follows.
+    pub at_end: bool,
+}
+
 /// Results of the upcasters view's jobs.
 #[derive(Debug)]
 pub enum UpcastMsg {
@@ -71,7 +85,7 @@ pub enum UpcastMsg {
         /// Page request generation.
         page_generation: u64,
         /// Rows, cursors and end flag, or the error.
-        result: Result<(Vec<RowView>, Option<u64>, Option<u64>, bool), String>,
+        result: Result<PageRows, String>,
     },
     /// Where the next failure is.
     Failure {
@@ -355,12 +369,12 @@ impl EventscopeApp {
             move |source| {
                 let result = compile(&files, &rules).and_then(|upcasters| {
                     match load_page(source, &upcasters, &selection, from, backwards, PAGE_SIZE) {
-                        Ok(page) => Ok((
-                            page.rows.iter().map(crate::ui::upcast::row_view).collect(),
-                            page.first,
-                            page.last,
-                            page.at_end,
-                        )),
+                        Ok(page) => Ok(PageRows {
+                            rows: page.rows.iter().map(crate::ui::upcast::row_view).collect(),
+                            first: page.first,
+                            last: page.last,
+                            at_end: page.at_end,
+                        }),
                         Err(CheckError::Cancelled) => Err("cancelled".to_owned()),
                         Err(CheckError::Source(e)) => Err(e.to_string()),
                     }
@@ -573,15 +587,16 @@ impl EventscopeApp {
                 }
                 view.loading = false;
                 match result {
-                    Ok((rows, first, last, at_end)) => {
-                        if rows.is_empty() && first.is_none() && view.page_first.is_some() {
+                    Ok(page) => {
+                        if page.rows.is_empty() && page.first.is_none() && view.page_first.is_some()
+                        {
                             view.message = Some("No more events".to_owned());
                             view.at_end = true;
                         } else {
-                            view.rows = rows;
-                            view.page_first = first;
-                            view.page_last = last;
-                            view.at_end = at_end;
+                            view.rows = page.rows;
+                            view.page_first = page.first;
+                            view.page_last = page.last;
+                            view.at_end = page.at_end;
                         }
                     }
                     Err(error) => view.message = Some(error),

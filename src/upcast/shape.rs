@@ -197,6 +197,12 @@ fn last_key(path: &str) -> String {
     raw.replace("~1", "/").replace("~0", "~")
 }
 
+/// Whether native values at a path accept a value of type `t` (a whole number is a number).
+fn accepts(native: &PathStats, t: JsonType) -> bool {
+    native.types.contains_key(&t)
+        || (t == JsonType::Integer && native.types.contains_key(&JsonType::Number))
+}
+
 /// How an upcasted shape differs from the native one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -265,15 +271,8 @@ pub fn compare(native: &Shape, upcasted: &Shape) -> Vec<ShapeMismatch> {
         };
         match (n, u) {
             (Some(n), Some(u)) => {
-                let wrong: Vec<(&JsonType, &EventRef)> = u
-                    .types
-                    .iter()
-                    .filter(|(t, _)| {
-                        !n.types.contains_key(*t)
-                            && !(**t == JsonType::Integer
-                                && n.types.contains_key(&JsonType::Number))
-                    })
-                    .collect();
+                let wrong: Vec<(&JsonType, &EventRef)> =
+                    u.types.iter().filter(|(t, _)| !accepts(n, **t)).collect();
                 if let Some((_, example)) = wrong.first() {
                     out.push(ShapeMismatch {
                         kind: MismatchKind::TypeMismatch,
