@@ -553,8 +553,10 @@ fn row_ui(ui: &mut Ui, row: &RowView) {
     ui.horizontal_top(|ui| {
         for column in &row.columns {
             egui::Frame::group(ui.style()).show(ui, |ui| {
-                ui.set_width(COLUMN_WIDTH);
-                column_ui(ui, column);
+                ui.vertical(|ui| {
+                    ui.set_width(COLUMN_WIDTH);
+                    column_ui(ui, column);
+                });
             });
         }
     });
