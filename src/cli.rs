@@ -60,6 +60,9 @@ pub enum Command {
     VerifyEvidence(crate::cli_replay::VerifyEvidenceArgs),
     /// Every event of a correlation id across streams, as a causal tree (or JSON / DOT).
     Trace(crate::trace::cli::TraceArgs),
+    /// Run every stored event through its upcaster chain and compare upcasted old events with
+    /// native ones; exit 1 on any failure or shape mismatch.
+    Upcast(crate::cli_upcast::UpcastArgs),
 }
 
 /// `lag` arguments.
@@ -369,6 +372,10 @@ pub fn run(
         Command::CheckSnapshots(args) => {
             let source = open(&args.store, mapping)?;
             crate::cli_replay::run_check_snapshots(args, &source, out)
+        }
+        Command::Upcast(args) => {
+            let source = open(&args.store, mapping)?;
+            crate::cli_upcast::run_upcast(args, &source, out)
         }
         Command::VerifyEvidence(args) => {
             crate::cli_replay::run_verify_evidence(args, &|store| open(store, mapping), out)

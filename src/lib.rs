@@ -15,6 +15,7 @@
 pub mod app;
 pub mod cli;
 pub mod cli_replay;
+pub mod cli_upcast;
 pub mod core;
 pub mod demo;
 pub mod history;
@@ -24,3 +25,4 @@ pub mod source;
 pub mod trace;
 #[cfg(feature = "gui")]
 pub mod ui;
+pub mod upcast;

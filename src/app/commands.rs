@@ -61,6 +61,7 @@ impl EventscopeApp {
                 self.egui_ctx.set_theme(choice.preference());
             }
             AppCommand::Trace(command) => self.apply_trace(command),
+            AppCommand::Upcast(command) => self.upcast_command(command),
         }
     }
 
@@ -206,7 +207,7 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
-            View::Projections | View::Drift | View::Trace => {}
+            View::Projections | View::Drift | View::Trace | View::Upcasters => {}
             View::Streams => {
                 let Some(info) = &self.stream_view.info else {
                     return;
@@ -476,6 +477,7 @@ impl EventscopeApp {
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }
+            AppMsg::Upcast(msg) => self.upcast_message(*msg),
         }
     }
 

@@ -143,6 +143,8 @@ pub enum AppMsg {
         /// Which job.
         job_id: u64,
     },
+    /// A result of the upcasters view's jobs.
+    Upcast(Box<crate::app::upcast::UpcastMsg>),
 }
 
 /// Where log events go in the log view.
@@ -207,4 +209,6 @@ pub enum AppCommand {
     SetTheme(crate::app::state::ThemeChoice),
     /// Correlation tracing (trace an id, export, index control).
     Trace(crate::app::trace::TraceCommand),
+    /// A command of the upcasters view.
+    Upcast(crate::ui::upcast::UpcastCommand),
 }

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod messages;
 pub mod paged;
 pub mod state;
+pub mod upcast;
 
 mod commands;
 pub(crate) mod demo;
@@ -83,6 +84,8 @@ pub struct EventscopeApp {
     pub trace: crate::ui::trace::TraceState,
     /// Trace jobs and the correlation index.
     pub trace_rt: trace::TraceRuntime,
+    /// Upcasters view.
+    pub upcast: upcast::UpcastApp,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -162,6 +165,7 @@ impl EventscopeApp {
             replay_rt: replay::ReplayRuntime::default(),
             trace: crate::ui::trace::TraceState::default(),
             trace_rt: trace::TraceRuntime::default(),
+            upcast: upcast::UpcastApp::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -284,14 +288,14 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter = true,
                 View::Log => self.log.focus_filter = true,
-                View::Projections | View::Drift | View::Trace => {}
+                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.stream_view.focus_goto = true,
                 View::Log => self.log.focus_goto = true,
-                View::Projections | View::Drift | View::Trace => {}
+                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -373,6 +377,7 @@ impl EventscopeApp {
                     ui.selectable_value(&mut view, View::Drift, "Drift")
                         .on_hover_text("Stored snapshots compared with full replays, store-wide");
                     ui.selectable_value(&mut view, View::Trace, "Trace");
+                    ui.selectable_value(&mut view, View::Upcasters, "Upcasters");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -442,7 +447,7 @@ impl EventscopeApp {
             && self.replay.tab != crate::ui::replay::StreamTab::Events;
         if !matches!(
             self.state.view,
-            View::Projections | View::Drift | View::Trace
+            View::Projections | View::Drift | View::Trace | View::Upcasters
         ) && (!replay_tab || self.inspector.event.is_some())
         {
             egui::Panel::right("inspector")
@@ -521,6 +526,18 @@ impl EventscopeApp {
                     crate::ui::trace::trace_ui(ui, &mut self.trace, &mut commands);
                 });
             }
+            View::Upcasters => {
+                egui::Panel::left("upcast-side")
+                    .resizable(true)
+                    .default_size(300.0)
+                    .min_size(220.0)
+                    .show(ui, |ui| {
+                        crate::ui::upcast::upcast_side_ui(ui, &mut self.upcast.view, &mut commands);
+                    });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::upcast::upcast_ui(ui, &mut self.upcast.view, &mut commands);
+                });
+            }
         }
         crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.reducers, &mut commands);
         if self.connect.open {
@@ -557,6 +574,7 @@ impl eframe::App for EventscopeApp {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         self.poll();
+        self.upcast_logic();
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -19,6 +19,8 @@ pub enum View {
     Drift,
     /// Correlation trace.
     Trace,
+    /// Upcasters side by side and the bulk check.
+    Upcasters,
 }
 
 /// Theme choice.

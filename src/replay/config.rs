@@ -69,6 +69,17 @@ pub struct ReducerEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Upcaster files (JavaScript), relative to this file, loaded in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upcasters: Vec<String>,
+    /// Where event schema versions are read when the layout's own place is not right:
+    /// `payload:$.path` or `metadata:$.path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version_path: Option<String>,
+    /// Whether event-type suffixes (`OrderPlaced.v2`, `OrderPlacedV2`) give versions
+    /// (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_suffix_versions: Option<bool>,
     /// Reducers by category.
     #[serde(default)]
     pub reducers: BTreeMap<String, ReducerEntry>,

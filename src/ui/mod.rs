@@ -11,6 +11,7 @@ pub mod status_bar;
 pub mod stream_list;
 pub mod theme;
 pub mod trace;
+pub mod upcast;
 pub mod widgets;
 
 use crate::app::messages::AppCommand;

@@ -77,3 +77,32 @@ pub const SERIES: [Color32; 8] = [
     Color32::from_rgb(192, 202, 51),
     Color32::from_rgb(216, 27, 96),
 ];
+
+/// Colours of structural differences (upcaster steps): added, removed, changed.
+#[derive(Clone, Copy, Debug)]
+pub struct DiffColours {
+    /// Only in the newer value.
+    pub added: Color32,
+    /// Only in the older value.
+    pub removed: Color32,
+    /// In both, with different values.
+    pub changed: Color32,
+}
+
+/// Difference colours for the current visuals.
+#[must_use]
+pub fn diff_colours(ui: &egui::Ui) -> DiffColours {
+    if ui.visuals().dark_mode {
+        DiffColours {
+            added: Color32::from_rgb(110, 210, 120),
+            removed: Color32::from_rgb(255, 120, 110),
+            changed: Color32::from_rgb(240, 200, 90),
+        }
+    } else {
+        DiffColours {
+            added: Color32::from_rgb(20, 130, 40),
+            removed: Color32::from_rgb(190, 30, 30),
+            changed: Color32::from_rgb(170, 110, 0),
+        }
+    }
+}

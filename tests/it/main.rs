@@ -31,3 +31,6 @@ mod trace;
 mod umadb;
 #[cfg(feature = "grpc")]
 mod umadb_server;
+mod upcast;
+#[cfg(feature = "gui")]
+mod upcast_gui;
