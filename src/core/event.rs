@@ -49,7 +49,7 @@ struct Stored {
 }
 
 /// Payloads up to this many bytes are kept inside the shared allocation.
-const INLINE_BYTES: usize = 198;
+const INLINE_BYTES: usize = 150;
 
 enum StoredBytes {
     Inline { len: u8, buf: [u8; INLINE_BYTES] },
