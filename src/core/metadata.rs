@@ -68,8 +68,8 @@ impl IdPaths {
 }
 
 /// Reads the correlation and causation ids under the usual keys from JSON text, giving
-/// what [`find_key`] gives on the parsed value, in one pass with no allocation but the ids.
-/// `None` when it cannot vouch for that (invalid UTF-8, a `\u` escape, a number with an
+/// what [`IdPaths::extract`] gives on the parsed value, in one pass that allocates only the
+/// ids. `None` when it cannot vouch for that (invalid UTF-8, a `\u` escape, a number with an
 /// exponent or a long integer part, a watched key twice, nesting deeper than 64, not an
 /// object): the caller then parses. Invalid JSON is also `None`, so the value path decides.
 #[must_use]
