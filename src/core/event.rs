@@ -39,10 +39,45 @@ enum Repr {
     Value(Arc<serde_json::Value>),
 }
 
+/// The stored bytes and their parse, in one shared allocation for a payload of up to
+/// [`INLINE_BYTES`] bytes (most payloads and metadata): reading a page costs one
+/// allocation per payload, and parsing adds only the parsed value.
 struct Stored {
-    bytes: Box<[u8]>,
     format: PayloadFormat,
-    parsed: OnceLock<Parsed>,
+    parsed: OnceLock<Box<Parsed>>,
+    bytes: StoredBytes,
+}
+
+/// Payloads up to this many bytes are kept inside the shared allocation.
+const INLINE_BYTES: usize = 150;
+
+enum StoredBytes {
+    Inline { len: u8, buf: [u8; INLINE_BYTES] },
+    Heap(Box<[u8]>),
+}
+
+impl StoredBytes {
+    fn new(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= INLINE_BYTES => {
+                let mut buf = [0; INLINE_BYTES];
+                buf[..bytes.len()].copy_from_slice(bytes);
+                Self::Inline { len, buf }
+            }
+            _ => Self::Heap(bytes.into()),
+        }
+    }
+}
+
+impl std::ops::Deref for StoredBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, buf } => &buf[..usize::from(*len)],
+            Self::Heap(bytes) => bytes,
+        }
+    }
 }
 
 enum Parsed {
@@ -58,7 +93,7 @@ enum Parsed {
 impl Stored {
     fn parsed(&self) -> &Parsed {
         self.parsed
-            .get_or_init(|| parse_stored(&self.bytes, self.format))
+            .get_or_init(|| Box::new(parse_stored(&self.bytes, self.format)))
     }
 }
 
@@ -107,9 +142,9 @@ impl Payload {
     #[must_use]
     pub fn stored(bytes: &[u8], format: PayloadFormat) -> Self {
         Self(Repr::Stored(Arc::new(Stored {
-            bytes: bytes.into(),
             format,
             parsed: OnceLock::new(),
+            bytes: StoredBytes::new(bytes),
         })))
     }
 
@@ -254,7 +289,10 @@ impl Payload {
         if !as_stored || bytes.contains(&b'\n') || bytes.contains(&b'\r') {
             return None;
         }
-        if matches!(stored.parsed.get(), Some(Parsed::NotJson)) {
+        if matches!(
+            stored.parsed.get().map(AsRef::as_ref),
+            Some(Parsed::NotJson)
+        ) {
             return None;
         }
         let text = std::str::from_utf8(bytes).ok()?;

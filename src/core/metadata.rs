@@ -4,10 +4,6 @@
 //! causation equivalents), at the top level and inside nested `metadata` / `headers`
 //! objects. A store can override this with explicit JSON paths (see [`IdPaths`]).
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
-use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::core::event::Payload;
@@ -53,200 +49,294 @@ impl IdPaths {
 impl IdPaths {
     /// Extracts `(correlation_id, causation_id)` from a metadata payload. With the usual
     /// keys (no explicit paths) and metadata not parsed yet, reads just those keys from the
-    /// stored text with a borrowing scan (no JSON value is built); otherwise, and whenever
-    /// the scan cannot answer (not an object, duplicate keys, a nested `metadata` that is
-    /// not an object …), extracts from the parsed value as [`IdPaths::extract`] does.
+    /// stored text with a single pass that builds no JSON value ([`scan_ids`]); otherwise,
+    /// and whenever the scan cannot answer (duplicate keys, `\u` escapes, numbers serde
+    /// might reject, not an object …), extracts from the parsed value as
+    /// [`IdPaths::extract`] does.
     #[must_use]
     pub fn extract_from_payload(&self, metadata: &Payload) -> (Option<String>, Option<String>) {
         if self.correlation.is_none()
             && self.causation.is_none()
             && !metadata.is_parsed()
             && let Some(bytes) = metadata.plain_json_bytes()
-            && let Ok(scan) = serde_json::from_slice::<IdScan<'_>>(bytes)
+            && let Some(ids) = scan_ids(bytes)
         {
-            return scan.ids();
+            return ids;
         }
         metadata.as_json().map_or((None, None), |m| self.extract(m))
     }
 }
 
-/// The usual id keys of a metadata object, borrowed from its text where possible. One
-/// field per key (not serde aliases), so the order of preference of [`find_key`] holds
-/// and metadata carrying several of them is read, not rejected.
-#[derive(Deserialize)]
-struct IdScan<'a> {
-    #[serde(borrow, rename = "correlation_id")]
-    correlation_snake: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "correlationId")]
-    correlation_camel: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "$correlationId")]
-    correlation_dollar: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "CorrelationId")]
-    correlation_pascal: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "causation_id")]
-    causation_snake: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "causationId")]
-    causation_camel: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "$causationId")]
-    causation_dollar: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "CausationId")]
-    causation_pascal: Option<IdValue<'a>>,
-    #[serde(borrow)]
-    metadata: Option<NestedIds<'a>>,
-    #[serde(borrow)]
-    headers: Option<NestedIds<'a>>,
-}
-
-/// The id keys of a nested `metadata` / `headers` object.
-#[derive(Deserialize)]
-struct NestedIds<'a> {
-    #[serde(borrow, rename = "correlation_id")]
-    correlation_snake: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "correlationId")]
-    correlation_camel: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "$correlationId")]
-    correlation_dollar: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "CorrelationId")]
-    correlation_pascal: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "causation_id")]
-    causation_snake: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "causationId")]
-    causation_camel: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "$causationId")]
-    causation_dollar: Option<IdValue<'a>>,
-    #[serde(borrow, rename = "CausationId")]
-    causation_pascal: Option<IdValue<'a>>,
-}
-
-type IdCandidates<'a> = [Option<IdValue<'a>>; 4];
-
-impl<'a> IdScan<'a> {
-    /// Top-level keys first, then inside `metadata`, then inside `headers`, each in the
-    /// order of [`CORRELATION_KEYS`] / [`CAUSATION_KEYS`], as [`find_key`] looks.
-    fn ids(self) -> (Option<String>, Option<String>) {
-        let correlation = [
-            self.correlation_snake,
-            self.correlation_camel,
-            self.correlation_dollar,
-            self.correlation_pascal,
-        ];
-        let causation = [
-            self.causation_snake,
-            self.causation_camel,
-            self.causation_dollar,
-            self.causation_pascal,
-        ];
-        let (metadata_correlation, metadata_causation) =
-            self.metadata.map(NestedIds::split).unwrap_or_default();
-        let (headers_correlation, headers_causation) =
-            self.headers.map(NestedIds::split).unwrap_or_default();
-        let first = |a: IdCandidates<'a>, b: IdCandidates<'a>, c: IdCandidates<'a>| {
-            a.into_iter()
-                .chain(b)
-                .chain(c)
-                .flatten()
-                .find_map(IdValue::into_id)
+/// Reads the correlation and causation ids under the usual keys from JSON text, giving
+/// what [`IdPaths::extract`] gives on the parsed value, in one pass that allocates only the
+/// ids. `None` when it cannot vouch for that (invalid UTF-8, a `\u` escape, a number with an
+/// exponent or a long integer part, a watched key twice, nesting deeper than 64, not an
+/// object): the caller then parses. Invalid JSON is also `None`, so the value path decides.
+#[must_use]
+pub fn scan_ids(bytes: &[u8]) -> Option<(Option<String>, Option<String>)> {
+    // Validates UTF-8 once, as parsing into a value would.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut scan = Scanner {
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    let mut found = Found::default();
+    scan.ws();
+    scan.object(&mut |scan, key| {
+        // Rank of a top-level key: 0..4 the id keys, then the nested objects.
+        if let Some(rank) = key_rank(key) {
+            return found.offer(rank, 0, scan);
+        }
+        let nested = match key {
+            b"metadata" => 1,
+            b"headers" => 2,
+            _ => return scan.skip_value(0),
         };
-        (
-            first(correlation, metadata_correlation, headers_correlation),
-            first(causation, metadata_causation, headers_causation),
-        )
+        found.mark(NESTED_SEEN << nested)?;
+        if scan.peek() != Some(b'{') {
+            // A nested value that is not an object holds no ids.
+            return scan.skip_value(0);
+        }
+        scan.object(&mut |scan, key| match key_rank(key) {
+            Some(rank) => found.offer(rank, nested, scan),
+            None => scan.skip_value(1),
+        })
+    })?;
+    scan.ws();
+    if scan.at != scan.bytes.len() {
+        return None;
     }
+    Some((found.id(0, text), found.id(1, text)))
 }
 
-impl<'a> NestedIds<'a> {
-    fn split(self) -> (IdCandidates<'a>, IdCandidates<'a>) {
-        (
-            [
-                self.correlation_snake,
-                self.correlation_camel,
-                self.correlation_dollar,
-                self.correlation_pascal,
-            ],
-            [
-                self.causation_snake,
-                self.causation_camel,
-                self.causation_dollar,
-                self.causation_pascal,
-            ],
-        )
+/// Which id a key names and its preference among the usual keys: `(id, preference)`, id
+/// 0 for correlation, 1 for causation.
+fn key_rank(key: &[u8]) -> Option<(usize, usize)> {
+    if let Some(i) = CORRELATION_KEYS.iter().position(|k| k.as_bytes() == key) {
+        return Some((0, i));
     }
+    CAUSATION_KEYS
+        .iter()
+        .position(|k| k.as_bytes() == key)
+        .map(|i| (1, i))
 }
 
-/// An id value as [`id_text`] reads it: text, a number, or anything else (ignored).
-enum IdValue<'a> {
-    Text(Cow<'a, str>),
-    Number(String),
-    Other,
+/// Bit of the seen mask for "metadata" (shifted by 1) and "headers" (by 2).
+const NESTED_SEEN: u32 = 1 << 29;
+
+/// The best id value found so far for each id, as a span of the text.
+#[derive(Default)]
+struct Found {
+    /// Best `(order, start, end, is_string)` per id; lower order is preferred.
+    best: [Option<(usize, usize, usize, bool)>; 2],
+    /// Watched keys seen, one bit per (level, id, preference) and per nested object.
+    seen: u32,
 }
 
-impl IdValue<'_> {
-    fn into_id(self) -> Option<String> {
-        match self {
-            Self::Text(text) if !text.is_empty() => Some(text.into_owned()),
-            Self::Number(number) => Some(number),
-            Self::Text(_) | Self::Other => None,
+impl Found {
+    fn mark(&mut self, bit: u32) -> Option<()> {
+        if self.seen & bit != 0 {
+            return None;
+        }
+        self.seen |= bit;
+        Some(())
+    }
+
+    /// Reads the value of an id key at `level` (0 top, 1 `metadata`, 2 `headers`).
+    fn offer(
+        &mut self,
+        (id, preference): (usize, usize),
+        level: usize,
+        scan: &mut Scanner<'_>,
+    ) -> Option<()> {
+        let order = level * 4 + preference;
+        self.mark(1 << (id * 12 + order))?;
+        let start = scan.at;
+        let usable = match scan.peek()? {
+            b'"' => {
+                scan.string()?;
+                // The empty string is no id (as in `id_text`).
+                scan.at - start > 2
+            }
+            b'-' | b'0'..=b'9' => {
+                scan.number()?;
+                true
+            }
+            _ => {
+                scan.skip_value(level)?;
+                false
+            }
+        };
+        if usable && self.best[id].is_none_or(|(best, ..)| order < best) {
+            self.best[id] = Some((order, start, scan.at, scan.bytes[start] == b'"'));
+        }
+        Some(())
+    }
+
+    fn id(&self, id: usize, text: &str) -> Option<String> {
+        let (_, start, end, is_string) = self.best[id]?;
+        let span = &text[start..end];
+        if !is_string {
+            // Printed as the value path prints a `serde_json::Number`.
+            return serde_json::from_str::<serde_json::Number>(span)
+                .ok()
+                .map(|n| n.to_string());
+        }
+        let inner = &span[1..span.len() - 1];
+        if inner.contains('\\') {
+            serde_json::from_str::<String>(span).ok()
+        } else {
+            Some(inner.to_owned())
         }
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for IdValue<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(IdValueVisitor(std::marker::PhantomData))
-    }
+/// A validating cursor over JSON text, for [`scan_ids`]. Every method returns `None` on
+/// text it does not accept.
+struct Scanner<'a> {
+    bytes: &'a [u8],
+    at: usize,
 }
 
-struct IdValueVisitor<'a>(std::marker::PhantomData<&'a ()>);
+impl Scanner<'_> {
+    const MAX_DEPTH: usize = 64;
 
-impl<'de: 'a, 'a> Visitor<'de> for IdValueVisitor<'a> {
-    type Value = IdValue<'a>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(IdValue::Text(Cow::Borrowed(v)))
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(IdValue::Text(Cow::Owned(v.to_owned())))
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(IdValue::Text(Cow::Owned(v)))
+    /// An object; `member` is called with each key (raw, without quotes) with the cursor
+    /// on its value and must consume the value.
+    fn object(&mut self, member: &mut dyn FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let start = self.at + 1;
+            self.string()?;
+            let key = &self.bytes[start..self.at - 1];
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            // A key with escapes could spell a watched key: let the value path read it.
+            if key.contains(&b'\\') {
+                return None;
+            }
+            member(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
     }
 
-    // Numbers as `serde_json::Number` prints them, as the value path does.
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(IdValue::Number(serde_json::Number::from(v).to_string()))
+    /// A string with simple escapes (`\u` is left to the value path).
+    fn string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            let byte = self.peek()?;
+            self.at += 1;
+            match byte {
+                b'"' => return Some(()),
+                b'\\' => {
+                    let escaped = self.peek()?;
+                    if !b"\"\\/bfnrt".contains(&escaped) {
+                        return None;
+                    }
+                    self.at += 1;
+                }
+                0..0x20 => return None,
+                _ => {}
+            }
+        }
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(IdValue::Number(serde_json::Number::from(v).to_string()))
+    /// A number with at most 18 digits before the point and no exponent, so the value
+    /// path reads it too (it rejects numbers out of the range of an `f64`).
+    fn number(&mut self) -> Option<()> {
+        self.eat(b'-').ok_or(()).ok();
+        let digits = |scan: &mut Self| {
+            let start = scan.at;
+            while scan.peek().is_some_and(|b| b.is_ascii_digit()) {
+                scan.at += 1;
+            }
+            scan.at - start
+        };
+        let first = self.peek()?;
+        let integer = digits(self);
+        if integer == 0 || integer > 18 || (first == b'0' && integer > 1) {
+            return None;
+        }
+        if self.eat(b'.').is_some() && digits(self) == 0 {
+            return None;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            return None;
+        }
+        Some(())
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(serde_json::Number::from_f64(v)
-            .map_or(IdValue::Other, |n| IdValue::Number(n.to_string())))
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
     }
 
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(IdValue::Other)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(IdValue::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(IdValue::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(IdValue::Other)
+    /// Any value, validated and skipped; `depth` is the nesting of the enclosing object.
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
+        if depth >= Self::MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.string(),
+            b'{' => self.object(&mut |scan, _| scan.skip_value(depth + 1)),
+            b'[' => {
+                self.at += 1;
+                self.ws();
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.skip_value(depth + 1)?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => {
+                            self.at += 1;
+                            self.ws();
+                        }
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
     }
 }
 
@@ -404,6 +494,22 @@ mod tests {
             "not json",
             "",
             r#"{"correlation_id": 18446744073709551616}"#,
+            // More the scan must get right or leave to the value path.
+            r#"{"correl\u0061tion_id": "escaped key", "causation_id": "e"}"#,
+            r#"{"correlation_id": "c\u00e9", "causation_id": "\ud800"}"#,
+            r#"{"correlation_id": 1e400}"#,
+            r#"{"correlation_id": 12.5, "causation_id": -0}"#,
+            r#"{"correlation_id": 012}"#,
+            r#"{"correlation_id": "c"} trailing"#,
+            r#" { "correlation_id" : "c" , "user" : [ true , false , null , -1.25 ] } "#,
+            r#"{"correlation_id": "c", "x": [1, 2,]}"#,
+            r#"{"correlation_id": "c", "x": "tab	inside"}"#,
+            r#"{"metadata": {"correlation_id": "a"}, "metadata": {"correlation_id": "b"}}"#,
+            r#"{"metadata": {"correlation_id": "a", "correlation_id": "b"}}"#,
+            r#"{"headers": {"causationId": ""}, "metadata": {"causation_id": 0}}"#,
+            r#"{"x": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "correlation_id": "deep"}"#,
+            r#"{}"#,
+            r#"{"correlation_id": "c""#,
         ];
         for text in cases {
             let payload = Payload::from_bytes(text.as_bytes());
@@ -414,6 +520,14 @@ mod tests {
             // Also once the payload is parsed (the value path).
             assert_eq!(paths.extract_from_payload(&payload), want, "{text}");
         }
+        // Not UTF-8: not JSON, as the value path says.
+        let bad = Payload::from_bytes(b"{\"correlation_id\": \"\xff\"}");
+        assert_eq!(scan_ids(b"{\"correlation_id\": \"\xff\"}"), None);
+        assert_eq!(paths.extract_from_payload(&bad), (None, None));
+        assert_eq!(
+            scan_ids(br#"{"causation_id": "e", "correlationId": "c", "x": {"y": [1]}}"#),
+            Some((Some("c".to_owned()), Some("e".to_owned())))
+        );
         assert_eq!(
             paths.extract_from_payload(&Payload::from_bytes(cases[6].as_bytes())),
             (Some("escaped \"q\"".to_owned()), Some("-12".to_owned()))

@@ -354,7 +354,7 @@ impl SqliteSource {
 
     fn display_stream(&self, value: ValueRef<'_>) -> String {
         match value {
-            ValueRef::Text(text) => ids::display_stream_id(&String::from_utf8_lossy(text)),
+            ValueRef::Text(text) => ids::display_stream_id(&lossy_text(text)),
             ValueRef::Blob(blob) => match <[u8; 16]>::try_from(blob) {
                 Ok(bytes) if self.layout.events.stream_id_encoding == IdEncoding::UuidBlob => {
                     ids::format_uuid(&bytes)
@@ -519,10 +519,32 @@ impl SqliteSource {
 fn text_of(value: ValueRef<'_>) -> Option<String> {
     match value {
         ValueRef::Null => None,
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(lossy_text(t).into_owned()),
         ValueRef::Integer(i) => Some(i.to_string()),
         ValueRef::Real(r) => Some(r.to_string()),
     }
+}
+
+/// Text as UTF-8, checked first as a whole (the common case, cheaper than the lossy
+/// conversion's chunk walk), replacing invalid bytes otherwise.
+fn lossy_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Collects the events of a page, with room for a usual page from the start (no
+/// reallocation and copying of a growing page).
+fn collect_page<T>(
+    rows: impl Iterator<Item = rusqlite::Result<T>>,
+    limit: i64,
+) -> rusqlite::Result<Vec<T>> {
+    let mut page = Vec::with_capacity(usize::try_from(limit.min(1024)).unwrap_or(0));
+    for row in rows {
+        page.push(row?);
+    }
+    Ok(page)
 }
 
 fn bytes_of(value: ValueRef<'_>) -> Option<&[u8]> {
@@ -537,7 +559,7 @@ fn time_of(value: ValueRef<'_>, format: TimeFormat) -> Option<DateTime<Utc>> {
     let number = match value {
         ValueRef::Integer(i) => i as f64,
         ValueRef::Real(r) => r,
-        ValueRef::Text(t) => return parse_timestamp(&String::from_utf8_lossy(t)),
+        ValueRef::Text(t) => return parse_timestamp(&lossy_text(t)),
         ValueRef::Null | ValueRef::Blob(_) => return None,
     };
     match format {
@@ -758,13 +780,14 @@ impl EventSource for SqliteSource {
             ),
         };
         params.push(rusqlite::types::Value::Integer(from));
-        params.push(rusqlite::types::Value::Integer(clamp_limit(limit)));
+        let limit = clamp_limit(limit);
+        params.push(rusqlite::types::Value::Integer(limit));
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
                 self.row_to_event(row)
             })?;
-            rows.collect()
+            collect_page(rows, limit)
         })
     }
 
@@ -823,7 +846,8 @@ impl EventSource for SqliteSource {
                 sql.push_str(&format!(" AND {seconds} {op} ?{}", params.len()));
             }
         }
-        params.push(Value::Integer(clamp_limit(query.limit)));
+        let limit = clamp_limit(query.limit);
+        params.push(Value::Integer(limit));
         sql.push_str(&format!(
             " ORDER BY {} {} LIMIT ?{}",
             events.position,
@@ -835,7 +859,7 @@ impl EventSource for SqliteSource {
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
                 self.row_to_event(row)
             })?;
-            rows.collect()
+            collect_page(rows, limit)
         })?;
         // SQL compares at millisecond precision; apply the exact bounds.
         if query.since.is_some() || query.until.is_some() {
