@@ -1,43 +1,13 @@
 //! The desktop app driven through its labels with egui_kittest (no display, no GPU).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
-use eventscope::app::{EventscopeApp, Startup};
+use eventscope::app::Startup;
 use eventscope::core::Direction;
 
-type AppHarness<'a> = Harness<'a, EventscopeApp>;
-
-fn harness(startup: Startup) -> AppHarness<'static> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
-            EventscopeApp::with_state(&cc.egui_ctx, Default::default(), startup, None)
-        })
-}
-
-/// Steps frames until `done` holds (background jobs deliver results between frames).
-fn wait_until(h: &mut AppHarness<'_>, what: &str, done: impl Fn(&AppHarness<'_>) -> bool) {
-    let started = Instant::now();
-    loop {
-        h.step();
-        if done(h) {
-            h.step();
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn has_label(h: &AppHarness<'_>, label: &str) -> bool {
-    h.query_all_by_label(label).next().is_some()
-}
+use crate::kit::{AppHarness, harness, has_label, wait_until};
 
 fn demo_store(dir: &Path) -> (std::path::PathBuf, eventscope::demo::DemoSummary) {
     let path = dir.join("demo.db");

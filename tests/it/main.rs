@@ -16,6 +16,8 @@ mod gui;
 mod gui_grpc;
 #[cfg(feature = "gui")]
 mod gui_trace;
+#[cfg(feature = "gui")]
+mod kit;
 #[cfg(feature = "grpc")]
 mod kurrent;
 #[cfg(feature = "grpc")]

@@ -1,44 +1,13 @@
 //! The replay views driven with egui_kittest: time-travel slider, version and "as of" boxes,
 //! field blame, the snapshot diff and the drift report.
 
-use std::time::{Duration, Instant};
-
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use eventscope::app::{EventscopeApp, Startup};
+use eventscope::app::Startup;
 use eventscope::replay::evidence::{self, Target};
 use eventscope::replay::snapshots::SnapshotStatus;
 use eventscope::ui::replay::StreamTab;
 
-type AppHarness<'a> = Harness<'a, EventscopeApp>;
-
-fn harness(startup: Startup) -> AppHarness<'static> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
-            EventscopeApp::with_state(&cc.egui_ctx, Default::default(), startup, None)
-        })
-}
-
-fn wait_until(h: &mut AppHarness<'_>, what: &str, done: impl Fn(&AppHarness<'_>) -> bool) {
-    let started = Instant::now();
-    loop {
-        h.step();
-        if done(h) {
-            h.step();
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn has_label(h: &AppHarness<'_>, label: &str) -> bool {
-    h.query_all_by_label(label).next().is_some()
-}
+use crate::kit::{AppHarness, harness, has_label, wait_until};
 
 fn open_demo(dir: &std::path::Path) -> (std::path::PathBuf, AppHarness<'static>) {
     let path = dir.join("demo.db");

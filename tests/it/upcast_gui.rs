@@ -3,41 +3,15 @@
 //! loaded from a file, the next failure, reload on save, and the bulk check.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use eventscope::app::{EventscopeApp, Startup};
+use eventscope::app::Startup;
 use eventscope::replay::diff::Change;
 
-type AppHarness<'a> = Harness<'a, EventscopeApp>;
+use crate::kit::{AppHarness, has_label, wait_until};
 
 fn harness(startup: Startup) -> AppHarness<'static> {
-    Harness::builder()
-        .with_size(egui::vec2(1500.0, 950.0))
-        .build_eframe(move |cc| {
-            EventscopeApp::with_state(&cc.egui_ctx, Default::default(), startup, None)
-        })
-}
-
-fn wait_until(h: &mut AppHarness<'_>, what: &str, done: impl Fn(&AppHarness<'_>) -> bool) {
-    let started = Instant::now();
-    loop {
-        h.step();
-        if done(h) {
-            h.step();
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn has_label(h: &AppHarness<'_>, label: &str) -> bool {
-    h.query_all_by_label(label).next().is_some()
+    crate::kit::harness_sized(startup, 1500.0, 950.0)
 }
 
 fn has_label_containing(h: &AppHarness<'_>, part: &str) -> bool {
