@@ -781,9 +781,12 @@ fn write_new_file(path: &str, text: &str) -> Result<(), String> {
     if path.as_os_str().is_empty() {
         return Err("give a file path".to_owned());
     }
-    if let Ok(bytes) = std::fs::read(path).map(|b| b.get(..16).map(<[u8]>::to_vec))
-        && bytes.as_deref() == Some(b"SQLite format 3\0")
-    {
+    let mut header = [0u8; 16];
+    let is_sqlite = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header))
+        .is_ok()
+        && &header == b"SQLite format 3\0";
+    if is_sqlite {
         return Err(format!(
             "{} is a SQLite database: refusing to overwrite it",
             path.display()
