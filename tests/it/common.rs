@@ -66,3 +66,38 @@ pub fn open_error(location: &str) -> eventscope::core::SourceError {
         Err(err) => err,
     }
 }
+
+/// Every event of a store's global log, read page by page.
+pub fn all_events(source: &dyn EventSource) -> Vec<eventscope::core::Event> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    loop {
+        let page = source
+            .read_log(&eventscope::core::LogQuery {
+                from_position: Some(from),
+                limit: 10_000,
+                ..Default::default()
+            })
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        from = last.global_position + 1;
+        out.extend(page);
+    }
+    out
+}
+
+/// A demo store of `events` events (seed 7) written into `dir`.
+pub fn demo_store_seed7(dir: &Path, events: u64) -> PathBuf {
+    let path = dir.join("demo.db");
+    eventscope::demo::write_demo(
+        &path,
+        &eventscope::demo::DemoOptions {
+            events,
+            seed: 7,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    path
+}

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use eventscope::core::{Event, EventSource, LogQuery};
+use eventscope::core::{Event, EventSource};
 use eventscope::trace::{Method, RootKind, Trace, TraceIndex};
 
 use crate::common::{copy_fixture, expected, fixture, open, store_fingerprint};
@@ -23,39 +23,6 @@ fn index_trace(source: &dyn EventSource, index: &TraceIndex, id: &str) -> Trace 
         eventscope::trace::trace(source, id, Some(index), &mut |_, _| {}).unwrap();
     assert!(matches!(method, Method::Index { .. }));
     trace
-}
-
-fn all_events(source: &dyn EventSource) -> Vec<Event> {
-    let mut out = Vec::new();
-    let mut from = 1;
-    loop {
-        let page = source
-            .read_log(&LogQuery {
-                from_position: Some(from),
-                limit: 10_000,
-                ..Default::default()
-            })
-            .unwrap();
-        let Some(last) = page.last() else { break };
-        from = last.global_position + 1;
-        out.extend(page);
-    }
-    out
-}
-
-fn demo(dir: &Path, events: u64) -> std::path::PathBuf {
-    let path = dir.join("demo.db");
-    eventscope::demo::write_demo(
-        &path,
-        &eventscope::demo::DemoOptions {
-            events,
-            seed: 7,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    path
 }
 
 fn identity(path: &Path) -> String {
@@ -228,9 +195,9 @@ fn independent_depths(events: &[Event]) -> HashMap<u64, u32> {
 #[test]
 fn demo_flows_causal_depth_and_anomalies() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo(dir.path(), 20_000);
+    let path = crate::common::demo_store_seed7(dir.path(), 20_000);
     let source = open(&path);
-    let events = all_events(source.as_ref());
+    let events = crate::common::all_events(source.as_ref());
     let depths = independent_depths(&events);
     let correlation_of_stream = |stream: &str| {
         events
@@ -329,7 +296,7 @@ fn demo_flows_causal_depth_and_anomalies() {
 #[test]
 fn index_never_touches_the_store_catches_up_and_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo(dir.path(), 5_000);
+    let path = crate::common::demo_store_seed7(dir.path(), 5_000);
     let cache = tempfile::tempdir().unwrap();
     let before = store_fingerprint(&path);
     let id = identity(&path);
@@ -426,7 +393,7 @@ fn index_never_touches_the_store_catches_up_and_survives_restart() {
 #[test]
 fn corrupt_or_deleted_index_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo(dir.path(), 5_000);
+    let path = crate::common::demo_store_seed7(dir.path(), 5_000);
     let cache = tempfile::tempdir().unwrap();
     let id = identity(&path);
     let source = open(&path);

@@ -44,39 +44,6 @@ fn report<'a>(report: &'a CheckReport, event_type: &str) -> &'a TypeReport {
         .unwrap_or_else(|| panic!("no report for {event_type}"))
 }
 
-fn all_events(source: &dyn EventSource) -> Vec<eventscope::core::Event> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    loop {
-        let page = source
-            .read_log(&LogQuery {
-                from_position: Some(from),
-                limit: 1000,
-                ..LogQuery::default()
-            })
-            .unwrap();
-        let Some(last) = page.last() else { break };
-        from = last.global_position + 1;
-        out.extend(page);
-    }
-    out
-}
-
-fn demo_store(dir: &Path, events: u64) -> std::path::PathBuf {
-    let path = dir.join("demo.db");
-    eventscope::demo::write_demo(
-        &path,
-        &eventscope::demo::DemoOptions {
-            events,
-            seed: 7,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    path
-}
-
 /// Counts per (type, version) read straight from the store's SQL, as an independent oracle.
 fn sql_counts(path: &Path, sql: &str) -> BTreeMap<String, BTreeMap<u32, u64>> {
     let conn =
@@ -103,7 +70,7 @@ fn sql_counts(path: &Path, sql: &str) -> BTreeMap<String, BTreeMap<u32, u64>> {
 #[test]
 fn version_detection_design_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path(), 4_000);
+    let path = crate::common::demo_store_seed7(dir.path(), 4_000);
     let source = open(&path);
     let histogram =
         version_histogram(source.as_ref(), &VersionRules::default(), &mut |_| {}).unwrap();
@@ -326,7 +293,7 @@ fn events_at(source: &dyn EventSource, position: u64) -> eventscope::core::Event
 #[test]
 fn the_demo_upcasters_bug_is_caught_and_the_fix_passes() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path(), 6_000);
+    let path = crate::common::demo_store_seed7(dir.path(), 6_000);
     let source = open(&path);
     let config = ProjectConfig::discover(path.to_str().unwrap(), None, None).unwrap();
     assert_eq!(config.origin, ConfigOrigin::Demo);
@@ -411,7 +378,7 @@ fn throwing_and_looping_upcasters_are_stopped_and_reported_per_event() {
     .unwrap();
     let deposited = report(&result, "BankAccount.Deposited");
     // The oracle: the stored v1 deposits themselves.
-    let v1: Vec<eventscope::core::Event> = all_events(source.as_ref())
+    let v1: Vec<eventscope::core::Event> = crate::common::all_events(source.as_ref())
         .into_iter()
         .filter(|e| e.event_type == "BankAccount.Deposited" && e.schema_version == Some(1))
         .collect();
@@ -500,7 +467,7 @@ fn throwing_and_looping_upcasters_are_stopped_and_reported_per_event() {
 #[test]
 fn preview_shows_each_step_with_its_differences() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path(), 3_000);
+    let path = crate::common::demo_store_seed7(dir.path(), 3_000);
     let source = open(&path);
     let demo = upcasters(eventscope::upcast::DEMO_UPCASTERS, DEFAULT_BUDGET);
     let selection = Selection::Type("CustomerTierChanged".to_owned());
@@ -645,7 +612,7 @@ fn cli_one_line_per_type_and_exit_status() {
 
     // The demo store with its built-in (buggy) upcasters: exit 1, the mismatch on its line.
     let dir = tempfile::tempdir().unwrap();
-    let demo = demo_store(dir.path(), 3_000);
+    let demo = crate::common::demo_store_seed7(dir.path(), 3_000);
     let out = eventscope(&["upcast", demo.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<Value> = String::from_utf8(out.stdout)
