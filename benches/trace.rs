@@ -9,14 +9,15 @@
 //! traced ids are taken from that prefix and the build time is extrapolated).
 //! Run: `cargo bench --bench trace`.
 //!
-//! Measured (2026-11-26, 2 shared cores under heavy load, the *debug* build of this binary:
-//! dependencies at opt-level 2, eventscope itself unoptimised; the release build could not
-//! be made in time): on the 1M-event demo store the index builds at ~31 000 events/s (32.5 s,
-//! 69 MB, ~69 bytes/event incl. WAL); a trace with the index takes 0.27 ms median, 4.8 ms
-//! max (35 traces of 5 flows); the `sqlite3` `json_extract` query over the whole table takes
-//! 0.66–0.73 s: ~2 700× slower. On the 10M store `sqlite3` took 36.2 s for one id (cold
-//! cache); the 10M index build was stopped at 2.2M events (~27 000 events/s, falling slowly)
-//! because the shared disk was full; extrapolated: ~6–7 min and ~700 MB in a debug build.
+//! Measured (2026-11-26, release build, 2 shared cores, the 10M-event demo store, seed 7):
+//! the index builds at ~47 800 events/s (10M events in 209 s; 381 MB on disk, 450 MB with
+//! its WAL while building, ~45 bytes/event); a trace with the index takes 0.12 ms median,
+//! 0.38 ms max (35 traces of 5 flows, 8 events each; budget 100 ms); the `sqlite3` shell's
+//! `json_extract` query over the whole events table takes 3.0–4.0 s with the store in the
+//! page cache (right after the build read it) and 36 s cold: 25 000–33 000× (warm) to
+//! ~300 000× (cold) slower. The store's size, mtime and directory listing are checked
+//! unchanged at the end. Earlier debug-build numbers on the 1M store: ~31 000 events/s,
+//! 0.27 ms median trace, 0.66–0.73 s for `sqlite3`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -254,7 +254,13 @@ pub fn run(
                         format!("{} — {}", info.layout, info.layout_detail),
                     ],
                     vec!["streams".to_owned(), info.stream_count.to_string()],
-                    vec!["events".to_owned(), info.event_count.to_string()],
+                    vec![
+                        "events".to_owned(),
+                        info.event_count.map_or_else(
+                            || "not counted (the store cannot tell without a full read)".to_owned(),
+                            |n| n.to_string(),
+                        ),
+                    ],
                     vec!["head position".to_owned(), info.head_position.to_string()],
                     vec!["snapshots".to_owned(), info.snapshot_count.to_string()],
                     vec!["checkpoints".to_owned(), info.checkpoint_names.join(", ")],

@@ -56,6 +56,11 @@ impl EventscopeApp {
             AppCommand::Copy(text) => self.egui_ctx.copy_text(text),
             AppCommand::Replay(command) => self.replay_command(command),
             AppCommand::DismissError => self.last_error = None,
+            AppCommand::Retry => {
+                self.auto_retry_backoff = super::AUTO_RETRY_FIRST;
+                self.next_auto_retry = None;
+                self.retry_failed();
+            }
             AppCommand::SetTheme(choice) => {
                 self.state.theme = choice;
                 self.egui_ctx.set_theme(choice.preference());
@@ -465,6 +470,15 @@ impl EventscopeApp {
                 if self.jobs.is_active(job_id) {
                     self.error(&context, &error);
                 }
+                self.streams.rows.fail_job(job_id);
+                self.stream_view.rows.fail_job(job_id);
+                let server = self
+                    .store
+                    .as_ref()
+                    .is_some_and(|s| s.location.contains("://"));
+                if Some(job_id) == self.head_job || server {
+                    self.retry_pending = true;
+                }
                 self.log.loading = (false, false);
             }
             AppMsg::JobProgress { job_id, fraction } => {
@@ -503,6 +517,9 @@ impl EventscopeApp {
         };
         self.attached.clear();
         self.last_lag_sample = None;
+        self.retry_pending = false;
+        self.next_auto_retry = None;
+        self.auto_retry_backoff = super::AUTO_RETRY_FIRST;
         // The stream count first: the list's length depends on it.
         self.reload_streams();
         self.request_info();
@@ -513,6 +530,17 @@ impl EventscopeApp {
     }
 
     fn on_head(&mut self, head: u64) {
+        // The store answers (a server came back): load what failed meanwhile, backing off
+        // while reads keep failing.
+        let now = std::time::Instant::now();
+        if !self.retry_pending {
+            self.auto_retry_backoff = super::AUTO_RETRY_FIRST;
+        } else if self.next_auto_retry.is_none_or(|at| now >= at) {
+            self.retry_pending = false;
+            self.next_auto_retry = Some(now + self.auto_retry_backoff);
+            self.auto_retry_backoff = (self.auto_retry_backoff * 2).min(super::AUTO_RETRY_MAX);
+            self.retry_failed();
+        }
         let Some(store) = &mut self.store else { return };
         let changed = head != store.head;
         store.head = head;

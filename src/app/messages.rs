@@ -203,6 +203,8 @@ pub enum AppCommand {
     Copy(String),
     /// Dismiss the last error.
     DismissError,
+    /// Runs the failed reads again (a server store's client reconnects on the way).
+    Retry,
     /// A replay view's request.
     Replay(crate::ui::replay::ReplayCommand),
     /// Set the theme.

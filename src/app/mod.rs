@@ -53,6 +53,10 @@ pub struct OpenStore {
 
 /// How often the head is polled while a store is open.
 const HEAD_POLL: Duration = Duration::from_secs(1);
+/// The first wait between automatic retries of failed reads (see `retry_pending`).
+const AUTO_RETRY_FIRST: Duration = Duration::from_secs(1);
+/// The longest wait between automatic retries.
+const AUTO_RETRY_MAX: Duration = Duration::from_secs(60);
 /// Time budget for draining job results per frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
 
@@ -106,6 +110,15 @@ pub struct EventscopeApp {
     open_generation: u64,
     last_head_poll: Option<Instant>,
     head_job: Option<u64>,
+    /// Something failed to load that is worth loading again once the store answers: the
+    /// head poll (any store) or any read from a server store (its connection may have
+    /// dropped). The next successful head poll reloads what failed, with backoff.
+    retry_pending: bool,
+    /// No automatic retry before this.
+    next_auto_retry: Option<Instant>,
+    /// Wait after an automatic retry before the next (doubles up to a minute while reads
+    /// keep failing; back to a second once a poll finds nothing failed).
+    auto_retry_backoff: Duration,
     info_job: Option<u64>,
     last_info: Option<Instant>,
     count_job: Option<u64>,
@@ -179,6 +192,9 @@ impl EventscopeApp {
             open_generation: 0,
             last_head_poll: None,
             head_job: None,
+            retry_pending: false,
+            next_auto_retry: None,
+            auto_retry_backoff: AUTO_RETRY_FIRST,
             info_job: None,
             last_info: None,
             count_job: None,
@@ -262,7 +278,8 @@ impl EventscopeApp {
                         "eventscope — {name} · {} layout · {} streams · {} events · head {}",
                         info.layout,
                         crate::ui::thousands(info.stream_count),
-                        crate::ui::thousands(info.event_count),
+                        info.event_count
+                            .map_or_else(|| "?".to_owned(), crate::ui::thousands),
                         crate::ui::thousands(store.head.max(info.head_position))
                     ),
                     None => format!("eventscope — {name}"),
@@ -363,7 +380,10 @@ impl EventscopeApp {
                         ui.label(format!(
                             "· {} · {}",
                             crate::ui::count_of(info.stream_count, "stream", "streams"),
-                            crate::ui::count_of(info.event_count, "event", "events")
+                            info.event_count.map_or_else(
+                                || "events not counted".to_owned(),
+                                |n| crate::ui::count_of(n, "event", "events")
+                            )
                         ));
                     }
                 }
@@ -413,11 +433,19 @@ impl EventscopeApp {
                 info: ui_ctx_info.as_ref(),
                 head,
             };
+            let retry = self.store.as_ref().map(|store| {
+                if store.location.contains("://") {
+                    "Reconnect"
+                } else {
+                    "Retry"
+                }
+            });
             crate::ui::status_bar::status_bar_ui(
                 ui,
                 &ui_ctx,
                 &self.jobs.active,
                 self.last_error.as_deref(),
+                retry,
                 &mut commands,
             );
         });

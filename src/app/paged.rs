@@ -3,7 +3,7 @@
 //! Rows are fetched a page at a time by background jobs for the pages the table shows;
 //! pages far from the viewport are evicted so memory stays bounded whatever the length.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Pages kept in memory at most.
 const MAX_PAGES: usize = 40;
@@ -16,6 +16,8 @@ pub struct PagedRows<T> {
     pages: BTreeMap<u64, Vec<T>>,
     /// Pages being fetched, with the job fetching each (once known).
     pending: BTreeMap<u64, Option<u64>>,
+    /// Pages whose fetch failed: not asked again until [`Self::retry`].
+    failed: BTreeSet<u64>,
     /// The exact number of rows, once known.
     pub total: Option<u64>,
     /// Bumped on every reset; results of older generations are dropped.
@@ -30,6 +32,7 @@ impl<T> PagedRows<T> {
             page_size,
             pages: BTreeMap::new(),
             pending: BTreeMap::new(),
+            failed: BTreeSet::new(),
             total: None,
             generation: 0,
         }
@@ -39,6 +42,7 @@ impl<T> PagedRows<T> {
     pub fn reset(&mut self) -> u64 {
         self.pages.clear();
         self.pending.clear();
+        self.failed.clear();
         self.total = None;
         self.generation += 1;
         self.generation
@@ -100,7 +104,10 @@ impl<T> PagedRows<T> {
             None => last,
         };
         for page in first / self.page_size..=last / self.page_size {
-            if !self.pages.contains_key(&page) && !self.pending.contains_key(&page) {
+            if !self.pages.contains_key(&page)
+                && !self.pending.contains_key(&page)
+                && !self.failed.contains(&page)
+            {
                 self.pending.insert(page, None);
                 wanted.push(page);
             }
@@ -146,6 +153,40 @@ impl<T> PagedRows<T> {
             .collect()
     }
 
+    /// The pages `job_id` was fetching failed: they are not asked again until
+    /// [`Self::retry`] (a dead server is not hammered every frame). Returns whether the job
+    /// was one of this list's.
+    pub fn fail_job(&mut self, job_id: u64) -> bool {
+        let pages: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, job)| **job == Some(job_id))
+            .map(|(page, _)| *page)
+            .collect();
+        for page in &pages {
+            self.pending.remove(page);
+            self.failed.insert(*page);
+        }
+        !pages.is_empty()
+    }
+
+    /// True when the row at `index` is in a page whose fetch failed.
+    #[must_use]
+    pub fn is_failed(&self, index: u64) -> bool {
+        self.failed.contains(&(index / self.page_size))
+    }
+
+    /// True when some page failed to load.
+    #[must_use]
+    pub fn has_failed(&self) -> bool {
+        !self.failed.is_empty()
+    }
+
+    /// Failed pages may be fetched again (the user asked, or the store answers again).
+    pub fn retry(&mut self) {
+        self.failed.clear();
+    }
+
     /// Forgets that a page is being fetched (its job failed or could not be queued).
     pub fn abandon(&mut self, page: u64) {
         self.pending.remove(&page);
@@ -178,6 +219,28 @@ impl<T> PagedRows<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_pages_wait_for_a_retry() {
+        let mut rows = PagedRows::<u64>::new(10);
+        let generation = rows.reset();
+        assert_eq!(rows.want(0, 15), vec![0, 1]);
+        rows.set_job(0, 7);
+        rows.set_job(1, 8);
+        rows.insert(generation, 0, (0..10).collect());
+        assert!(!rows.fail_job(99), "another list's job");
+        assert!(rows.fail_job(8));
+        assert!(rows.is_failed(12) && !rows.is_failed(3) && rows.has_failed());
+        assert!(!rows.is_loading());
+        assert!(
+            rows.want(0, 15).is_empty(),
+            "a failed page is not asked again"
+        );
+        rows.retry();
+        assert!(!rows.has_failed());
+        assert_eq!(rows.want(0, 15), vec![1]);
+        assert_eq!(rows.row(3), Some(&3), "loaded rows stay");
+    }
 
     #[test]
     fn pages_fill_and_evict() {

@@ -70,6 +70,11 @@ impl EventscopeApp {
         if let Some(job) = self.count_job.take() {
             self.jobs.cancel(job);
         }
+        self.request_stream_count(generation);
+        self.streams.scroll_to = Some(0);
+    }
+
+    fn request_stream_count(&mut self, generation: u64) {
         let query = self.streams.query(0);
         self.count_job =
             self.spawn_read(Lane::Background, "Counting streams", true, move |source| {
@@ -78,7 +83,36 @@ impl EventscopeApp {
                     count: source.count_streams(&query)?,
                 })
             });
-        self.streams.scroll_to = Some(0);
+    }
+
+    /// Runs again what failed to load, keeping everything already shown: after the user
+    /// asks (Retry / Reconnect in the status bar) and when the store answers again after
+    /// its head could not be read (a server came back). Failed pages of the stream list
+    /// and the stream, the stream count, the summary and lists, the selected stream's
+    /// summary and an empty log are asked for again; the head is polled now.
+    pub(super) fn retry_failed(&mut self) {
+        if self.store.is_none() {
+            return;
+        }
+        self.last_error = None;
+        self.streams.rows.retry();
+        self.stream_view.rows.retry();
+        if self.streams.rows.total.is_none()
+            && !self.count_job.is_some_and(|id| self.jobs.is_active(id))
+        {
+            self.request_stream_count(self.streams.rows.generation);
+        }
+        self.request_info();
+        if self.streams.categories.is_none() || self.log.all_types.is_none() {
+            self.request_store_lists();
+        }
+        if self.stream_view.stream_id.is_some() && self.stream_view.info.is_none() {
+            self.request_stream();
+        }
+        if self.log.events.is_empty() && !self.log.loading.1 {
+            self.request_log(LogPlacement::ReplaceAtEnd, None);
+        }
+        self.last_head_poll = None;
     }
 
     /// Requests the pages of visible rows that are not loaded yet.

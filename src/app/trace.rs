@@ -99,6 +99,9 @@ pub struct TraceRuntime {
     index_job: Option<u64>,
     trace_job: Option<u64>,
     paused: bool,
+    /// The head the index last caught up with: no new chunk until the head moves past it
+    /// (a KurrentDB head can be a system event the log never returns).
+    caught_up_at: u64,
     generation: u64,
 }
 
@@ -187,6 +190,9 @@ impl EventscopeApp {
                     }
                 };
                 self.trace_rt.index_job = None;
+                if complete {
+                    self.trace_rt.caught_up_at = head;
+                }
                 if !complete {
                     self.request_index_chunk();
                 }
@@ -254,6 +260,7 @@ impl EventscopeApp {
         self.trace_rt.index = None;
         self.trace_rt.index_job = None;
         self.trace_rt.paused = false;
+        self.trace_rt.caught_up_at = 0;
         self.trace.index = IndexView::Opening;
         let generation = self.open_generation;
         let identity_location = location.to_owned();
@@ -292,7 +299,7 @@ impl EventscopeApp {
         let behind = match &self.trace.index {
             IndexView::Ready {
                 indexed_through, ..
-            } => *indexed_through < head,
+            } => *indexed_through < head && head > self.trace_rt.caught_up_at,
             _ => false,
         };
         if behind {

@@ -586,8 +586,9 @@ pub struct StoreInfo {
     pub layout_detail: String,
     /// Number of streams.
     pub stream_count: u64,
-    /// Number of events.
-    pub event_count: u64,
+    /// Number of events; `None` when the store cannot tell without reading its whole log
+    /// (KurrentDB with the stream list from the `$streams` projection).
+    pub event_count: Option<u64>,
     /// Highest global position (0 when empty).
     pub head_position: u64,
     /// Number of stored snapshots.

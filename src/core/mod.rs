@@ -17,4 +17,4 @@ pub use event::{
     Checkpoint, CheckpointSample, Event, Payload, PayloadFormat, Snapshot, StoreInfo, StreamInfo,
 };
 pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
-pub use source::{EventSource, SourceError, SourceResult};
+pub use source::{CorrelatedEvents, EventSource, SourceError, SourceResult};

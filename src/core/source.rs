@@ -32,6 +32,15 @@ pub enum SourceError {
     Cancelled,
 }
 
+/// Events a store's own correlation index returned, and where they came from.
+#[derive(Clone, Debug)]
+pub struct CorrelatedEvents {
+    /// What answered, for the UI (e.g. "KurrentDB's $bc-… stream").
+    pub origin: String,
+    /// The events, in global order.
+    pub events: Vec<Event>,
+}
+
 /// Result alias for sources.
 pub type SourceResult<T> = Result<T, SourceError>;
 
@@ -118,6 +127,18 @@ pub trait EventSource: Send + Sync {
     fn snapshot_streams(&self, offset: u64, limit: u64) -> SourceResult<Vec<String>> {
         let _ = (offset, limit);
         Ok(Vec::new())
+    }
+
+    /// The events carrying `correlation_id`, when the store keeps its own index of
+    /// correlation ids (KurrentDB's `$bc-{id}` streams from the by-correlation projection):
+    /// `Ok(Some(events))` in global order, or `Ok(None)` when the store has no such index
+    /// for this id (the caller then uses eventscope's sidecar index or a scan).
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn correlated_events(&self, correlation_id: &str) -> SourceResult<Option<CorrelatedEvents>> {
+        let _ = correlation_id;
+        Ok(None)
     }
 
     /// Checkpoints of projections / subscriptions / downstream applications.

@@ -7,7 +7,7 @@ use crate::trace::index::{TraceIndex, read_at};
 use crate::trace::{Trace, TraceError, TraceResult};
 
 /// How a trace was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Method {
     /// The index answered for positions up to `indexed_through`; later events were scanned.
     Index {
@@ -16,6 +16,11 @@ pub enum Method {
     },
     /// The whole log was scanned.
     Scan,
+    /// The store's own correlation index answered (e.g. KurrentDB's `$bc-` streams).
+    Store {
+        /// What answered, for the UI.
+        origin: String,
+    },
 }
 
 /// Progress of a scan: `(position reached, head)`.
@@ -84,7 +89,8 @@ fn read_positions(
     Ok(out)
 }
 
-/// Every event carrying `correlation_id`, as a causal tree. With an index, positions come
+/// Every event carrying `correlation_id`, as a causal tree. A store that indexes correlation
+/// ids itself (KurrentDB's by-correlation projection) answers first. With an index, positions come
 /// from it and only the events after its indexed-through position are scanned; without one
 /// the whole log is scanned (progress reports `(position, head)`; cancellable through the
 /// current job's token).
@@ -100,6 +106,14 @@ pub fn trace(
     let correlation_id = correlation_id.trim();
     if correlation_id.is_empty() {
         return Err(TraceError::EmptyId);
+    }
+    if let Some(found) = source.correlated_events(correlation_id)? {
+        return Ok((
+            Trace::build(correlation_id, found.events),
+            Method::Store {
+                origin: found.origin,
+            },
+        ));
     }
     let head = source.head()?;
     let keep = |e: &Event| e.correlation_id.as_deref() == Some(correlation_id);

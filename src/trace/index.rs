@@ -395,6 +395,9 @@ impl TraceIndex {
         // Let trace lookups in between pages.
         drop(conn);
         let mut added = 0u64;
+        // Nothing left to read although `through < head`: the head is a position the log
+        // does not return (KurrentDB's system events, e.g. `$streams` links, come last).
+        let mut exhausted = false;
         let cancel = crate::core::cancel::current();
         while through < head && added < max_events.max(1) {
             if cancel.as_ref().is_some_and(|t| t.is_cancelled()) {
@@ -405,7 +408,10 @@ impl TraceIndex {
                 limit: MAX_PAGE.min(max_events.max(1) - added),
                 ..LogQuery::default()
             })?;
-            let Some(last) = page.last() else { break };
+            let Some(last) = page.last() else {
+                exhausted = true;
+                break;
+            };
             let last_position = last.global_position;
             let tail = fingerprint(last);
             let mut corr: Vec<(i64, i64)> = Vec::with_capacity(page.len());
@@ -458,7 +464,7 @@ impl TraceIndex {
             indexed_through: through,
             head,
             added,
-            complete: through >= head,
+            complete: through >= head || exhausted,
             restarted,
         })
     }

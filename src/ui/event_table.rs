@@ -189,7 +189,17 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                     body.rows(ROW_HEIGHT, total, |mut row| {
                         let index = row.index() as u64;
                         let Some(event) = rows.row(index) else {
-                            row.col(|ui| crate::ui::right_aligned(ui, "…"));
+                            let failed = rows.is_failed(index);
+                            row.col(|ui| {
+                                if failed {
+                                    ui.label(RichText::new("not loaded").color(palette(ui).error))
+                                        .on_hover_text(
+                                            "Reading this page failed: see the status bar",
+                                        );
+                                } else {
+                                    crate::ui::right_aligned(ui, "…");
+                                }
+                            });
                             row.col(|ui| {
                                 crate::ui::right_aligned(ui, (first_version + index).to_string())
                             });

@@ -168,7 +168,7 @@ pub fn stream_tabs_ui(ui: &mut Ui, state: &mut ReplayState, commands: &mut Comma
             (
                 StreamTab::TimeTravel,
                 "Time travel",
-                "Step through the stream's states, version by version (←/→)",
+                "Step through the stream's states, version by version (left / right arrow keys)",
             ),
             (
                 StreamTab::Snapshots,
@@ -269,14 +269,14 @@ pub fn time_travel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut C
         let at_start = state.current.is_none();
         if ui
             .add_enabled(!at_start, egui::Button::new("Previous"))
-            .on_hover_text("Previous version (←)")
+            .on_hover_text("Previous version (left arrow key)")
             .clicked()
         {
             go = Some(state.current.and_then(|i| i.checked_sub(1)));
         }
         if ui
             .add_enabled(state.current != Some(last_index), egui::Button::new("Next"))
-            .on_hover_text("Next version (→)")
+            .on_hover_text("Next version (right arrow key)")
             .clicked()
         {
             go = Some(Some(state.current.map_or(0, |i| (i + 1).min(last_index))));

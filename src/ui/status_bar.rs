@@ -13,6 +13,7 @@ pub fn status_bar_ui(
     ctx: &UiCtx<'_>,
     jobs: &std::collections::BTreeMap<u64, ActiveJob>,
     last_error: Option<&str>,
+    retry: Option<&str>,
     commands: &mut Commands,
 ) {
     let colours = palette(ui);
@@ -21,9 +22,9 @@ pub fn status_bar_ui(
             Some(_) => ui.label(format!("head {}", thousands(ctx.head))),
             None => ui.label("no store open"),
         };
-        if let Some(info) = ctx.info {
+        if let Some(count) = ctx.info.and_then(|info| info.event_count) {
             ui.separator();
-            ui.label(format!("{} events", thousands(info.event_count)));
+            ui.label(format!("{} events", thousands(count)));
         }
         let loading = jobs.values().filter(|j| !j.visible).count();
         if loading > 0 {
@@ -56,8 +57,22 @@ pub fn status_bar_ui(
             egui::Layout::right_to_left(egui::Align::Center),
             |ui| match last_error {
                 Some(error) => {
-                    if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                    if ui
+                        .small_button("Dismiss")
+                        .on_hover_text("Hide this error")
+                        .clicked()
+                    {
                         commands.push(AppCommand::DismissError);
+                    }
+                    if let Some(label) = retry
+                        && ui
+                            .small_button(label)
+                            .on_hover_text(
+                                "Run what failed again; loaded rows stay (also happens by itself once the store answers)",
+                            )
+                            .clicked()
+                    {
+                        commands.push(AppCommand::Retry);
                     }
                     ui.add(egui::Label::new(RichText::new(error).color(colours.error)).truncate())
                         .on_hover_text(error);

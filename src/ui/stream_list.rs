@@ -195,8 +195,14 @@ pub fn stream_list_ui(ui: &mut Ui, state: &mut StreamListState, commands: &mut C
                 |mut row| {
                     let index = row.index() as u64;
                     let Some(stream) = state.rows.row(index) else {
+                        let failed = state.rows.is_failed(index);
                         row.col(|ui| {
-                            ui.label(RichText::new("…").color(colours.muted));
+                            if failed {
+                                ui.label(RichText::new("not loaded").color(colours.error))
+                                    .on_hover_text("Reading this page failed: see the status bar");
+                            } else {
+                                ui.label(RichText::new("…").color(colours.muted));
+                            }
                         });
                         row.col(|_| {});
                         row.col(|_| {});

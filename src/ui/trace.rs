@@ -112,7 +112,7 @@ fn index_line(ui: &mut egui::Ui, state: &TraceState, commands: &mut Vec<AppComma
                 };
                 ui.label(
                     RichText::new(format!(
-                        "Correlation index: building, {percent:.0} % ({} of {} events) — traces scan what is not indexed yet",
+                        "Correlation index: building, {percent:.0} % (through position {} of {}) — traces scan what is not indexed yet",
                         thousands(*indexed_through),
                         thousands(*head)
                     ))
@@ -127,7 +127,7 @@ fn index_line(ui: &mut egui::Ui, state: &TraceState, commands: &mut Vec<AppComma
             } => {
                 ui.label(
                     RichText::new(format!(
-                        "Correlation index: paused at {} of {} events — traces scan the rest",
+                        "Correlation index: paused at position {} of {} — traces scan the rest",
                         thousands(*indexed_through),
                         thousands(*head)
                     ))
@@ -276,14 +276,15 @@ fn summary_ui(ui: &mut egui::Ui, state: &TraceState, trace: &Trace) {
                     .color(colours.warning),
             );
         }
-        let how = match state.method {
+        let how = match &state.method {
             Some(Method::Index { indexed_through }) => {
                 format!(
                     "found with the index (through #{})",
-                    thousands(indexed_through)
+                    thousands(*indexed_through)
                 )
             }
             Some(Method::Scan) => "found by scanning the store".to_owned(),
+            Some(Method::Store { origin }) => format!("found with {origin}"),
             None => String::new(),
         };
         ui.label(RichText::new(how).color(colours.muted));

@@ -41,7 +41,7 @@ fn demo_store_reads_back_through_the_design_layout() {
     let source = open(&path);
     let info = source.info().unwrap();
     assert_eq!(info.layout, "design");
-    assert_eq!(info.event_count, 5000);
+    assert_eq!(info.event_count, Some(5000));
     assert_eq!(info.head_position, summary.head);
     assert_eq!(info.stream_count, summary.streams);
     assert_eq!(info.snapshot_count, summary.snapshots);

@@ -12,10 +12,7 @@ fn emmett_matches_library() {
     let expected = expected("emmett/emmett.expected.json");
     let info = source.info().unwrap();
     assert_eq!(info.layout, "emmett");
-    assert_eq!(
-        info.event_count,
-        expected["total_event_count"].as_u64().unwrap()
-    );
+    assert_eq!(info.event_count, expected["total_event_count"].as_u64());
     assert_eq!(
         info.head_position,
         expected["head_global_position"].as_u64().unwrap()

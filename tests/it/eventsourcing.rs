@@ -7,7 +7,7 @@ use crate::common::{expected, fixture, open};
 
 fn check_application(source: &dyn EventSource, app: &Value) {
     let info = source.info().expect("info");
-    assert_eq!(info.event_count, app["total_event_count"].as_u64().unwrap());
+    assert_eq!(info.event_count, app["total_event_count"].as_u64());
     assert_eq!(
         info.head_position,
         app["max_notification_id"].as_u64().unwrap()

@@ -61,3 +61,46 @@ fn an_umadb_url_opens_tags_as_streams() {
     wait_until(&mut h, "the tag stream", |h| has_label(h, "order:1"));
     assert!(!has_label(&h, "order:1:v1"), "single-event tags are hidden");
 }
+
+#[test]
+fn a_killed_server_keeps_what_is_shown_offers_reconnect_and_comes_back() {
+    let mut emulator = crate::kurrent_emulator::Emulator::start(crate::kurrent::fixture_data(true));
+    let mut h = harness(Startup::Store(emulator.url("")));
+    wait_until(&mut h, "the stream list", |h| has_label(h, "order-1"));
+
+    // The server dies; opening a stream fails with an error, the list stays.
+    emulator.kill();
+    h.get_by_label("order-1").click();
+    wait_until(&mut h, "an error in the status bar", |h| {
+        h.state().last_error.is_some()
+    });
+    assert!(has_label(&h, "account-7"), "the stream list stays");
+    assert!(!has_label(&h, "OrderPaid"));
+
+    // It comes back; Reconnect (or the app itself, once a poll gets through) loads what
+    // failed.
+    emulator.restart();
+    h.get_by_label("Reconnect").click();
+    wait_until(&mut h, "the stream's events after Reconnect", |h| {
+        has_label(h, "OrderPaid")
+    });
+    assert!(h.state().last_error.is_none(), "the stale error is cleared");
+
+    // It dies again while the app polls the head; once it answers, the app reloads by
+    // itself: the log, empty before, fills without any click.
+    emulator.kill();
+    h.state_mut().log = Default::default();
+    let head_failed = std::cell::Cell::new(false);
+    wait_until(&mut h, "the head poll's error", |h| {
+        // Other reads fail too and may replace the message: look at every frame.
+        let error = h.state().last_error.clone().unwrap_or_default();
+        head_failed.set(head_failed.get() || error.starts_with("Reading head"));
+        head_failed.get()
+    });
+    assert!(has_label(&h, "OrderPaid"), "the stream's events stay");
+    emulator.restart();
+    wait_until(&mut h, "the log reloaded by itself", |h| {
+        !h.state().log.events.is_empty()
+    });
+    assert!(h.state().last_error.is_none());
+}

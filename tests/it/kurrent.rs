@@ -149,6 +149,10 @@ fn kurrent_stream_list_from_streams_projection_or_scan() {
         "{}",
         info.layout_detail
     );
+    assert_eq!(
+        info.event_count, None,
+        "$streams names streams, it does not count events"
+    );
     let expected = ["account-7", "order-1", "order-1-snapshot", "order-2"];
     assert_eq!(stream_ids(&*source), expected);
     let account = source.stream("account-7").unwrap().unwrap();
@@ -157,7 +161,10 @@ fn kurrent_stream_list_from_streams_projection_or_scan() {
     assert_eq!(account.category, "account");
 
     let scan = connect(&emulator.url("&streamList=scan"));
-    assert!(scan.info().unwrap().layout_detail.contains("scan of $all"));
+    let scanned = scan.info().unwrap();
+    assert!(scanned.layout_detail.contains("scan of $all"));
+    // The scan counts what it read: the user's events, not `$`-streams or system events.
+    assert_eq!(scanned.event_count, Some(9));
     assert_eq!(stream_ids(&*scan), expected);
     assert_eq!(scan.stream("order-1").unwrap().unwrap().event_count, 3);
     assert_eq!(
@@ -533,6 +540,85 @@ fn kurrent_server_killed_mid_read_then_back() {
     assert_eq!(page.unwrap().len(), 5, "the same source reconnects");
 }
 
+#[test]
+fn kurrent_trace_reads_the_by_correlation_projections_streams() {
+    use eventscope::trace::{Method, trace};
+    let mut fixture = fixture(true);
+    // Without the by-correlation projection the trace scans `$all`.
+    let emulator = Emulator::start(fixture.data.clone());
+    let source = connect(&emulator.url(""));
+    let (scanned, method) = trace(&*source, "c-1", None, &mut |_, _| {}).unwrap();
+    assert_eq!(method, Method::Scan);
+    drop(emulator);
+
+    fixture.data.build_by_correlation_projection();
+    // An event the projection has not linked yet: the store's index answers as it stands.
+    fixture.data.append(
+        "order-1",
+        "OrderArchived",
+        &json!({}),
+        &json!({"$correlationId": "c-1"}),
+    );
+    let emulator = Emulator::start(fixture.data);
+    let source = connect(&emulator.url(""));
+    let (traced, method) = trace(&*source, "c-1", None, &mut |_, _| {}).unwrap();
+    let Method::Store { origin } = &method else {
+        panic!("expected the $bc- stream to answer, got {method:?}")
+    };
+    assert!(origin.contains("$bc-c-1"), "{origin}");
+    let positions = |t: &eventscope::trace::Trace| {
+        t.nodes
+            .iter()
+            .map(|n| n.event.global_position)
+            .collect::<Vec<_>>()
+    };
+    // The resolved events, not the links: their own streams, types and `$all` positions.
+    assert_eq!(positions(&traced), fixture.order_1);
+    assert_eq!(positions(&scanned), fixture.order_1);
+    assert!(traced.nodes.iter().all(|n| n.event.stream_id == "order-1"));
+    assert_eq!(
+        traced
+            .nodes
+            .iter()
+            .map(|n| n.event.event_type.as_str())
+            .collect::<Vec<_>>(),
+        ["OrderPlaced", "OrderPaid", "OrderShipped"]
+    );
+    let paid = &traced.nodes[1];
+    assert_eq!(paid.event.causation_id.as_deref(), Some("cause-1"));
+    assert_eq!(
+        paid.root.as_ref().and_then(|r| r.cause_id()),
+        Some("cause-1")
+    );
+    // No `$bc-` stream for this id: back to a scan.
+    let (none, method) = trace(&*source, "c-404", None, &mut |_, _| {}).unwrap();
+    assert_eq!(method, Method::Scan);
+    assert!(none.nodes.is_empty());
+}
+
+#[test]
+fn kurrent_correlation_index_completes_below_a_system_event_head() {
+    use eventscope::trace::TraceIndex;
+    // `$streams` links come last: the head is a position `read_log` never returns.
+    let fixture = fixture(true);
+    let emulator = Emulator::start(fixture.data);
+    let source = connect(&emulator.url(""));
+    let head = source.head().unwrap();
+    let last_user_event = *fixture.order_1.last().unwrap();
+    assert!(head > last_user_event + 1, "{head} vs {last_user_event}");
+    let dir = tempfile::tempdir().unwrap();
+    let index = TraceIndex::open_in(dir.path(), "kurrent-test", "test").unwrap();
+    let first = index.catch_up(&*source, 1_000, &mut |_, _| {}).unwrap();
+    assert!(first.complete, "nothing left to read is complete");
+    assert!(first.indexed_through < head);
+    assert_eq!(first.added, 9);
+    let again = index.catch_up(&*source, 1_000, &mut |_, _| {}).unwrap();
+    assert!(again.complete);
+    assert_eq!(again.added, 0);
+    assert!(again.restarted.is_none(), "the index is kept, not rebuilt");
+    assert_eq!(index.correlation_positions("c-1").unwrap(), fixture.order_1);
+}
+
 /// Serves the emulator with a richer data set for screenshots by hand:
 /// `EMULATOR_PORT=2113 EMULATOR_SECONDS=120 cargo test --test it serve_kurrent_emulator -- --ignored`
 /// then `eventscope "esdb://127.0.0.1:2113?tls=false"`.
@@ -565,6 +651,7 @@ fn serve_kurrent_emulator() {
         );
     }
     data.build_streams_projection();
+    data.build_by_correlation_projection();
     let head = data.head();
     data.projections[0].position = format!("C:{head}/P:{head}");
     let _emulator = Emulator::start_on(data, port);

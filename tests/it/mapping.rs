@@ -60,7 +60,7 @@ fn mapping_file_maps_a_custom_schema() {
     assert_eq!(info.layout, "mapping");
     assert_eq!(
         (info.event_count, info.stream_count, info.head_position),
-        (3, 2, 3)
+        (Some(3), 2, 3)
     );
     assert_eq!(
         info.checkpoint_names,

@@ -90,7 +90,7 @@ fn umadb_tags_as_streams_by_rule() {
     assert_eq!(info.layout, "umadb");
     assert_eq!(
         (info.event_count, info.head_position, info.stream_count),
-        (8, 8, 3)
+        (Some(8), 8, 3)
     );
     assert_eq!(info.checkpoint_names, ["orders-summary"]);
 

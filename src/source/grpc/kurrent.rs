@@ -10,6 +10,7 @@
 //!   otherwise from a scan of `$all` (kept up to date incrementally); `info` says which.
 //! - Global positions are `$all` commit positions (log byte offsets, not event counts), so
 //!   lag is measured in log positions.
+//! - Traces use the by-correlation projection's `$bc-{id}` streams when they exist.
 //! - Checkpoints: projection statistics (`C:…/P:…` positions) and persistent subscriptions
 //!   (last checkpointed event; stream subscriptions are mapped to the checkpointed event's
 //!   commit position).
@@ -27,7 +28,7 @@ use kurrentdb::{
 use crate::core::event::{Checkpoint, Event, Payload, Snapshot, StoreInfo, StreamInfo};
 use crate::core::metadata::IdPaths;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
-use crate::core::source::{EventSource, SourceError, SourceResult};
+use crate::core::source::{CorrelatedEvents, EventSource, SourceError, SourceResult};
 
 use super::{CALL_TIMEOUT, block_on_bounded, redact_url};
 
@@ -284,8 +285,10 @@ impl KurrentSource {
     }
 
     fn to_event(event: &ResolvedEvent) -> Event {
-        let global_position = position_of(event);
-        let recorded = event.get_original_event();
+        Self::recorded_to_event(event.get_original_event(), position_of(event))
+    }
+
+    fn recorded_to_event(recorded: &kurrentdb::RecordedEvent, global_position: u64) -> Event {
         let metadata = if recorded.custom_metadata.is_empty() {
             Payload::empty()
         } else {
@@ -548,11 +551,7 @@ impl EventSource for KurrentSource {
                 "KurrentDB over gRPC; stream list from a scan of $all".to_owned()
             },
             stream_count: index.streams.len() as u64,
-            event_count: if from_projection {
-                0
-            } else {
-                index.event_count
-            },
+            event_count: (!from_projection).then_some(index.event_count),
             head_position: head,
             snapshot_count: 0,
             checkpoint_names,
@@ -801,6 +800,42 @@ impl EventSource for KurrentSource {
                 })
             })
             .collect())
+    }
+
+    /// The by-correlation system projection's `$bc-{id}` stream, its links resolved: the
+    /// events in `$all` order, as far as the projection has processed them. `None` when
+    /// that stream does not exist (projection off, or no event with this id yet).
+    fn correlated_events(&self, correlation_id: &str) -> SourceResult<Option<CorrelatedEvents>> {
+        let stream = format!("$bc-{correlation_id}");
+        let mut events = Vec::new();
+        let mut from = 0;
+        loop {
+            let options = ReadStreamOptions::default()
+                .position(StreamPosition::Position(from))
+                .forwards()
+                .resolve_link_tos();
+            let Some(page) = self.read_stream_raw(&stream, options, SCAN_PAGE)? else {
+                return Ok(None);
+            };
+            let read = page.len();
+            for resolved in &page {
+                from = resolved.get_original_event().revision + 1;
+                // A link whose event was deleted or scavenged resolves to nothing.
+                if let Some(target) = &resolved.event
+                    && resolved.link.is_some()
+                {
+                    events.push(Self::recorded_to_event(target, target.position.commit));
+                }
+            }
+            if read < SCAN_PAGE {
+                break;
+            }
+        }
+        events.sort_by_key(|e| e.global_position);
+        Ok(Some(CorrelatedEvents {
+            origin: format!("KurrentDB's {stream} stream (by-correlation projection)"),
+            events,
+        }))
     }
 
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {

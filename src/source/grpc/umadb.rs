@@ -532,7 +532,7 @@ impl EventSource for UmaDbSource {
                 }
             ),
             stream_count,
-            event_count: index.event_count,
+            event_count: Some(index.event_count),
             head_position: index.indexed_to,
             snapshot_count: 0,
             checkpoint_names: self.tracking_sources(&index),

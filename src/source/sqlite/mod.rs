@@ -659,7 +659,7 @@ impl EventSource for SqliteSource {
             layout: self.layout.name.clone(),
             layout_detail: self.layout.detail.clone(),
             stream_count,
-            event_count: u64::try_from(event_count).unwrap_or(0),
+            event_count: Some(u64::try_from(event_count).unwrap_or(0)),
             head_position: head,
             snapshot_count: u64::try_from(snapshot_count).unwrap_or(0),
             checkpoint_names,

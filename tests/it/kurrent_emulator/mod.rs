@@ -217,6 +217,38 @@ impl EmulatorData {
         }
     }
 
+    /// Writes what the `$by_correlation_id` system projection writes: for each event whose
+    /// metadata has `$correlationId`, a link event (`N@stream`) in `$bc-{that id}`.
+    pub fn build_by_correlation_projection(&mut self) {
+        let links: Vec<(String, String)> = self
+            .events
+            .iter()
+            .filter(|e| !e.stream.starts_with('$'))
+            .filter_map(|e| {
+                let metadata: serde_json::Value =
+                    serde_json::from_slice(&e.custom_metadata).ok()?;
+                let id = metadata.get("$correlationId")?.as_str()?.to_owned();
+                Some((format!("$bc-{id}"), format!("{}@{}", e.revision, e.stream)))
+            })
+            .collect();
+        for (stream, link) in links {
+            self.append_raw(&stream, "$>", link.into_bytes(), Vec::new());
+        }
+    }
+
+    /// The event a link (`N@stream`) points to.
+    pub fn resolve_link(&self, link: &StoredEvent) -> Option<&StoredEvent> {
+        if link.event_type != "$>" {
+            return None;
+        }
+        let data = std::str::from_utf8(&link.data).ok()?;
+        let (revision, stream) = data.split_once('@')?;
+        let revision: u64 = revision.parse().ok()?;
+        self.events
+            .iter()
+            .find(|e| e.stream == stream && e.revision == revision)
+    }
+
     /// The commit position of the last event (0 when empty).
     pub fn head(&self) -> u64 {
         self.events.last().map_or(0, |e| e.position)

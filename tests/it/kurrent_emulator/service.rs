@@ -112,6 +112,38 @@ fn uuid_of(id: [u8; 16], structured: bool) -> pb::Uuid {
     pb::Uuid { value: Some(value) }
 }
 
+/// A read response; with `resolve`, a link event carries the event it points to (as a real
+/// server does for `resolveLinkTos`), and an unresolvable link comes back as it is.
+fn read_response(
+    data: &EmulatorData,
+    event: &StoredEvent,
+    structured: bool,
+    resolve: bool,
+) -> pb::streams::ReadResp {
+    use pb::streams::read_resp::{Content, ReadEvent};
+    let mut response = read_event(event, structured);
+    if resolve && let Some(target) = data.resolve_link(event) {
+        let Some(Content::Event(ReadEvent {
+            event: link,
+            position,
+            ..
+        })) = response.content
+        else {
+            unreachable!("read_event builds an event")
+        };
+        let Some(Content::Event(resolved)) = read_event(target, structured).content else {
+            unreachable!("read_event builds an event")
+        };
+        // The response's position stays the link's (the event read), as on a real server.
+        response.content = Some(Content::Event(ReadEvent {
+            event: resolved.event,
+            link,
+            position,
+        }));
+    }
+    response
+}
+
 fn read_event(event: &StoredEvent, structured: bool) -> pb::streams::ReadResp {
     use pb::streams::read_resp::{Content, ReadEvent, read_event};
     let mut metadata = std::collections::HashMap::new();
@@ -295,6 +327,7 @@ impl Streams for Node {
             .into_inner()
             .options
             .ok_or_else(|| Status::invalid_argument("no options"))?;
+        let resolve = options.resolve_links;
         let backwards = options.read_direction == read_options::ReadDirection::Backwards as i32;
         let count = match options.count_option {
             Some(CountOption::Count(count)) => usize::try_from(count).unwrap_or(usize::MAX),
@@ -352,7 +385,7 @@ impl Streams for Node {
                     selected
                         .into_iter()
                         .take(count)
-                        .map(|e| read_event(e, structured))
+                        .map(|e| read_response(&data, e, structured, resolve))
                         .collect()
                 }
             }
@@ -374,7 +407,7 @@ impl Streams for Node {
                     };
                 iter.filter(|e| filter.as_ref().is_none_or(|f| f.matches(e)))
                     .take(count)
-                    .map(|e| read_event(e, structured))
+                    .map(|e| read_response(&data, e, structured, resolve))
                     .collect()
             }
             None => return Err(Status::invalid_argument("no stream option")),
