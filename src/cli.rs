@@ -595,7 +595,11 @@ fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Wri
                         s.position.to_string(),
                         s.head.to_string(),
                         s.lag_events.to_string(),
-                        format!("{:.1}", s.lag_seconds),
+                        if s.lag_seconds.is_nan() {
+                            "-".to_owned()
+                        } else {
+                            format!("{:.1}", s.lag_seconds)
+                        },
                         s.rate.map(|r| format!("{r:.1}")).unwrap_or_default(),
                         s.status.to_string(),
                     ]

@@ -472,6 +472,10 @@ impl EventscopeApp {
                 }
                 self.streams.rows.fail_job(job_id);
                 self.stream_view.rows.fail_job(job_id);
+                if self.stream_view.summary_job == Some(job_id) {
+                    self.stream_view.summary_job = None;
+                    self.stream_view.load_error = Some(error.clone());
+                }
                 let server = self
                     .store
                     .as_ref()

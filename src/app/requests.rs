@@ -184,12 +184,14 @@ impl EventscopeApp {
             return;
         };
         let generation = self.stream_view.generation;
-        self.spawn_read(Lane::Interactive, "Reading stream", false, move |source| {
-            Ok(AppMsg::Stream {
-                generation,
-                info: source.stream(&stream_id)?,
-            })
-        });
+        self.stream_view.load_error = None;
+        self.stream_view.summary_job =
+            self.spawn_read(Lane::Interactive, "Reading stream", false, move |source| {
+                Ok(AppMsg::Stream {
+                    generation,
+                    info: source.stream(&stream_id)?,
+                })
+            });
     }
 
     /// Loads log events for the current filters.

@@ -72,7 +72,8 @@ pub struct LagSample {
     pub head: u64,
     /// Events behind: `head − position`, saturating.
     pub lag_events: u64,
-    /// Seconds behind: age of the oldest unprocessed event (0 when caught up).
+    /// Seconds behind: age of the oldest unprocessed event (0 when caught up; NaN when the
+    /// store records no times, so nobody can tell).
     pub lag_seconds: f64,
 }
 
@@ -120,7 +121,9 @@ pub fn lag_now(
     if events == 0 {
         return (0, 0.0);
     }
-    let seconds = first_unprocessed_recorded_at.map_or(0.0, |recorded_at| {
+    // A store that records no times (UmaDB) cannot tell: NaN, shown as "—" and written as
+    // `null` in JSON.
+    let seconds = first_unprocessed_recorded_at.map_or(f64::NAN, |recorded_at| {
         #[allow(clippy::cast_precision_loss)] // Milliseconds fit f64 exactly for ~285k years.
         let millis = (now - recorded_at).num_milliseconds().max(0) as f64;
         millis / 1000.0
@@ -468,7 +471,8 @@ mod tests {
     }
 
     fn sample(seconds: i64, position: u64, head: u64) -> LagSample {
-        LagSample::compute(at(seconds), position, head, None)
+        // The oldest unprocessed event was recorded just now: 0 seconds behind.
+        LagSample::compute(at(seconds), position, head, Some(at(seconds)))
     }
 
     /// One sample per second for `count` seconds: position and head from closures.
@@ -509,9 +513,13 @@ mod tests {
     }
 
     #[test]
-    fn lag_now_no_event_after_checkpoint_is_zero_seconds() {
-        // Head moved but the event could not be read (or has no timestamp).
-        assert_eq!(lag_now(99, 100, None, at(0)), (1, 0.0));
+    fn lag_now_without_a_recorded_time_is_unknown_seconds() {
+        // The store records no times (UmaDB): events behind are known, seconds are not.
+        let (events, seconds) = lag_now(99, 100, None, at(0));
+        assert_eq!(events, 1);
+        assert!(seconds.is_nan());
+        // Caught up is zero either way.
+        assert_eq!(lag_now(100, 100, None, at(0)), (0, 0.0));
     }
 
     #[test]

@@ -26,6 +26,21 @@ fn recorded_at_from(
         .map(|e| (e.global_position, e.recorded_at)))
 }
 
+/// When the oldest event after `position` was recorded, for the seconds-behind figure:
+/// `None` when the store records no times (UmaDB: nobody can tell); `now` when the log
+/// returns nothing after it (the head is a position the log does not return, such as
+/// KurrentDB's system events: nothing is waiting).
+fn oldest_unprocessed_at(
+    source: &dyn EventSource,
+    position: u64,
+    now: DateTime<Utc>,
+) -> SourceResult<Option<DateTime<Utc>>> {
+    Ok(match recorded_at_from(source, position + 1)? {
+        Some((_, at)) => at,
+        None => Some(now),
+    })
+}
+
 /// One lag sample per checkpoint of `source` and of the `attached` stores (the tracking
 /// stores of downstream applications that follow `source`), against `source`'s head.
 ///
@@ -48,8 +63,7 @@ pub fn sample_lag(
             match first_unprocessed.get(&checkpoint.position) {
                 Some(at) => *at,
                 None => {
-                    let at =
-                        recorded_at_from(source, checkpoint.position + 1)?.and_then(|(_, at)| at);
+                    let at = oldest_unprocessed_at(source, checkpoint.position, now)?;
                     first_unprocessed.insert(checkpoint.position, at);
                     at
                 }
@@ -114,7 +128,7 @@ pub fn reconstruct_lag(
             }
         };
         let recorded = if sample.position < head_then {
-            recorded_at_from(source, sample.position + 1)?.and_then(|(_, t)| t)
+            oldest_unprocessed_at(source, sample.position, at)?
         } else {
             None
         };

@@ -42,6 +42,10 @@ pub struct StreamViewState {
     pub places: HashMap<String, (u64, Option<u64>)>,
     /// Generation of the stream selection.
     pub generation: u64,
+    /// Why the stream's summary could not be read (shown instead of a spinner).
+    pub load_error: Option<String>,
+    /// The job reading the summary.
+    pub summary_job: Option<u64>,
 }
 
 impl Default for StreamViewState {
@@ -59,6 +63,8 @@ impl Default for StreamViewState {
             visible: (0, 40),
             places: HashMap::new(),
             generation: 0,
+            load_error: None,
+            summary_job: None,
         }
     }
 }
@@ -132,7 +138,24 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
     });
     ui.separator();
     let Some(info) = &state.info else {
-        ui.spinner();
+        match &state.load_error {
+            Some(error) => {
+                ui.label(
+                    RichText::new(format!("Could not read this stream: {error}"))
+                        .color(colours.error),
+                );
+                if ui
+                    .button("Try again")
+                    .on_hover_text("Also happens by itself once the store answers")
+                    .clicked()
+                {
+                    commands.push(AppCommand::Retry);
+                }
+            }
+            None => {
+                ui.spinner();
+            }
+        }
         return;
     };
     let total = usize::try_from(info.event_count).unwrap_or(usize::MAX);

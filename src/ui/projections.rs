@@ -157,7 +157,9 @@ fn status_text(ui: &Ui, status: LagStatus) -> RichText {
 }
 
 fn duration_text(seconds: f64) -> String {
-    if seconds < 1.0 {
+    if seconds.is_nan() {
+        "—".to_owned()
+    } else if seconds < 1.0 {
         format!("{:.0} ms", seconds * 1e3)
     } else if seconds < 120.0 {
         format!("{seconds:.1} s")
@@ -392,6 +394,12 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                 }
                 let y = match unit {
                     LagUnit::Events => sample.lag_events as f64,
+                    // Unknown (a store without times): a gap in the line.
+                    LagUnit::Seconds if sample.lag_seconds.is_nan() => {
+                        flush(&mut run, plot_ui);
+                        previous = Some(sample);
+                        continue;
+                    }
                     LagUnit::Seconds => sample.lag_seconds,
                 };
                 run.push([sample.at.timestamp_millis() as f64 / 1e3, y]);

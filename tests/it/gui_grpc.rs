@@ -74,8 +74,17 @@ fn a_killed_server_keeps_what_is_shown_offers_reconnect_and_comes_back() {
     wait_until(&mut h, "an error in the status bar", |h| {
         h.state().last_error.is_some()
     });
+    wait_until(&mut h, "the stream view's error", |h| {
+        h.query_by_label_contains("Could not read this stream")
+            .is_some()
+    });
     assert!(has_label(&h, "account-7"), "the stream list stays");
     assert!(!has_label(&h, "OrderPaid"));
+    let error = h.state().last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("cannot connect to the server") && !error.contains("MetadataMap"),
+        "a clear message, not a gRPC status dump: {error}"
+    );
 
     // It comes back; Reconnect (or the app itself, once a poll gets through) loads what
     // failed.

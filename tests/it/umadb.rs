@@ -314,6 +314,15 @@ fn umadb_through_the_cli() {
     let lag: serde_json::Value = serde_json::from_str(lag.lines().next().unwrap()).unwrap();
     assert_eq!(lag["name"], "orders-summary");
     assert_eq!(lag["lag_events"], 3);
+    // UmaDB records no times: seconds behind are unknown, not zero.
+    assert!(lag["lag_seconds"].is_null(), "{lag}");
+    let table = run(&["lag", &url]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("orders-summary") && l.contains(" - ")),
+        "{table}"
+    );
 }
 
 #[test]

@@ -142,6 +142,13 @@ impl std::fmt::Debug for KurrentSource {
     }
 }
 
+/// The client's error texts are debug dumps of a gRPC status: keep only its message.
+fn status_message(text: &str) -> &str {
+    text.split_once("message: \"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or(text, |(message, _)| message)
+}
+
 fn kurrent_error(what: &str, location: &str, err: &kurrentdb::Error) -> SourceError {
     let reason = match err {
         kurrentdb::Error::AccessDenied => "access denied (check user and password)".to_owned(),
@@ -153,16 +160,18 @@ fn kurrent_error(what: &str, location: &str, err: &kurrentdb::Error) -> SourceEr
             } else {
                 " (TLS is on: check the certificate settings, or add tls=false for an insecure node)"
             };
-            // The client's text is a debug dump of a gRPC status; keep only its message.
-            let text = inner.to_string();
-            let message = text
-                .split_once("message: \"")
-                .and_then(|(_, rest)| rest.split_once('"'))
-                .map_or(text.as_str(), |(message, _)| message);
-            format!("cannot connect to the server ({message}){hint}")
+            format!(
+                "cannot connect to the server ({}){hint}",
+                status_message(&inner.to_string())
+            )
         }
-        kurrentdb::Error::ServerError(message) => {
-            format!("server unavailable or failed: {message}")
+        kurrentdb::Error::ServerError(text) => {
+            let message = status_message(text);
+            if message.contains("Connect") {
+                format!("cannot connect to the server ({message})")
+            } else {
+                format!("server unavailable or failed ({message})")
+            }
         }
         other => other.to_string(),
     };
