@@ -481,8 +481,16 @@ fn events_ui(
 
 /// One point per event: x = seconds since the trace's first recorded time (or the position
 /// order when times are missing), y = −lane.
+/// The timeline's x origin: the first recorded time, down to its whole minute, so the
+/// axis marks (multiples of its step in seconds) fall on round times.
+fn timeline_origin(trace: &Trace) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DurationRound as _, TimeDelta};
+    let first = trace.nodes.iter().find_map(|n| n.event.recorded_at)?;
+    Some(first.duration_trunc(TimeDelta::minutes(1)).unwrap_or(first))
+}
+
 fn event_points(trace: &Trace) -> Vec<[f64; 2]> {
-    let start = trace.nodes.iter().find_map(|n| n.event.recorded_at);
+    let start = timeline_origin(trace);
     trace
         .nodes
         .iter()
@@ -505,7 +513,7 @@ fn timeline_ui(
 ) {
     let colours = palette(ui);
     let points = event_points(trace);
-    let start = trace.nodes.iter().find_map(|n| n.event.recorded_at);
+    let start = timeline_origin(trace);
     let lanes = trace.streams.clone();
     let lane_names = lanes.clone();
     let hover_points = points.clone();
@@ -554,7 +562,11 @@ fn timeline_ui(
         .x_axis_formatter(move |mark, _| match start {
             Some(start) => {
                 let at = start + chrono::TimeDelta::milliseconds((mark.value * 1e3) as i64);
-                at.format("%H:%M:%S%.3f").to_string()
+                if mark.step_size >= 1.0 {
+                    at.format("%H:%M:%S").to_string()
+                } else {
+                    at.format("%H:%M:%S%.3f").to_string()
+                }
             }
             None => format!("event {}", mark.value),
         })
