@@ -597,6 +597,25 @@ fn kurrent_trace_reads_the_by_correlation_projections_streams() {
 }
 
 #[test]
+fn kurrent_id_paths_from_the_url() {
+    let mut data = EmulatorData::default();
+    data.append(
+        "order-9",
+        "OrderPlaced",
+        &json!({}),
+        &json!({"trace": {"corr": "t-9", "cause": "cmd-1"}, "$correlationId": "other"}),
+    );
+    let emulator = Emulator::start(data);
+    let by_default = connect(&emulator.url(""));
+    let event = &by_default.read_log(&LogQuery::default()).unwrap()[0];
+    assert_eq!(event.correlation_id.as_deref(), Some("other"));
+    let custom = connect(&emulator.url("&correlation=$.trace.corr&causation=%24.trace.cause"));
+    let event = &custom.read_log(&LogQuery::default()).unwrap()[0];
+    assert_eq!(event.correlation_id.as_deref(), Some("t-9"));
+    assert_eq!(event.causation_id.as_deref(), Some("cmd-1"));
+}
+
+#[test]
 fn kurrent_correlation_index_completes_below_a_system_event_head() {
     use eventscope::trace::TraceIndex;
     // `$streams` links come last: the head is a position `read_log` never returns.

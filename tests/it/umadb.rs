@@ -148,6 +148,15 @@ fn umadb_aggregate_events_in_order_and_global_log() {
         .read_stream("order:1", Some(2), Direction::Forwards, 1)
         .unwrap();
     assert_eq!((page[0].stream_version, page[0].global_position), (2, 3));
+
+    // Ids under other keys: JSON paths in the URL (percent-encoded or not).
+    let custom = connect(&server.url("?correlation=%24.causation_id&causation=$.nowhere"));
+    let events = custom
+        .read_stream("order:1", None, Direction::Forwards, 100)
+        .unwrap();
+    assert_eq!(events[1].correlation_id, events[0].event_id);
+    assert_eq!(events[0].correlation_id, None);
+    assert!(events.iter().all(|e| e.causation_id.is_none()));
     // The same event seen from the account's stream has the account's version.
     let account = source
         .read_stream("account:A1", None, Direction::Forwards, 10)

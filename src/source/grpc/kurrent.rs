@@ -4,8 +4,9 @@
 //!   `kurrent://`, `kdb://`), `+discover` for clusters (gossip), `tls`, `tlsVerifyCert`,
 //!   `tlsCaFile`, `user:password@`. TLS is on unless `tls=false`, as in the client.
 //! - eventscope's own options ride along in the query and are removed before the string
-//!   reaches the client: `snapshotStream=` (default `{stream}-snapshot`) and
-//!   `streamList=auto|projection|scan`.
+//!   reaches the client: `snapshotStream=` (default `{stream}-snapshot`),
+//!   `streamList=auto|projection|scan`, and `correlation=` / `causation=` (JSON paths of
+//!   the ids in the event metadata, e.g. `$.trace.correlation`).
 //! - The stream list comes from the `$streams` system projection's stream when it exists,
 //!   otherwise from a scan of `$all` (kept up to date incrementally); `info` says which.
 //! - Global positions are `$all` commit positions (log byte offsets, not event counts), so
@@ -30,7 +31,7 @@ use crate::core::metadata::IdPaths;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{CorrelatedEvents, EventSource, SourceError, SourceResult};
 
-use super::{CALL_TIMEOUT, block_on_bounded, redact_url};
+use super::{CALL_TIMEOUT, block_on_bounded, percent_decoded, redact_url};
 
 /// Events read per call while scanning `$all` or `$streams`.
 const SCAN_PAGE: usize = 5_000;
@@ -55,6 +56,9 @@ pub struct KurrentOptions {
     pub snapshot_stream: String,
     /// How the stream list is built.
     pub stream_list: StreamListMode,
+    /// JSON paths of the correlation and causation ids in the metadata (`correlation=`,
+    /// `causation=`); by default the usual keys (`$correlationId` …) are looked for.
+    pub id_paths: IdPaths,
 }
 
 impl KurrentOptions {
@@ -66,12 +70,15 @@ impl KurrentOptions {
         let url = url.trim();
         let mut snapshot_stream = "{stream}-snapshot".to_owned();
         let mut stream_list = StreamListMode::Auto;
+        let mut id_paths = IdPaths::default();
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key.to_ascii_lowercase().as_str() {
                 "snapshotstream" => snapshot_stream = value.to_owned(),
+                "correlation" => id_paths.correlation = Some(percent_decoded(value)),
+                "causation" => id_paths.causation = Some(percent_decoded(value)),
                 "streamlist" => {
                     stream_list = match value.to_ascii_lowercase().as_str() {
                         "auto" => StreamListMode::Auto,
@@ -98,6 +105,7 @@ impl KurrentOptions {
             connection_string,
             snapshot_stream,
             stream_list,
+            id_paths,
         })
     }
 }
@@ -293,11 +301,15 @@ impl KurrentSource {
         })
     }
 
-    fn to_event(event: &ResolvedEvent) -> Event {
-        Self::recorded_to_event(event.get_original_event(), position_of(event))
+    fn to_event(&self, event: &ResolvedEvent) -> Event {
+        self.recorded_to_event(event.get_original_event(), position_of(event))
     }
 
-    fn recorded_to_event(recorded: &kurrentdb::RecordedEvent, global_position: u64) -> Event {
+    fn recorded_to_event(
+        &self,
+        recorded: &kurrentdb::RecordedEvent,
+        global_position: u64,
+    ) -> Event {
         let metadata = if recorded.custom_metadata.is_empty() {
             Payload::empty()
         } else {
@@ -305,7 +317,7 @@ impl KurrentSource {
         };
         let (correlation_id, causation_id) = metadata
             .as_json()
-            .map(|m| IdPaths::default().extract(m))
+            .map(|m| self.options.id_paths.extract(m))
             .unwrap_or_default();
         let schema_version = metadata.as_json().and_then(|m| {
             ["schema_version", "schemaVersion", "$schemaVersion"]
@@ -657,7 +669,7 @@ impl EventSource for KurrentSource {
             Direction::Backwards => options.backwards(),
         };
         match self.read_stream_raw(stream_id, options, limit_of(limit))? {
-            Some(events) => Ok(events.iter().map(Self::to_event).collect()),
+            Some(events) => Ok(events.iter().map(|e| self.to_event(e)).collect()),
             None => Err(SourceError::StreamNotFound(stream_id.to_owned())),
         }
     }
@@ -701,7 +713,7 @@ impl EventSource for KurrentSource {
             let read = events.len();
             let mut last = None;
             for resolved in &events {
-                let event = Self::to_event(resolved);
+                let event = self.to_event(resolved);
                 last = Some(event.global_position);
                 if event.event_type.starts_with('$') && query.event_types.is_empty() {
                     continue;
@@ -785,7 +797,7 @@ impl EventSource for KurrentSource {
         Ok(events
             .iter()
             .filter_map(|resolved| {
-                let event = Self::to_event(resolved);
+                let event = self.to_event(resolved);
                 let metadata = event.metadata.as_json()?;
                 let version = [
                     "version",
@@ -833,7 +845,7 @@ impl EventSource for KurrentSource {
                 if let Some(target) = &resolved.event
                     && resolved.link.is_some()
                 {
-                    events.push(Self::recorded_to_event(target, target.position.commit));
+                    events.push(self.recorded_to_event(target, target.position.commit));
                 }
             }
             if read < SCAN_PAGE {

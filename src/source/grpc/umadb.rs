@@ -25,7 +25,7 @@ use crate::core::metadata::IdPaths;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{EventSource, SourceError, SourceResult};
 
-use super::{CALL_TIMEOUT, CONNECT_TIMEOUT, block_on_bounded, redact_url};
+use super::{CALL_TIMEOUT, CONNECT_TIMEOUT, block_on_bounded, percent_decoded, redact_url};
 
 /// Code generated from `proto/umadb/v1/umadb.proto` by build.rs (protox + tonic-prost-build).
 #[allow(clippy::all, clippy::pedantic, missing_docs, reason = "generated code")]
@@ -82,10 +82,13 @@ pub struct UmaDbOptions {
     pub show_single_event_tags: bool,
     /// Tracking sources named by the user (added to those found on events).
     pub tracking_sources: Vec<String>,
+    /// JSON paths of the correlation and causation ids in the metadata (`correlation=`,
+    /// `causation=`); by default the usual keys are looked for.
+    pub id_paths: IdPaths,
 }
 
 impl UmaDbOptions {
-    /// Parses `umadb://[API_KEY@]HOST:PORT[?streams=…&single=…&tracking=…]`.
+    /// Parses `umadb://[API_KEY@]HOST:PORT[?streams=…&single=…&tracking=…&correlation=…&causation=…]`.
     ///
     /// # Errors
     /// On a malformed URL or an unknown option.
@@ -128,6 +131,7 @@ impl UmaDbOptions {
             rule: TagRule::Prefixed,
             show_single_event_tags: false,
             tracking_sources: Vec::new(),
+            id_paths: IdPaths::default(),
         };
         for pair in query.split('&').filter(|pair| !pair.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -145,6 +149,8 @@ impl UmaDbOptions {
                         ),
                     };
                 }
+                "correlation" => options.id_paths.correlation = Some(percent_decoded(value)),
+                "causation" => options.id_paths.causation = Some(percent_decoded(value)),
                 "single" => {
                     options.show_single_event_tags = match value {
                         "show" => true,
@@ -471,7 +477,7 @@ impl UmaDbSource {
             );
         }
         let metadata = serde_json::Value::Object(metadata);
-        let (correlation_id, causation_id) = IdPaths::default().extract(&metadata);
+        let (correlation_id, causation_id) = self.options.id_paths.extract(&metadata);
         let recorded_at = ["recorded_at", "timestamp", "created_at", "createdAt"]
             .iter()
             .find_map(|key| metadata.get(*key).and_then(serde_json::Value::as_str))
