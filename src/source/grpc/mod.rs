@@ -161,6 +161,13 @@ pub(crate) fn block_on_bounded<T>(
     })
 }
 
+/// A URL query value with `%XX` escapes decoded (e.g. a JSON path option).
+fn percent_decoded(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,11 +204,4 @@ mod tests {
         );
         assert_eq!(redact_url("esdb://localhost:2113"), "esdb://localhost:2113");
     }
-}
-
-/// A URL query value with `%XX` escapes decoded (e.g. a JSON path option).
-fn percent_decoded(value: &str) -> String {
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8_lossy()
-        .into_owned()
 }
