@@ -162,6 +162,7 @@ pub(crate) fn block_on_bounded<T>(
 }
 
 /// A URL query value with `%XX` escapes decoded (e.g. a JSON path option).
+#[cfg(feature = "grpc")]
 fn percent_decoded(value: &str) -> String {
     percent_encoding::percent_decode_str(value)
         .decode_utf8_lossy()
