@@ -67,6 +67,22 @@ impl LogQuery {
             ..Self::default()
         }
     }
+
+    /// Whether an event passes the stream-prefix and time-window filters (for sources that
+    /// cannot apply them on the server). An event without a recorded time fails any
+    /// time window.
+    #[must_use]
+    pub fn keeps_stream_and_time(&self, event: &crate::core::Event) -> bool {
+        self.stream_prefix
+            .as_deref()
+            .is_none_or(|prefix| event.stream_id.starts_with(prefix))
+            && self
+                .since
+                .is_none_or(|since| event.recorded_at.is_some_and(|t| t >= since))
+            && self
+                .until
+                .is_none_or(|until| event.recorded_at.is_some_and(|t| t <= until))
+    }
 }
 
 /// The maximum page size any source returns, whatever is asked.

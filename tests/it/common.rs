@@ -101,3 +101,60 @@ pub fn demo_store_seed7(dir: &Path, events: u64) -> PathBuf {
     .unwrap();
     path
 }
+
+/// Reads the log page after page on a thread (wrapping back to position 1 past `wrap_after`,
+/// so the loop never ends by itself), calls `kill` once reads are flowing, and returns the
+/// error the reader then gets. Panics if the read hangs instead of failing.
+pub fn error_of_read_when_killed(
+    source: &Arc<dyn EventSource>,
+    wrap_after: u64,
+    kill: impl FnOnce(),
+) -> String {
+    use eventscope::core::LogQuery;
+    let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
+    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+    let reader = Arc::clone(source);
+    std::thread::Builder::new()
+        .name("reader".to_owned())
+        .spawn(move || {
+            let mut from = None;
+            let error = loop {
+                match reader.read_log(&LogQuery {
+                    from_position: from,
+                    limit: 10_000,
+                    ..LogQuery::default()
+                }) {
+                    Ok(page) => {
+                        started_tx.try_send(()).ok();
+                        from = page
+                            .last()
+                            .map(|e| e.global_position + 1)
+                            .filter(|next| *next <= wrap_after);
+                    }
+                    Err(err) => break err,
+                }
+            };
+            done_tx.send(error.to_string()).ok();
+        })
+        .unwrap();
+    started_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap();
+    kill();
+    done_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the read ends with an error, no hang")
+}
+
+/// Calls `call` until it succeeds, up to 10 s (a client reconnecting after a restart).
+pub fn until_ok<T, E>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let mut result = call();
+    for _ in 0..50 {
+        if result.is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        result = call();
+    }
+    result
+}

@@ -491,31 +491,7 @@ fn kurrent_server_killed_mid_read_then_back() {
     let source =
         KurrentSource::open_with_timeout(&emulator.url(""), Duration::from_secs(10)).unwrap();
     let source: Arc<dyn EventSource> = Arc::new(source);
-    let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
-    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-    let reader = Arc::clone(&source);
-    std::thread::Builder::new()
-        .name("reader".to_owned())
-        .spawn(move || {
-            let result = loop {
-                match reader.read_log(&LogQuery {
-                    limit: 10_000,
-                    ..LogQuery::default()
-                }) {
-                    Ok(_) => {
-                        started_tx.try_send(()).ok();
-                    }
-                    Err(err) => break err,
-                }
-            };
-            done_tx.send(result.to_string()).ok();
-        })
-        .unwrap();
-    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    emulator.kill();
-    let message = done_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the read ends with an error, no hang");
+    let message = crate::common::error_of_read_when_killed(&source, u64::MAX, || emulator.kill());
     assert!(message.contains("KurrentDB"), "{message}");
     assert!(
         message.contains(&format!("127.0.0.1:{}", emulator.port)),
@@ -523,20 +499,12 @@ fn kurrent_server_killed_mid_read_then_back() {
     );
 
     emulator.restart();
-    let mut page = source.read_log(&LogQuery {
-        limit: 5,
-        ..LogQuery::default()
-    });
-    for _ in 0..50 {
-        if page.is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        page = source.read_log(&LogQuery {
+    let page = crate::common::until_ok(|| {
+        source.read_log(&LogQuery {
             limit: 5,
             ..LogQuery::default()
-        });
-    }
+        })
+    });
     assert_eq!(page.unwrap().len(), 5, "the same source reconnects");
 }
 

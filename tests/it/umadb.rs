@@ -369,37 +369,7 @@ fn umadb_server_killed_mid_read_then_back() {
     let source = umadb_source(&server);
     assert_eq!(source.head().unwrap(), 40_000);
 
-    let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
-    let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-    let reader = Arc::clone(&source);
-    std::thread::Builder::new()
-        .name("reader".to_owned())
-        .spawn(move || {
-            let mut from = 1;
-            let result = loop {
-                match reader.read_log(&LogQuery {
-                    from_position: Some(from),
-                    limit: 10_000,
-                    ..LogQuery::default()
-                }) {
-                    Ok(page) => {
-                        started_tx.try_send(()).ok();
-                        from = page.last().map_or(1, |e| e.global_position + 1);
-                        if from > 40_000 {
-                            from = 1;
-                        }
-                    }
-                    Err(err) => break err,
-                }
-            };
-            done_tx.send(result.to_string()).ok();
-        })
-        .unwrap();
-    started_rx.recv_timeout(Duration::from_secs(60)).unwrap();
-    server.kill();
-    let message = done_rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the read ends with an error, no hang");
+    let message = crate::common::error_of_read_when_killed(&source, 40_000, || server.kill());
     assert!(message.contains("UmaDB"), "{message}");
     assert!(
         message.contains(&format!("127.0.0.1:{}", server.port)),
@@ -411,14 +381,7 @@ fn umadb_server_killed_mid_read_then_back() {
 
     server.restart();
     // The same source reconnects by itself once the server is back.
-    let mut head = source.head();
-    for _ in 0..50 {
-        if head.is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        head = source.head();
-    }
+    let head = crate::common::until_ok(|| source.head());
     assert_eq!(head.unwrap(), 40_000);
     let page = source
         .read_log(&LogQuery {

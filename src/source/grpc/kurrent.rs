@@ -718,19 +718,7 @@ impl EventSource for KurrentSource {
                 if event.event_type.starts_with('$') && query.event_types.is_empty() {
                     continue;
                 }
-                if let Some(prefix) = &query.stream_prefix
-                    && !event.stream_id.starts_with(prefix.as_str())
-                {
-                    continue;
-                }
-                if let Some(since) = query.since
-                    && event.recorded_at.is_none_or(|t| t < since)
-                {
-                    continue;
-                }
-                if let Some(until) = query.until
-                    && event.recorded_at.is_none_or(|t| t > until)
-                {
+                if !query.keeps_stream_and_time(&event) {
                     continue;
                 }
                 out.push(event);

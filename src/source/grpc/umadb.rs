@@ -664,19 +664,7 @@ impl EventSource for UmaDbSource {
                     continue;
                 }
                 let event = self.to_event(&index, sequenced, None);
-                if let Some(prefix) = &query.stream_prefix
-                    && !event.stream_id.starts_with(prefix.as_str())
-                {
-                    continue;
-                }
-                if let Some(since) = query.since
-                    && event.recorded_at.is_none_or(|at| at < since)
-                {
-                    continue;
-                }
-                if let Some(until) = query.until
-                    && event.recorded_at.is_none_or(|at| at > until)
-                {
+                if !query.keeps_stream_and_time(&event) {
                     continue;
                 }
                 out.push(event);
