@@ -200,17 +200,21 @@ pub fn default_data_dir() -> Option<PathBuf> {
 /// # Errors
 /// [`HistoryError::InvalidIdentity`] when the identity is not a plain file name.
 pub fn history_path(data_dir: &Path, store_identity: &str) -> HistoryResult<PathBuf> {
+    identity_file(data_dir, "lag-history", store_identity)
+        .ok_or_else(|| HistoryError::InvalidIdentity(store_identity.to_owned()))
+}
+
+/// `<dir>/<folder>/<identity>.db`, one of eventscope's own files about a store (lag
+/// history, correlation index); `None` unless the identity is a plain file name (1–128
+/// ASCII letters, digits, `-`, `_`), so no identity can point outside `dir`.
+#[must_use]
+pub fn identity_file(dir: &Path, folder: &str, store_identity: &str) -> Option<PathBuf> {
     let valid = !store_identity.is_empty()
         && store_identity.len() <= 128
         && store_identity
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        return Err(HistoryError::InvalidIdentity(store_identity.to_owned()));
-    }
-    Ok(data_dir
-        .join("lag-history")
-        .join(format!("{store_identity}.db")))
+    valid.then(|| dir.join(folder).join(format!("{store_identity}.db")))
 }
 
 /// How far apart two consecutive samples may be, the earlier one taken at `at`, before the

@@ -54,17 +54,8 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// # Errors
 /// [`TraceError::InvalidIdentity`] when the identity is not a plain file name.
 pub fn index_path(cache_dir: &Path, store_identity: &str) -> TraceResult<PathBuf> {
-    let valid = !store_identity.is_empty()
-        && store_identity.len() <= 128
-        && store_identity
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        return Err(TraceError::InvalidIdentity(store_identity.to_owned()));
-    }
-    Ok(cache_dir
-        .join("trace-index")
-        .join(format!("{store_identity}.db")))
+    crate::history::identity_file(cache_dir, "trace-index", store_identity)
+        .ok_or_else(|| TraceError::InvalidIdentity(store_identity.to_owned()))
 }
 
 /// The 64-bit FNV-1a hash of an id, as stored in the index.
