@@ -1,42 +1,20 @@
 //! The trace view driven through its labels with egui_kittest (no display, no GPU).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use eventscope::app::Startup;
 use eventscope::app::messages::AppCommand;
 use eventscope::app::state::View;
-use eventscope::app::{EventscopeApp, Startup};
 use eventscope::ui::trace::IndexView;
 
-type AppHarness<'a> = Harness<'a, EventscopeApp>;
-
-fn wait_until(h: &mut AppHarness<'_>, what: &str, done: impl Fn(&AppHarness<'_>) -> bool) {
-    let started = Instant::now();
-    loop {
-        h.step();
-        if done(h) {
-            h.step();
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
+use crate::kit::{AppHarness, harness, has_label, wait_until};
 
 /// A few frames (the status bar's spinner keeps repainting, so `run` would not settle).
 fn settle(h: &mut AppHarness<'_>) {
     for _ in 0..4 {
         h.step();
     }
-}
-
-fn has_label(h: &AppHarness<'_>, label: &str) -> bool {
-    h.query_all_by_label(label).next().is_some()
 }
 
 fn has_label_containing(h: &AppHarness<'_>, part: &str) -> bool {
@@ -56,11 +34,7 @@ fn open_demo(dir: &Path, cache: &Path) -> (AppHarness<'static>, std::path::PathB
         &mut |_| {},
     )
     .unwrap();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(|cc| {
-            EventscopeApp::with_state(&cc.egui_ctx, Default::default(), Startup::Connect, None)
-        });
+    let mut h = harness(Startup::Connect);
     h.state_mut().trace_rt.index_dir = Some(cache.to_owned());
     h.state_mut()
         .apply(AppCommand::Open(path.display().to_string()));
