@@ -135,7 +135,16 @@ impl Jobs {
         let name = label.to_owned();
         let queued = pool.spawn(token.clone(), move |_| {
             let started = Instant::now();
-            run(&ctx);
+            let sink: crate::core::cancel::ProgressSink = {
+                let (sender, repaint, job_id) = (ctx.sender.clone(), ctx.repaint.clone(), ctx.id);
+                Arc::new(move |fraction| {
+                    sender
+                        .try_send(AppMsg::JobProgress { job_id, fraction })
+                        .ok();
+                    repaint();
+                })
+            };
+            crate::core::cancel::with_progress(sink, || run(&ctx));
             tracing::debug!(
                 "job {name}: waited {:.1} ms, ran {:.1} ms",
                 (started - queued_at).as_secs_f64() * 1e3,

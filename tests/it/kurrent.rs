@@ -565,6 +565,34 @@ fn kurrent_trace_reads_the_by_correlation_projections_streams() {
 }
 
 #[test]
+fn kurrent_stream_list_scan_reports_progress() {
+    let mut data = EmulatorData::default();
+    for i in 0..12_000u32 {
+        data.append(
+            &format!("clock-{}", i % 5),
+            "Tick",
+            &json!({"n": i}),
+            &json!(null),
+        );
+    }
+    let emulator = Emulator::start(data);
+    let source = connect(&emulator.url("&streamList=scan"));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<f32>::new()));
+    let sink = Arc::clone(&seen);
+    let count = eventscope::core::cancel::with_progress(
+        Arc::new(move |f| sink.lock().unwrap().push(f)),
+        || source.count_streams(&StreamQuery::default()),
+    )
+    .unwrap();
+    assert_eq!(count, 5);
+    let seen = seen.lock().unwrap().clone();
+    // 12 000 events in pages of 5 000: three reports, rising, the last at the head.
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen[0] < 0.5 && *seen.last().unwrap() > 0.99, "{seen:?}");
+}
+
+#[test]
 fn kurrent_id_paths_from_the_url() {
     let mut data = EmulatorData::default();
     data.append(

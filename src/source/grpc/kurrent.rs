@@ -405,6 +405,7 @@ impl KurrentSource {
     }
 
     fn catch_up_scan(&self, index: &mut StreamIndex) -> SourceResult<()> {
+        let head = self.head()?.max(1);
         loop {
             let options = match index.next {
                 None => ReadAllOptions::default().position(StreamPosition::Start),
@@ -440,6 +441,8 @@ impl KurrentSource {
                 entry.last_recorded_at = Some(recorded.created);
                 entry.last_position = position;
             }
+            #[allow(clippy::cast_precision_loss)] // A progress fraction.
+            crate::core::cancel::report_progress(index.next.unwrap_or(0) as f32 / head as f32);
             if read < SCAN_PAGE {
                 return Ok(());
             }

@@ -368,6 +368,8 @@ impl UmaDbSource {
                     index.tags.entry(tag).or_default().positions.push(position);
                 }
             }
+            #[allow(clippy::cast_precision_loss)] // A progress fraction.
+            crate::core::cancel::report_progress(index.indexed_to as f32 / head.max(1) as f32);
         }
         Ok(index)
     }
