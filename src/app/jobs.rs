@@ -24,6 +24,9 @@ pub struct ActiveJob {
     pub progress: Option<f32>,
     /// Whether the status bar lists it (page loads are not listed).
     pub visible: bool,
+    /// A periodic poll (head, lag sample): not even counted as "loading", so an idle
+    /// window shows no spinner.
+    pub poll: bool,
 }
 
 /// Repaint callback, so the worker side does not name egui.
@@ -109,6 +112,13 @@ impl Jobs {
         })
     }
 
+    /// Marks a job as a periodic poll (see [`ActiveJob::poll`]).
+    pub fn mark_poll(&mut self, id: Option<u64>) {
+        if let Some(job) = id.and_then(|id| self.active.get_mut(&id)) {
+            job.poll = true;
+        }
+    }
+
     /// Queues a job. `label` makes it visible (with cancel) in the status bar. Returns the
     /// job id, or `None` when the queue is full (the caller may retry next frame).
     pub fn spawn(
@@ -162,6 +172,7 @@ impl Jobs {
                         started: Instant::now(),
                         progress: None,
                         visible,
+                        poll: false,
                     },
                 );
                 Some(id)

@@ -245,6 +245,7 @@ impl EventscopeApp {
         if due && idle {
             self.last_head_poll = Some(Instant::now());
             self.head_job = self.request_head();
+            self.jobs.mark_poll(self.head_job);
         }
         let interval = Duration::from_secs_f64(self.projections.interval_secs.clamp(0.2, 60.0));
         let lag_due = self.last_lag_sample.is_none_or(|t| t.elapsed() >= interval);
@@ -252,6 +253,7 @@ impl EventscopeApp {
         if lag_due && lag_idle {
             self.last_lag_sample = Some(Instant::now());
             self.lag_job = self.request_lag_sample();
+            self.jobs.mark_poll(self.lag_job);
         }
         if self
             .last_compaction

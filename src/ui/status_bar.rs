@@ -26,7 +26,7 @@ pub fn status_bar_ui(
             ui.separator();
             ui.label(format!("{} events", thousands(count)));
         }
-        let loading = jobs.values().filter(|j| !j.visible).count();
+        let loading = jobs.values().filter(|j| !j.visible && !j.poll).count();
         if loading > 0 {
             ui.separator();
             ui.spinner();

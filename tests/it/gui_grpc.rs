@@ -113,3 +113,25 @@ fn a_killed_server_keeps_what_is_shown_offers_reconnect_and_comes_back() {
     });
     assert!(h.state().last_error.is_none());
 }
+
+#[test]
+fn an_idle_window_on_a_slow_server_shows_no_loading_spinner() {
+    let emulator = crate::kurrent_emulator::Emulator::start(crate::kurrent::fixture_data(true));
+    let mut h = harness(Startup::Store(emulator.url("")));
+    wait_until(&mut h, "the stream list", |h| has_label(h, "order-1"));
+    wait_until(&mut h, "the first jobs to end", |h| {
+        h.state().jobs.active.values().all(|j| j.poll)
+    });
+    // Every call now takes a while: the head poll and the lag sample are in flight most of
+    // the time, but they are polls, not something the user waits for.
+    emulator.update(|data| data.delay = Some(std::time::Duration::from_millis(300)));
+    let started = std::time::Instant::now();
+    let mut polls_seen = 0;
+    while started.elapsed() < std::time::Duration::from_millis(2_500) {
+        h.step();
+        polls_seen += h.state().jobs.active.values().filter(|j| j.poll).count();
+        assert!(!has_label(&h, "loading"), "an idle window spins");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(polls_seen > 0, "the polls ran");
+}
