@@ -14,6 +14,10 @@
 //! The check runs the demo's upcasters (`assets/demo/upcasters.js`: OrderPlaced v1 → v2,
 //! CustomerTierChanged v1 → v2 → v3) over every event of the store, with version counts and
 //! the shape check of upcasted vs native events.
+//!
+//! Measured (2026-11-26, release, 2 cores, idle): read + parse 642 ms (1.56M events/s),
+//! bulk check 1 695 ms (590k events/s, 28 911 events upcast): 2.64×, within the 3× budget.
+//! (A dev-profile run gave 1.64×: there the reading is slower, not the check faster.)
 
 use std::hint::black_box;
 use std::path::PathBuf;
