@@ -446,14 +446,19 @@ fn sample_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<LagSample
         position: to_u64(row.get(1)?),
         head: to_u64(row.get(2)?),
         lag_events: to_u64(row.get(3)?),
-        #[allow(clippy::cast_precision_loss)] // Exact below 2^53 ms (285 000 years).
-        lag_seconds: row.get::<_, i64>(4)?.max(0) as f64 / 1000.0,
+        lag_seconds: millis_to_seconds(row.get(4)?),
     }))
 }
 
-/// Lag seconds as stored: whole milliseconds (what `lag_now` computes), ≥ 0; non-finite
-/// values are 0.
+/// Stored for "nobody can tell" (NaN seconds: a store that records no times).
+const UNKNOWN_MILLIS: i64 = -1;
+
+/// Lag seconds as stored: whole milliseconds (what `lag_now` computes), ≥ 0; NaN (unknown)
+/// is [`UNKNOWN_MILLIS`]; infinities and negatives are 0.
 fn seconds_to_millis(seconds: f64) -> i64 {
+    if seconds.is_nan() {
+        return UNKNOWN_MILLIS;
+    }
     if !seconds.is_finite() || seconds <= 0.0 {
         return 0;
     }
@@ -461,6 +466,17 @@ fn seconds_to_millis(seconds: f64) -> i64 {
     #[allow(clippy::cast_possible_truncation)]
     let millis = (seconds * 1000.0).round() as i64;
     millis
+}
+
+/// The inverse of [`seconds_to_millis`]: [`UNKNOWN_MILLIS`] reads back as NaN, any other
+/// negative as 0.
+fn millis_to_seconds(millis: i64) -> f64 {
+    if millis == UNKNOWN_MILLIS {
+        return f64::NAN;
+    }
+    #[allow(clippy::cast_precision_loss)] // Exact below 2^53 ms (285 000 years).
+    let seconds = millis.max(0) as f64 / 1000.0;
+    seconds
 }
 
 /// The id of `name`, inserting it when new.

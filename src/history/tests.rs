@@ -144,16 +144,24 @@ fn millisecond_times_round_trip() {
 fn non_finite_and_huge_values_are_stored_safely() {
     let history = LagHistory::in_memory().unwrap();
     let mut weird = sample(at(0), u64::MAX, u64::MAX);
-    weird.lag_seconds = f64::NAN;
+    weird.lag_seconds = f64::INFINITY;
     let mut negative = sample(at(1), 1, 2);
     negative.lag_seconds = -4.0;
+    // A store without times: seconds behind unknown, and kept unknown.
+    let mut unknown = sample(at(2), 1, 2);
+    unknown.lag_seconds = f64::NAN;
     history
-        .record(&[("p".to_owned(), weird), ("p".to_owned(), negative)])
+        .record(&[
+            ("p".to_owned(), weird),
+            ("p".to_owned(), negative),
+            ("p".to_owned(), unknown),
+        ])
         .unwrap();
     let loaded = history.load(at(0)).unwrap();
     assert_eq!(loaded[0].1[0].lag_seconds, 0.0);
     assert_eq!(loaded[0].1[0].position, i64::MAX as u64);
     assert_eq!(loaded[0].1[1].lag_seconds, 0.0);
+    assert!(loaded[0].1[2].lag_seconds.is_nan());
 }
 
 #[test]
