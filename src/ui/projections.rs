@@ -338,14 +338,28 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
         .map(|s| s.at)
         .max();
     let threshold = state.threshold.trim().parse::<f64>().ok();
+    // Headroom above the highest value, so a line far behind is not drawn on the frame.
+    let top = state
+        .series
+        .values()
+        .flatten()
+        .map(|s| match unit {
+            LagUnit::Events => s.lag_events as f64,
+            LagUnit::Seconds => s.lag_seconds,
+        })
+        .filter(|v| v.is_finite())
+        .fold(0.0_f64, f64::max);
+    // The newest samples are on the right (and at the top when far behind): the legend sits
+    // top left, over the oldest.
     let mut plot = Plot::new("lag-chart")
-        .legend(Legend::default())
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_formatter(|mark, _| time_label(mark.value))
         .y_axis_label(match unit {
             LagUnit::Events => "events behind",
             LagUnit::Seconds => "seconds behind",
         })
         .include_y(0.0)
+        .include_y(top * 1.08)
         .label_formatter(move |position| match position {
             egui_plot::HoverPosition::NearDataPoint {
                 plot_name,
