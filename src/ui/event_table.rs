@@ -46,6 +46,8 @@ pub struct StreamViewState {
     pub load_error: Option<String>,
     /// The job reading the summary.
     pub summary_job: Option<u64>,
+    /// Whether the Schema column is shown, for the rows of this generation.
+    pub schema_column: (u64, bool),
 }
 
 impl Default for StreamViewState {
@@ -65,6 +67,7 @@ impl Default for StreamViewState {
             generation: 0,
             load_error: None,
             summary_job: None,
+            schema_column: (0, false),
         }
     }
 }
@@ -164,6 +167,29 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
         return;
     }
     let first_version = state.first_version();
+    // Most stores keep no schema version: the column only when some event has one, so the
+    // time and correlation fit beside the inspector.
+    // Sticky for the stream shown, so the columns do not jump as pages come and go.
+    if state.schema_column.0 != state.rows.generation {
+        state.schema_column = (state.rows.generation, false);
+    }
+    state.schema_column.1 |= state.rows.loaded().any(|e| e.schema_version.is_some());
+    let show_schema = state.schema_column.1;
+    // The Type column fits the longest type loaded (the longest by characters, measured).
+    let type_width = state
+        .rows
+        .loaded()
+        .map(|e| e.event_type.as_str())
+        .max_by_key(|t| t.chars().count())
+        .map_or(120.0, |longest| {
+            let font = egui::TextStyle::Body.resolve(ui.style());
+            let width = ui
+                .painter()
+                .layout_no_wrap(longest.to_owned(), font, egui::Color32::WHITE)
+                .size()
+                .x;
+            (width + 12.0).clamp(80.0, 240.0)
+        });
     let output = egui::ScrollArea::horizontal()
         .id_salt("events-h")
         .auto_shrink([false, false])
@@ -175,13 +201,11 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(Column::exact(72.0))
                 .column(Column::exact(60.0))
-                .column(
-                    Column::initial(160.0)
-                        .at_least(80.0)
-                        .clip(true)
-                        .resizable(true),
-                )
-                .column(Column::exact(56.0))
+                .column(Column::exact(type_width).clip(true));
+            if show_schema {
+                table = table.column(Column::exact(56.0));
+            }
+            let mut table = table
                 .column(Column::exact(182.0))
                 .column(Column::remainder().at_least(80.0).clip(true))
                 .auto_shrink([false, false]);
@@ -200,7 +224,9 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                     header.col(|ui| {
                         ui.strong("Type");
                     });
-                    header.col(|ui| crate::ui::right_header(ui, "Schema"));
+                    if show_schema {
+                        header.col(|ui| crate::ui::right_header(ui, "Schema"));
+                    }
                     header.col(|ui| {
                         ui.strong("Recorded at (UTC)");
                     });
@@ -226,7 +252,7 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                             row.col(|ui| {
                                 crate::ui::right_aligned(ui, (first_version + index).to_string())
                             });
-                            for _ in 0..4 {
+                            for _ in 0..(3 + usize::from(show_schema)) {
                                 row.col(|_| {});
                             }
                             return;
@@ -241,15 +267,17 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                         row.col(|ui| {
                             ui.add(egui::Label::new(&event.event_type).truncate());
                         });
-                        row.col(|ui| {
-                            crate::ui::right_aligned(
-                                ui,
-                                event
-                                    .schema_version
-                                    .map(|v| format!("v{v}"))
-                                    .unwrap_or_default(),
-                            );
-                        });
+                        if show_schema {
+                            row.col(|ui| {
+                                crate::ui::right_aligned(
+                                    ui,
+                                    event
+                                        .schema_version
+                                        .map(|v| format!("v{v}"))
+                                        .unwrap_or_default(),
+                                );
+                            });
+                        }
                         row.col(|ui| {
                             ui.label(RichText::new(short_time(event.recorded_at)).monospace());
                         });

@@ -130,10 +130,22 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
                 ui.label(name);
                 match value {
                     Some(text) => {
-                        ui.horizontal(|ui| {
-                            ui.add(egui::Label::new(RichText::new(text).monospace()).truncate());
-                            copy_button(ui, "Copy", || text.clone(), commands);
+                        // Buttons at the right edge first, so a long id truncates in what
+                        // is left (hover shows it whole; Copy copies it whole) instead of
+                        // widening the panel.
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                             trace_button(ui, name, text, commands);
+                            copy_button(ui, "Copy", || text.clone(), commands);
+                            ui.with_layout(
+                                egui::Layout::left_to_right(egui::Align::Center),
+                                |ui| {
+                                    ui.add(
+                                        egui::Label::new(RichText::new(text).monospace())
+                                            .truncate(),
+                                    )
+                                    .on_hover_text(text);
+                                },
+                            );
                         });
                     }
                     None => {
