@@ -177,6 +177,8 @@ fn kurrent_error(what: &str, location: &str, err: &kurrentdb::Error) -> SourceEr
             let message = status_message(text);
             if message.contains("Connect") {
                 format!("cannot connect to the server ({message})")
+            } else if message.contains("SendRequest") {
+                format!("the connection to the server was lost ({message})")
             } else {
                 format!("server unavailable or failed ({message})")
             }
