@@ -558,6 +558,10 @@ fn kurrent_trace_reads_the_by_correlation_projections_streams() {
         paid.root.as_ref().and_then(|r| r.cause_id()),
         Some("cause-1")
     );
+    // Ids read from another metadata path: the projection's index does not apply.
+    let custom = connect(&emulator.url("&correlation=$.nowhere"));
+    let (_, method) = trace(&*custom, "c-1", None, &mut |_, _| {}).unwrap();
+    assert_eq!(method, Method::Scan);
     // No `$bc-` stream for this id: back to a scan.
     let (none, method) = trace(&*source, "c-404", None, &mut |_, _| {}).unwrap();
     assert_eq!(method, Method::Scan);

@@ -820,6 +820,10 @@ impl EventSource for KurrentSource {
     /// events in `$all` order, as far as the projection has processed them. `None` when
     /// that stream does not exist (projection off, or no event with this id yet).
     fn correlated_events(&self, correlation_id: &str) -> SourceResult<Option<CorrelatedEvents>> {
+        if self.options.id_paths.correlation.is_some() {
+            // The projection indexes `$correlationId`; the user reads the id elsewhere.
+            return Ok(None);
+        }
         let stream = format!("$bc-{correlation_id}");
         let mut events = Vec::new();
         let mut from = 0;
