@@ -142,6 +142,52 @@ pub fn stored_types_of(
         .collect())
 }
 
+/// Calls `each` for every event of `event_types` (all when empty) up to `head` (only what
+/// the store held when the scan started), a page at a time, reporting progress after each
+/// page and stopping when the job is cancelled. Returns how many events it saw.
+fn scan_to_head(
+    source: &dyn EventSource,
+    head: u64,
+    event_types: Vec<String>,
+    progress: &mut dyn FnMut(CheckProgress),
+    each: &mut dyn FnMut(&Event) -> Result<(), CheckError>,
+) -> Result<u64, CheckError> {
+    let mut scanned = 0u64;
+    let mut from = Some(0u64);
+    while let Some(position) = from {
+        let query = LogQuery {
+            from_position: Some(position),
+            event_types: event_types.clone(),
+            limit: MAX_PAGE,
+            ..LogQuery::default()
+        };
+        let page = source.read_log(&query).map_err(|e| match e {
+            SourceError::Cancelled => CheckError::Cancelled,
+            e => CheckError::Source(e),
+        })?;
+        let Some(last) = page.last() else { break };
+        from = last.global_position.checked_add(1);
+        let done = last.global_position >= head
+            || page.len() < usize::try_from(MAX_PAGE).unwrap_or(usize::MAX);
+        for event in page.iter().take_while(|e| e.global_position <= head) {
+            scanned += 1;
+            each(event)?;
+        }
+        progress(CheckProgress {
+            scanned,
+            position: last.global_position.min(head),
+            head,
+        });
+        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+            return Err(CheckError::Cancelled);
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(scanned)
+}
+
 /// Checks every event of `only_type` (a base type), or of the whole store.
 ///
 /// # Errors
@@ -164,43 +210,9 @@ pub fn check(
         None => Vec::new(),
     };
     let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
-    let mut scanned = 0u64;
-    let mut from = Some(0u64);
-    while let Some(position) = from {
-        let query = LogQuery {
-            from_position: Some(position),
-            event_types: event_types.clone(),
-            limit: MAX_PAGE,
-            ..LogQuery::default()
-        };
-        let page = source.read_log(&query).map_err(|e| match e {
-            SourceError::Cancelled => CheckError::Cancelled,
-            e => CheckError::Source(e),
-        })?;
-        let Some(last) = page.last() else { break };
-        from = last.global_position.checked_add(1);
-        // Only what the store held when the check started.
-        let done = last.global_position >= head
-            || page.len() < usize::try_from(MAX_PAGE).unwrap_or(usize::MAX);
-        for event in &page {
-            if event.global_position > head {
-                break;
-            }
-            scanned += 1;
-            check_event(upcasters, event, &mut accs)?;
-        }
-        progress(CheckProgress {
-            scanned,
-            position: last.global_position.min(head),
-            head,
-        });
-        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-            return Err(CheckError::Cancelled);
-        }
-        if done {
-            break;
-        }
-    }
+    let scanned = scan_to_head(source, head, event_types, progress, &mut |event| {
+        check_event(upcasters, event, &mut accs)
+    })?;
     let types = accs
         .into_iter()
         .map(|(event_type, acc)| finish(upcasters, event_type, acc))
@@ -311,41 +323,13 @@ pub fn version_histogram(
 ) -> Result<BTreeMap<String, BTreeMap<u32, u64>>, CheckError> {
     let head = source.head()?;
     let mut out: BTreeMap<String, BTreeMap<u32, u64>> = BTreeMap::new();
-    let mut scanned = 0u64;
-    let mut from = Some(0u64);
-    while let Some(position) = from {
-        let query = LogQuery {
-            from_position: Some(position),
-            limit: MAX_PAGE,
-            ..LogQuery::default()
-        };
-        let page = source.read_log(&query).map_err(|e| match e {
-            SourceError::Cancelled => CheckError::Cancelled,
-            e => CheckError::Source(e),
-        })?;
-        let Some(last) = page.last() else { break };
-        from = last.global_position.checked_add(1);
-        let done = last.global_position >= head
-            || page.len() < usize::try_from(MAX_PAGE).unwrap_or(usize::MAX);
-        for event in page.iter().filter(|e| e.global_position <= head) {
-            scanned += 1;
-            let v = detect(event, rules);
-            *out.entry(v.base_type)
-                .or_default()
-                .entry(v.version)
-                .or_default() += 1;
-        }
-        progress(CheckProgress {
-            scanned,
-            position: last.global_position.min(head),
-            head,
-        });
-        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-            return Err(CheckError::Cancelled);
-        }
-        if done {
-            break;
-        }
-    }
+    scan_to_head(source, head, Vec::new(), progress, &mut |event| {
+        let v = detect(event, rules);
+        *out.entry(v.base_type)
+            .or_default()
+            .entry(v.version)
+            .or_default() += 1;
+        Ok(())
+    })?;
     Ok(out)
 }
