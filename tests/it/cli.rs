@@ -1,30 +1,6 @@
 //! The `eventscope` binary: JSON Lines output, tables, errors and help.
 
-use std::process::Command;
-
-use serde_json::Value;
-
-use crate::common::fixture;
-
-fn eventscope(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_eventscope"))
-        .args(args)
-        .output()
-        .expect("run eventscope")
-}
-
-fn json_lines(output: &std::process::Output) -> Vec<Value> {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
+use crate::common::{eventscope, fixture, json_lines};
 
 #[test]
 fn info_json() {

@@ -86,20 +86,20 @@ pub fn all_events(source: &dyn EventSource) -> Vec<eventscope::core::Event> {
     out
 }
 
-/// A demo store of `events` events (seed 7) written into `dir`.
-pub fn demo_store_seed7(dir: &Path, events: u64) -> PathBuf {
+/// A demo store of `events` events for `seed`, written into `dir` as `demo.db`.
+pub fn demo_store(dir: &Path, events: u64, seed: u64) -> (PathBuf, eventscope::demo::DemoSummary) {
     let path = dir.join("demo.db");
-    eventscope::demo::write_demo(
+    let summary = eventscope::demo::write_demo(
         &path,
         &eventscope::demo::DemoOptions {
             events,
-            seed: 7,
+            seed,
             ..Default::default()
         },
         &mut |_| {},
     )
     .unwrap();
-    path
+    (path, summary)
 }
 
 /// Reads the log page after page on a thread (wrapping back to position 1 past `wrap_after`,
@@ -157,4 +157,30 @@ pub fn until_ok<T, E>(mut call: impl FnMut() -> Result<T, E>) -> Result<T, E> {
         result = call();
     }
     result
+}
+
+/// Runs the `eventscope` binary.
+pub fn eventscope(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
+        .args(args)
+        .output()
+        .expect("run eventscope")
+}
+
+/// Standard output of a run that must have succeeded (stderr shown otherwise).
+pub fn stdout_of(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// The JSON Lines a successful run printed.
+pub fn json_lines(output: &std::process::Output) -> Vec<serde_json::Value> {
+    stdout_of(output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
 }

@@ -1,6 +1,5 @@
 //! The desktop app driven through its labels with egui_kittest (no display, no GPU).
 
-use std::path::Path;
 use std::time::Duration;
 
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
@@ -9,25 +8,10 @@ use eventscope::core::Direction;
 
 use crate::kit::{AppHarness, harness, has_label, wait_until};
 
-fn demo_store(dir: &Path) -> (std::path::PathBuf, eventscope::demo::DemoSummary) {
-    let path = dir.join("demo.db");
-    let summary = eventscope::demo::write_demo(
-        &path,
-        &eventscope::demo::DemoOptions {
-            events: 5_000,
-            seed: 11,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    (path, summary)
-}
-
 #[test]
 fn browse_the_demo_store() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, summary) = demo_store(dir.path());
+    let (path, summary) = crate::common::demo_store(dir.path(), 5_000, 11);
     let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
     let mut h = harness(Startup::Store(path.display().to_string()));
 
@@ -164,7 +148,7 @@ fn browse_the_demo_store() {
 #[test]
 fn empty_filter_and_broken_file_are_explained() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = demo_store(dir.path());
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 11);
     let mut h = harness(Startup::Store(path.display().to_string()));
     wait_until(&mut h, "the stream list", |h| has_label(h, "account-0001"));
     h.get_by_label("Filter").focus();
@@ -223,7 +207,7 @@ fn connect_screen_without_a_store() {
 #[test]
 fn scrolling_the_log_up_loads_older_events() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = demo_store(dir.path());
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 11);
     let mut h = harness(Startup::Store(path.display().to_string()));
     h.state_mut()
         .apply(eventscope::app::messages::AppCommand::SetView(
@@ -259,7 +243,7 @@ fn scrolling_the_log_up_loads_older_events() {
 #[test]
 fn log_stream_prefix_and_position() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = demo_store(dir.path());
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 11);
     let mut h = harness(Startup::Store(path.display().to_string()));
     wait_until(&mut h, "the store", |h| h.state().store.is_some());
     h.get_by_label("Log").click();
@@ -302,7 +286,7 @@ fn log_stream_prefix_and_position() {
 fn go_to_a_position_and_a_time() {
     use eventscope::app::messages::AppCommand;
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = demo_store(dir.path());
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 11);
     let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
     let mut h = harness(Startup::Store(path.display().to_string()));
     wait_until(&mut h, "the stream list", |h| has_label(h, "account-0001"));
@@ -368,7 +352,7 @@ fn go_to_a_position_and_a_time() {
 #[test]
 fn projections_table_and_chart_controls() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = demo_store(dir.path());
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 11);
     let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
     let mut h = harness(Startup::Store(path.display().to_string()));
     wait_until(&mut h, "the store", |h| h.state().store.is_some());
@@ -417,7 +401,7 @@ fn projections_table_and_chart_controls() {
 fn lag_history_outlives_the_session_and_spares_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let history_dir = tempfile::tempdir().unwrap();
-    let (path, _) = demo_store(dir.path());
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 11);
     let before = crate::common::store_fingerprint(&path);
     let session = |h: &mut AppHarness<'_>| {
         h.state_mut().history_dir = Some(history_dir.path().to_owned());

@@ -23,17 +23,7 @@ fn has_label_containing(h: &AppHarness<'_>, part: &str) -> bool {
 
 /// The app on a demo store, with the correlation index in `cache` (never the real cache).
 fn open_demo(dir: &Path, cache: &Path) -> (AppHarness<'static>, std::path::PathBuf) {
-    let path = dir.join("demo.db");
-    eventscope::demo::write_demo(
-        &path,
-        &eventscope::demo::DemoOptions {
-            events: 5_000,
-            seed: 11,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
+    let (path, _) = crate::common::demo_store(dir, 5_000, 11);
     let mut h = harness(Startup::Connect);
     h.state_mut().trace_rt.index_dir = Some(cache.to_owned());
     h.state_mut()

@@ -356,20 +356,11 @@ fn kurrent_projection_and_persistent_subscription_lag() {
         ]
     );
     // Through the CLI: lag in log positions behind the head.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-        .args(["lag", &emulator.url(""), "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::common::json_lines(&crate::common::eventscope(&[
+        "lag",
+        &emulator.url(""),
+        "--json",
+    ]));
     let totals = lines.iter().find(|l| l["name"] == "order-totals").unwrap();
     assert_eq!(totals["lag_events"], head - fixture.order_1[1]);
     let streams = lines.iter().find(|l| l["name"] == "$streams").unwrap();

@@ -132,16 +132,11 @@ fn demo_history_reconstructs_past_lag() {
 #[test]
 fn lag_cli_json() {
     let store = fixture("emmett/emmett.db");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-        .args(["lag", store.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::common::json_lines(&crate::common::eventscope(&[
+        "lag",
+        store.to_str().unwrap(),
+        "--json",
+    ]));
     assert_eq!(lines.len(), 3);
     for line in &lines {
         for key in [

@@ -163,24 +163,15 @@ fn script_and_command_agree_at_every_version() {
     }
 }
 
-fn demo_store(dir: &Path, events: u64) -> PathBuf {
-    let path = dir.join("demo.db");
-    eventscope::demo::write_demo(
-        &path,
-        &eventscope::demo::DemoOptions {
-            events,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    path
-}
-
 #[test]
 fn demo_reducers_find_exactly_the_demos_drifted_snapshots() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path(), 20_000);
+    let path = crate::common::demo_store(
+        dir.path(),
+        20_000,
+        eventscope::demo::DemoOptions::default().seed,
+    )
+    .0;
     assert!(eventscope::replay::config::is_demo_store(&path));
     let config = ProjectConfig::discover(path.to_str().unwrap(), None, None).unwrap();
     assert_eq!(
@@ -245,7 +236,12 @@ fn demo_reducers_find_exactly_the_demos_drifted_snapshots() {
 #[test]
 fn time_travel_matches_a_full_replay_and_blame_finds_the_last_change() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path(), 20_000);
+    let path = crate::common::demo_store(
+        dir.path(),
+        20_000,
+        eventscope::demo::DemoOptions::default().seed,
+    )
+    .0;
     let source = open(&path);
     let config = ProjectConfig::demo();
     let stream = "account-0001"; // the hot account: the longest stream
@@ -595,13 +591,6 @@ fn evidence_bundle_verifies_and_detects_tampering() {
     assert_eq!(bundle.answer.version, 12);
 }
 
-fn run_cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn cli_state_check_snapshots_and_verify_evidence() {
     let store = fixture("eventsourcing/es_sqlite.db");
@@ -611,7 +600,7 @@ fn cli_state_check_snapshots_and_verify_evidence() {
     let dir = tempfile::tempdir().unwrap();
     let evidence_path = dir.path().join("evidence.json");
     // Stream ids in any form.
-    let out = run_cli(&[
+    let out = crate::common::eventscope(&[
         "state",
         store,
         "8cb2a7efb0e44fa1be951c42ea79c999",
@@ -639,7 +628,7 @@ fn cli_state_check_snapshots_and_verify_evidence() {
         .unwrap();
     assert_eq!(Some(&answer["state"]), stored.state.as_json());
 
-    let out = run_cli(&["verify-evidence", evidence_path.to_str().unwrap()]);
+    let out = crate::common::eventscope(&["verify-evidence", evidence_path.to_str().unwrap()]);
     assert!(
         out.status.success(),
         "{}",
@@ -647,17 +636,8 @@ fn cli_state_check_snapshots_and_verify_evidence() {
     );
 
     // check-snapshots: one line per snapshot, exit 0 without drift …
-    let out = run_cli(&["check-snapshots", store, "--config", config, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let out = crate::common::eventscope(&["check-snapshots", store, "--config", config, "--json"]);
+    let lines = crate::common::json_lines(&out);
     assert_eq!(lines.len(), 19);
     assert!(
         lines
@@ -665,8 +645,13 @@ fn cli_state_check_snapshots_and_verify_evidence() {
             .all(|l| ["match", "schema_mismatch"].contains(&l["status"].as_str().unwrap()))
     );
     // … and exit 1 with drift (the demo store).
-    let demo = demo_store(dir.path(), 20_000);
-    let out = run_cli(&["check-snapshots", demo.to_str().unwrap(), "--json"]);
+    let demo = crate::common::demo_store(
+        dir.path(),
+        20_000,
+        eventscope::demo::DemoOptions::default().seed,
+    )
+    .0;
+    let out = crate::common::eventscope(&["check-snapshots", demo.to_str().unwrap(), "--json"]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -691,7 +676,7 @@ fn cli_state_check_snapshots_and_verify_evidence() {
         "[reducers.\"*\"]\ncommand = \"sh -c 'touch ran'\"\n",
     )
     .unwrap();
-    let out = run_cli(&[
+    let out = crate::common::eventscope(&[
         "state",
         copy.to_str().unwrap(),
         "8cb2a7ef-b0e4-4fa1-be95-1c42ea79c999",

@@ -195,7 +195,7 @@ fn independent_depths(events: &[Event]) -> HashMap<u64, u32> {
 #[test]
 fn demo_flows_causal_depth_and_anomalies() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store_seed7(dir.path(), 20_000);
+    let path = crate::common::demo_store(dir.path(), 20_000, 7).0;
     let source = open(&path);
     let events = crate::common::all_events(source.as_ref());
     let depths = independent_depths(&events);
@@ -296,7 +296,7 @@ fn demo_flows_causal_depth_and_anomalies() {
 #[test]
 fn index_never_touches_the_store_catches_up_and_survives_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store_seed7(dir.path(), 5_000);
+    let path = crate::common::demo_store(dir.path(), 5_000, 7).0;
     let cache = tempfile::tempdir().unwrap();
     let before = store_fingerprint(&path);
     let id = identity(&path);
@@ -393,7 +393,7 @@ fn index_never_touches_the_store_catches_up_and_survives_restart() {
 #[test]
 fn corrupt_or_deleted_index_is_rebuilt() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store_seed7(dir.path(), 5_000);
+    let path = crate::common::demo_store(dir.path(), 5_000, 7).0;
     let cache = tempfile::tempdir().unwrap();
     let id = identity(&path);
     let source = open(&path);
@@ -500,20 +500,7 @@ fn cli_trace_json_lines_in_global_order_with_parent_and_depth() {
             "--export-json",
             json.to_str().unwrap(),
         ]);
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-            .args(&args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = crate::common::json_lines(&crate::common::eventscope(&args));
         let want = correlation["events"].as_array().unwrap();
         assert_eq!(lines.len(), want.len());
         let by_id: HashMap<&str, &serde_json::Value> = lines
@@ -547,25 +534,19 @@ fn cli_trace_json_lines_in_global_order_with_parent_and_depth() {
 
     // By event id, and errors.
     let event_id = correlation["events"][3]["message_id"].as_str().unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-        .args([
-            "trace",
-            store.to_str().unwrap(),
-            event_id,
-            "--event",
-            "--json",
-        ])
-        .output()
-        .unwrap();
+    let output = crate::common::eventscope(&[
+        "trace",
+        store.to_str().unwrap(),
+        event_id,
+        "--event",
+        "--json",
+    ]);
     assert!(output.status.success());
     assert_eq!(
         String::from_utf8(output.stdout).unwrap().lines().count(),
         correlation["events"].as_array().unwrap().len()
     );
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-        .args(["trace", store.to_str().unwrap(), "nope", "--json"])
-        .output()
-        .unwrap();
+    let output = crate::common::eventscope(&["trace", store.to_str().unwrap(), "nope", "--json"]);
     assert!(!output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stderr)

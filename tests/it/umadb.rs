@@ -292,18 +292,7 @@ fn umadb_through_the_cli() {
         return;
     };
     let url = server.url("");
-    let run = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_eventscope"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    };
+    let run = |args: &[&str]| crate::common::stdout_of(&crate::common::eventscope(args));
     let streams = run(&["streams", &url, "--json"]);
     let streams: Vec<serde_json::Value> = streams
         .lines()

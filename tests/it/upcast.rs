@@ -70,7 +70,7 @@ fn sql_counts(path: &Path, sql: &str) -> BTreeMap<String, BTreeMap<u32, u64>> {
 #[test]
 fn version_detection_design_layout() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store_seed7(dir.path(), 4_000);
+    let path = crate::common::demo_store(dir.path(), 4_000, 7).0;
     let source = open(&path);
     let histogram =
         version_histogram(source.as_ref(), &VersionRules::default(), &mut |_| {}).unwrap();
@@ -293,7 +293,7 @@ fn events_at(source: &dyn EventSource, position: u64) -> eventscope::core::Event
 #[test]
 fn the_demo_upcasters_bug_is_caught_and_the_fix_passes() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store_seed7(dir.path(), 6_000);
+    let path = crate::common::demo_store(dir.path(), 6_000, 7).0;
     let source = open(&path);
     let config = ProjectConfig::discover(path.to_str().unwrap(), None, None).unwrap();
     assert_eq!(config.origin, ConfigOrigin::Demo);
@@ -467,7 +467,7 @@ fn throwing_and_looping_upcasters_are_stopped_and_reported_per_event() {
 #[test]
 fn preview_shows_each_step_with_its_differences() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store_seed7(dir.path(), 3_000);
+    let path = crate::common::demo_store(dir.path(), 3_000, 7).0;
     let source = open(&path);
     let demo = upcasters(eventscope::upcast::DEMO_UPCASTERS, DEFAULT_BUDGET);
     let selection = Selection::Type("CustomerTierChanged".to_owned());
@@ -588,16 +588,7 @@ fn cli_one_line_per_type_and_exit_status() {
         "BankAccount.Deposited",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = crate::common::json_lines(&out);
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["event_type"], "BankAccount.Deposited");
     assert_eq!(lines[0]["versions"], json!({"1": 50, "2": 68}));
@@ -612,7 +603,7 @@ fn cli_one_line_per_type_and_exit_status() {
 
     // The demo store with its built-in (buggy) upcasters: exit 1, the mismatch on its line.
     let dir = tempfile::tempdir().unwrap();
-    let demo = crate::common::demo_store_seed7(dir.path(), 3_000);
+    let demo = crate::common::demo_store(dir.path(), 3_000, 7).0;
     let out = eventscope(&["upcast", demo.to_str().unwrap(), "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<Value> = String::from_utf8(out.stdout)

@@ -18,21 +18,6 @@ fn has_label_containing(h: &AppHarness<'_>, part: &str) -> bool {
     h.query_all_by_label_contains(part).next().is_some()
 }
 
-fn demo_store(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("demo.db");
-    eventscope::demo::write_demo(
-        &path,
-        &eventscope::demo::DemoOptions {
-            events: 4_000,
-            seed: 5,
-            ..Default::default()
-        },
-        &mut |_| {},
-    )
-    .unwrap();
-    path
-}
-
 fn open_upcasters(h: &mut AppHarness<'_>) {
     wait_until(h, "the store", |h| h.state().store.is_some());
     h.get_by_label("Upcasters").click();
@@ -45,7 +30,7 @@ fn open_upcasters(h: &mut AppHarness<'_>) {
 #[test]
 fn side_by_side_with_histogram_steps_and_differences() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path());
+    let path = crate::common::demo_store(dir.path(), 4_000, 5).0;
     let mut h = harness(Startup::Store(path.display().to_string()));
     open_upcasters(&mut h);
 
@@ -117,7 +102,7 @@ fn side_by_side_with_histogram_steps_and_differences() {
 #[test]
 fn failures_next_failure_reload_on_save_and_bulk_check() {
     let dir = tempfile::tempdir().unwrap();
-    let path = demo_store(dir.path());
+    let path = crate::common::demo_store(dir.path(), 4_000, 5).0;
     let mut h = harness(Startup::Store(path.display().to_string()));
     open_upcasters(&mut h);
 
