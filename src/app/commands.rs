@@ -118,7 +118,7 @@ impl EventscopeApp {
         self.streams.selected = Some(stream_id.clone());
         self.stream_view.stream_id = Some(stream_id);
         self.stream_view.info = None;
-        self.stream_view.generation = self.stream_view.rows.reset();
+        self.stream_view.reset_rows();
         self.stream_view.goto_message = None;
         self.stream_view.selected_version = version.or(remembered.and_then(|(_, v)| v));
         self.pending_version = version;
@@ -372,7 +372,7 @@ impl EventscopeApp {
                 page,
                 events,
             } => {
-                self.stream_view.rows.insert(generation, page, events);
+                self.stream_view.insert_page(generation, page, events);
                 if let Some(version) = self.pending_version {
                     let row = self.stream_view.row_of(version);
                     if let Some(event) = self.stream_view.rows.row(row).cloned() {

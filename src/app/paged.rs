@@ -62,11 +62,6 @@ impl<T> PagedRows<T> {
         self.pages.get(&page)?.get(offset)
     }
 
-    /// The loaded rows (in order).
-    pub fn loaded(&self) -> impl Iterator<Item = &T> {
-        self.pages.values().flatten()
-    }
-
     /// Number of loaded pages.
     #[must_use]
     pub fn loaded_pages(&self) -> usize {

@@ -46,8 +46,11 @@ pub struct StreamViewState {
     pub load_error: Option<String>,
     /// The job reading the summary.
     pub summary_job: Option<u64>,
-    /// Whether the Schema column is shown, for the rows of this generation.
-    pub schema_column: (u64, bool),
+    /// Some event loaded for this stream has a schema version (the Schema column shows;
+    /// it stays for the stream, so columns do not jump as pages come and go).
+    pub has_schema: bool,
+    /// The longest event type loaded for this stream (the Type column fits it).
+    pub longest_type: String,
 }
 
 impl Default for StreamViewState {
@@ -67,12 +70,39 @@ impl Default for StreamViewState {
             generation: 0,
             load_error: None,
             summary_job: None,
-            schema_column: (0, false),
+            has_schema: false,
+            longest_type: String::new(),
         }
     }
 }
 
 impl StreamViewState {
+    /// A new stream is shown: forget the rows and what the columns were fitted to; returns
+    /// the new generation.
+    pub fn reset_rows(&mut self) -> u64 {
+        self.has_schema = false;
+        self.longest_type.clear();
+        self.generation = self.rows.reset();
+        self.generation
+    }
+
+    /// A page of events arrived: the columns learn from it (schema versions, the longest
+    /// type by characters), then it is cached.
+    pub fn insert_page(&mut self, generation: u64, page: u64, events: Vec<Event>) {
+        if generation == self.rows.generation {
+            self.has_schema |= events.iter().any(|e| e.schema_version.is_some());
+            if let Some(longest) = events
+                .iter()
+                .map(|e| e.event_type.as_str())
+                .max_by_key(|t| t.chars().count())
+                .filter(|t| t.chars().count() > self.longest_type.chars().count())
+            {
+                self.longest_type = longest.to_owned();
+            }
+        }
+        self.rows.insert(generation, page, events);
+    }
+
     /// The version of the first event (versions are contiguous within a stream).
     #[must_use]
     pub fn first_version(&self) -> u64 {
@@ -169,27 +199,18 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
     let first_version = state.first_version();
     // Most stores keep no schema version: the column only when some event has one, so the
     // time and correlation fit beside the inspector.
-    // Sticky for the stream shown, so the columns do not jump as pages come and go.
-    if state.schema_column.0 != state.rows.generation {
-        state.schema_column = (state.rows.generation, false);
-    }
-    state.schema_column.1 |= state.rows.loaded().any(|e| e.schema_version.is_some());
-    let show_schema = state.schema_column.1;
-    // The Type column fits the longest type loaded (the longest by characters, measured).
-    let type_width = state
-        .rows
-        .loaded()
-        .map(|e| e.event_type.as_str())
-        .max_by_key(|t| t.chars().count())
-        .map_or(120.0, |longest| {
-            let font = egui::TextStyle::Body.resolve(ui.style());
-            let width = ui
-                .painter()
-                .layout_no_wrap(longest.to_owned(), font, egui::Color32::WHITE)
-                .size()
-                .x;
-            (width + 12.0).clamp(80.0, 240.0)
-        });
+    let show_schema = state.has_schema;
+    let type_width = if state.longest_type.is_empty() {
+        120.0
+    } else {
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let width = ui
+            .painter()
+            .layout_no_wrap(state.longest_type.clone(), font, egui::Color32::WHITE)
+            .size()
+            .x;
+        (width + 12.0).clamp(80.0, 240.0)
+    };
     let output = egui::ScrollArea::horizontal()
         .id_salt("events-h")
         .auto_shrink([false, false])
