@@ -476,10 +476,7 @@ impl EventscopeApp {
                     self.stream_view.summary_job = None;
                     self.stream_view.load_error = Some(error.clone());
                 }
-                let server = self
-                    .store
-                    .as_ref()
-                    .is_some_and(|s| s.location.contains("://"));
+                let server = self.store.as_ref().is_some_and(OpenStore::is_server);
                 if Some(job_id) == self.head_job || server {
                     self.retry_pending = true;
                 }

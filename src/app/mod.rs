@@ -51,6 +51,14 @@ pub struct OpenStore {
     pub head: u64,
 }
 
+impl OpenStore {
+    /// A server store (a URL), as opposed to a file.
+    #[must_use]
+    pub fn is_server(&self) -> bool {
+        self.location.contains("://")
+    }
+}
+
 /// How often the head is polled while a store is open.
 const HEAD_POLL: Duration = Duration::from_secs(1);
 /// The first wait between automatic retries of failed reads (see `retry_pending`).
@@ -436,7 +444,7 @@ impl EventscopeApp {
                 head,
             };
             let retry = self.store.as_ref().map(|store| {
-                if store.location.contains("://") {
+                if store.is_server() {
                     "Reconnect"
                 } else {
                     "Retry"
