@@ -437,9 +437,49 @@ pub struct Event {
     pub correlation_id: Option<String>,
     /// Causation id extracted from the metadata.
     pub causation_id: Option<String>,
+    /// The event type exactly as the store keeps it, when it differs from the shown
+    /// [`Event::event_type`] (Python `eventsourcing` stores the topic
+    /// `module:Class.Event` and shows `Class.Event`); `None` when the two are the same.
+    pub stored_type: Option<String>,
+    /// Fields of the stored row that could not be read (each field is decoded on its own:
+    /// an unreadable one is left empty here and described, with its raw value, instead of
+    /// failing the page).
+    pub problems: Vec<FieldProblem>,
+}
+
+/// A field of a stored event (or of its row) that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    /// Which field (`stream_version`, `recorded_at`, `payload` …).
+    pub field: String,
+    /// What was wrong with it ("NULL", "text, not a number" …).
+    pub problem: String,
+    /// The stored value as text (hex for bytes that are not text), when there was one.
+    pub raw: Option<String>,
+}
+
+/// An event type as shown and as stored (the same for most stores).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EventTypeName {
+    /// The type as shown (Python `eventsourcing`: `Class.Event`).
+    pub shown: String,
+    /// The type as the store keeps it (Python `eventsourcing`: `module:Class.Event`).
+    pub stored: String,
 }
 
 impl Event {
+    /// The event type as the store keeps it ([`Event::stored_type`], else the shown type).
+    #[must_use]
+    pub fn stored_type(&self) -> &str {
+        self.stored_type.as_deref().unwrap_or(&self.event_type)
+    }
+
+    /// Whether `name` names this event's type, in its shown or its stored form.
+    #[must_use]
+    pub fn has_type(&self, name: &str) -> bool {
+        self.event_type == name || self.stored_type.as_deref() == Some(name)
+    }
+
     /// The JSON object printed by `eventscope events|log --json`.
     #[must_use]
     pub fn to_json(&self) -> serde_json::Value {
@@ -718,6 +758,8 @@ mod tests {
             metadata: Payload::from_bytes(br#"{"correlation_id": "c-1"}"#),
             correlation_id: Some("c-1".to_owned()),
             causation_id: None,
+            stored_type: None,
+            problems: Vec::new(),
         };
         let line = event.to_json_line(false).unwrap();
         assert!(line.starts_with(r#"{"global_position":7,"stream_id":"order-1","#));

@@ -14,7 +14,8 @@ pub mod time;
 pub mod typed;
 
 pub use event::{
-    Checkpoint, CheckpointSample, Event, Payload, PayloadFormat, Snapshot, StoreInfo, StreamInfo,
+    Checkpoint, CheckpointSample, Event, EventTypeName, FieldProblem, Payload, PayloadFormat,
+    Snapshot, StoreInfo, StreamInfo,
 };
 pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
 pub use source::{CorrelatedEvents, EventSource, SourceError, SourceResult};

@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::core::event::{Checkpoint, CheckpointSample, Event, Snapshot, StoreInfo, StreamInfo};
+use crate::core::event::{
+    Checkpoint, CheckpointSample, Event, EventTypeName, Snapshot, StoreInfo, StreamInfo,
+};
 use crate::core::query::{Direction, LogQuery, StreamQuery};
 
 /// Errors a source reports.
@@ -106,6 +108,23 @@ pub trait EventSource: Send + Sync {
     /// # Errors
     /// When the store cannot be read.
     fn event_types(&self) -> SourceResult<Vec<String>>;
+
+    /// Distinct event types as shown and as stored, sorted by the shown form. Sources whose
+    /// stored type names differ from the shown ones (Python `eventsourcing` topics) override
+    /// this; by default the two are the same.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn event_type_names(&self) -> SourceResult<Vec<EventTypeName>> {
+        Ok(self
+            .event_types()?
+            .into_iter()
+            .map(|shown| EventTypeName {
+                stored: shown.clone(),
+                shown,
+            })
+            .collect())
+    }
 
     /// The version of the stream's last event recorded at or before `at` (`None` if the
     /// stream has no event that early).

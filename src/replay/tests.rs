@@ -85,6 +85,8 @@ fn generic_reducer_merges_objects_and_ignores_other_payloads() {
         metadata: Payload::empty(),
         correlation_id: None,
         causation_id: None,
+        stored_type: None,
+        problems: Vec::new(),
     };
     let mut reducer = generic::GenericReducer::new();
     let events = [

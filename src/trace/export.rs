@@ -181,6 +181,8 @@ mod tests {
             metadata: Payload::empty(),
             correlation_id: Some("c".to_owned()),
             causation_id: Some(cause.to_owned()),
+            stored_type: None,
+            problems: Vec::new(),
         }
     }
 

@@ -373,6 +373,8 @@ mod tests {
             metadata: Payload::empty(),
             correlation_id: Some("c".to_owned()),
             causation_id: cause.map(str::to_owned),
+            stored_type: None,
+            problems: Vec::new(),
         }
     }
 

@@ -20,6 +20,8 @@ fn event(event_type: &str, schema_version: Option<u32>, data: serde_json::Value)
         metadata: Payload::from_json(json!({"schemaVersion": "3", "correlation_id": "c-1"})),
         correlation_id: Some("c-1".to_owned()),
         causation_id: None,
+        stored_type: None,
+        problems: Vec::new(),
     }
 }
 

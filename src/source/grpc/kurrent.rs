@@ -347,6 +347,8 @@ impl KurrentSource {
             metadata,
             correlation_id,
             causation_id,
+            stored_type: None,
+            problems: Vec::new(),
         }
     }
 

@@ -500,6 +500,8 @@ impl UmaDbSource {
             metadata: Payload::from_json(metadata),
             correlation_id,
             causation_id,
+            stored_type: None,
+            problems: Vec::new(),
         }
     }
 

@@ -421,6 +421,8 @@ impl SqliteSource {
             metadata,
             correlation_id,
             causation_id,
+            stored_type: None,
+            problems: Vec::new(),
         })
     }
 
