@@ -73,10 +73,16 @@ pub struct EventsMap {
     pub stream_id: String,
     /// How the stream id is stored.
     pub stream_id_encoding: IdEncoding,
-    /// Stream version expression.
+    /// Stream version expression. With [`EventsMap::ordinal_version`] the store keeps no
+    /// version and this is the position expression (the order that numbers the events).
     pub version: String,
+    /// The version is the 1-based ordinal of the event in its stream, by position.
+    pub ordinal_version: bool,
     /// Event type expression (its value is the displayed type).
     pub event_type: String,
+    /// The stored type expression when the displayed type is derived from it
+    /// (eventsourcing topics `module:Class.Event` shown as `Class.Event`).
+    pub stored_type: Option<String>,
     /// Event id expression.
     pub event_id: Option<String>,
     /// Payload expression.
@@ -236,7 +242,7 @@ pub struct DetectOptions {
 /// # Errors
 /// [`SourceError::UnknownLayout`] naming what was looked for.
 pub fn detect(schema: &Schema, options: &DetectOptions) -> SourceResult<Layout> {
-    if let Some(layout) = design_layout(schema) {
+    if let Some(layout) = super::family::design_layout(schema) {
         return Ok(layout);
     }
     if schema.has(
@@ -280,8 +286,9 @@ pub fn detect(schema: &Schema, options: &DetectOptions) -> SourceResult<Layout> 
         .collect();
     Err(SourceError::UnknownLayout(format!(
         "no known event store layout found (tables: {}). Looked for: an `events` table with \
-         id|global_position, aggregate_id|stream_id, version, event_type, payload (the eventscope \
-         design layout); `stored_events` (Python eventsourcing); `<app>_events` with \
+         a stream column (aggregate_id|stream_id|stream_name), event_type|type and payload|data, \
+         optionally id|global_position|sequence, version|stream_version|sequence_number and a \
+         time (the guide's and eventscope's own layouts); `stored_events` (Python eventsourcing); `<app>_events` with \
          originator_id (eventsourcing-sqlalchemy); `emt_messages` (Emmett). For any other \
          schema, describe it in a mapping file and pass --mapping FILE (see README, \"Mapping \
          files\")",
@@ -293,88 +300,6 @@ pub fn detect(schema: &Schema, options: &DetectOptions) -> SourceResult<Layout> 
     )))
 }
 
-fn design_layout(schema: &Schema) -> Option<Layout> {
-    let table = "events";
-    let position = schema.first_of(table, &["global_position", "id", "position"])?;
-    let stream_id = schema.first_of(table, &["aggregate_id", "stream_id"])?;
-    let version = schema.first_of(table, &["version", "stream_version", "aggregate_version"])?;
-    let event_type = schema.first_of(table, &["event_type", "type"])?;
-    let payload = schema.first_of(table, &["payload", "data"])?;
-    let q = |c: &str| quote_ident(c);
-    let events = EventsMap {
-        table: q(table),
-        position: q(&position),
-        stream_id: q(&stream_id),
-        stream_id_encoding: IdEncoding::Text,
-        version: q(&version),
-        event_type: q(&event_type),
-        event_id: schema.first_of(table, &["event_id"]).map(|c| q(&c)),
-        payload: q(&payload),
-        payload_encoding: PayloadEncoding::Json,
-        metadata: schema.first_of(table, &["metadata"]).map(|c| q(&c)),
-        recorded_at: schema
-            .first_of(table, &["created_at", "recorded_at", "timestamp"])
-            .map_or(FieldSource::None, |c| FieldSource::Column(q(&c))),
-        recorded_at_format: TimeFormat::Auto,
-        schema_version: schema
-            .first_of(table, &["event_version", "schema_version"])
-            .map_or(FieldSource::None, |c| FieldSource::Column(q(&c))),
-        default_schema_version: None,
-        filter: None,
-        category: CategoryRule::Prefix('-'),
-        id_paths: IdPaths::default(),
-    };
-    let snapshots = if schema.has("snapshots", &["version", "state"]) {
-        schema
-            .first_of("snapshots", &["aggregate_id", "stream_id"])
-            .map(|sid| SnapshotsMap {
-                table: q("snapshots"),
-                stream_id: q(&sid),
-                version: q("version"),
-                state: q("state"),
-                state_path: None,
-                schema_version: schema
-                    .first_of("snapshots", &["schema_version"])
-                    .map_or(FieldSource::None, |c| FieldSource::Column(q(&c))),
-                default_schema_version: None,
-                taken_at: schema
-                    .first_of("snapshots", &["created_at", "taken_at"])
-                    .map_or(FieldSource::None, |c| FieldSource::Column(q(&c))),
-                encoding: PayloadEncoding::Json,
-            })
-    } else {
-        None
-    };
-    let checkpoint_table = |name: &str, time_columns: &[&str]| {
-        schema
-            .has(name, &["name", "position"])
-            .then(|| CheckpointsMap {
-                table: q(name),
-                name: q("name"),
-                position: q("position"),
-                updated_at: schema.first_of(name, time_columns).map(|c| q(&c)),
-                upstream: None,
-                filter: None,
-            })
-    };
-    let checkpoints: Vec<CheckpointsMap> =
-        checkpoint_table("projection_checkpoints", &["updated_at"])
-            .into_iter()
-            .collect();
-    let checkpoint_history = checkpoint_table(
-        "projection_checkpoint_history",
-        &["recorded_at", "updated_at"],
-    );
-    Some(Layout {
-        name: "design".to_owned(),
-        detail: format!("table events ({stream_id}, {version}, {event_type})"),
-        events,
-        snapshots,
-        checkpoints,
-        checkpoint_history,
-    })
-}
-
 /// Events mapping shared by both Python `eventsourcing` persistence modules.
 fn eventsourcing_events(table: &str, position: &str, encoding: IdEncoding) -> EventsMap {
     EventsMap {
@@ -383,6 +308,8 @@ fn eventsourcing_events(table: &str, position: &str, encoding: IdEncoding) -> Ev
         stream_id: quote_ident("originator_id"),
         stream_id_encoding: encoding,
         version: quote_ident("originator_version"),
+        ordinal_version: false,
+        stored_type: Some(quote_ident("topic")),
         // Topics are `module:Qual.Name`; the type shown is the qualified class name.
         event_type: "substr(\"topic\", instr(\"topic\", ':') + 1)".to_owned(),
         event_id: None,
@@ -542,7 +469,9 @@ fn emmett_layout(schema: &Schema) -> Layout {
             stream_id: q("stream_id"),
             stream_id_encoding: IdEncoding::Text,
             version: q("stream_position"),
+            ordinal_version: false,
             event_type: q("message_type"),
+            stored_type: None,
             event_id: Some(q("message_id")),
             payload: q("message_data"),
             payload_encoding: PayloadEncoding::Json,

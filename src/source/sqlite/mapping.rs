@@ -6,7 +6,7 @@
 //! position = "seq"                 # column, or "rowid"
 //! stream_id = "stream"
 //! stream_id_encoding = "text"      # text | uuid_blob
-//! version = "revision"
+//! version = "revision"            # optional: without it, the 1-based ordinal by position
 //! event_type = "type"
 //! event_id = "id"                  # optional
 //! payload = "body"
@@ -55,7 +55,8 @@ struct EventsSection {
     stream_id: String,
     #[serde(default)]
     stream_id_encoding: Option<String>,
-    version: String,
+    /// Optional: without it an event's version is its 1-based ordinal in its stream.
+    version: Option<String>,
     event_type: String,
     event_id: Option<String>,
     payload: String,
@@ -197,13 +198,19 @@ pub fn parse(text: &str, schema: &Schema) -> SourceResult<Layout> {
             }
         }
     };
+    let position = column(schema, t, &e.position)?;
     let events = EventsMap {
         table: quote_ident(t),
-        position: column(schema, t, &e.position)?,
         stream_id: column(schema, t, &e.stream_id)?,
         stream_id_encoding,
-        version: column(schema, t, &e.version)?,
+        version: match &e.version {
+            Some(v) => column(schema, t, v)?,
+            None => position.clone(),
+        },
+        ordinal_version: e.version.is_none(),
+        position,
         event_type: column(schema, t, &e.event_type)?,
+        stored_type: None,
         event_id: opt(&e.event_id)?,
         payload: column(schema, t, &e.payload)?,
         payload_encoding,
@@ -260,7 +267,11 @@ pub fn parse(text: &str, schema: &Schema) -> SourceResult<Layout> {
     };
     Ok(Layout {
         name: "mapping".to_owned(),
-        detail: format!("mapping file (table {t})"),
+        detail: if e.version.is_none() {
+            format!("mapping file (table {t}; versions: 1-based ordinal in the stream by position)")
+        } else {
+            format!("mapping file (table {t})")
+        },
         events,
         snapshots,
         checkpoints: file

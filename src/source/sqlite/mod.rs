@@ -5,6 +5,8 @@
 //! user's file. Each read is one short statement (no long-lived read transactions), so a
 //! writer in another process is never held up for more than a moment.
 
+mod decode;
+mod family;
 pub mod layout;
 pub mod mapping;
 mod sql;
@@ -18,13 +20,16 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use crate::core::event::{
-    Checkpoint, CheckpointSample, Event, Payload, PayloadFormat, Snapshot, StoreInfo, StreamInfo,
+    Checkpoint, CheckpointSample, Event, EventTypeName, Payload, Snapshot, StoreInfo, StreamInfo,
 };
 use crate::core::ids;
 use crate::core::metadata::json_path;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{EventSource, SourceError, SourceResult};
-use crate::core::time::{from_unix_guess, parse_timestamp};
+use decode::{
+    bytes_of, collect_page, lenient_unsigned, lossy_text, problem, schema_version_of,
+    stored_payload, text_of, time_at, time_column, time_of, unsigned_or_problem, version_at_path,
+};
 use layout::{
     CategoryRule, DetectOptions, FieldSource, IdEncoding, Layout, PayloadEncoding, Schema,
     TimeFormat,
@@ -232,7 +237,7 @@ impl SqliteSource {
                 path.display()
             ))
         })?;
-        let layout = match &options.mapping {
+        let mut layout = match &options.mapping {
             Some(mapping_path) => {
                 let text = std::fs::read_to_string(mapping_path).map_err(|e| {
                     SourceError::Mapping(format!("cannot read ({e}): {}", mapping_path.display()))
@@ -251,6 +256,9 @@ impl SqliteSource {
                 },
             )?,
         };
+        if options.mapping.is_none() {
+            family::sample_schema_version(&conn, &mut layout);
+        }
         let sql = Sql::new(&layout);
         // Validate the generated SQL now, so a bad mapping fails at open, not later.
         conn.prepare(&sql.head)
@@ -379,26 +387,84 @@ impl SqliteSource {
         }
     }
 
+    /// An event from an `event_columns` row. Every field is decoded on its own: one that
+    /// cannot be read is left at its default and described in `Event::problems`.
     fn row_to_event(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
         let events = &self.layout.events;
-        let global_position = u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0);
-        let stream_id = self.display_stream(row.get_ref(1)?);
-        let stream_version = u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0);
-        let event_type = text_of(row.get_ref(3)?).unwrap_or_default();
+        let mut problems = Vec::new();
+        let global_position =
+            unsigned_or_problem(row.get_ref(0)?, "global_position", &mut problems);
+        let stream_value = row.get_ref(1)?;
+        if matches!(stream_value, ValueRef::Null) {
+            problems.push(problem("stream_id", "NULL", stream_value));
+        }
+        let stream_id = self.display_stream(stream_value);
+        let stream_version = unsigned_or_problem(row.get_ref(2)?, "stream_version", &mut problems);
+        let type_value = row.get_ref(3)?;
+        if matches!(type_value, ValueRef::Null) {
+            problems.push(problem("event_type", "NULL", type_value));
+        }
+        let event_type = text_of(type_value).unwrap_or_default();
+        let stored_type = text_of(row.get_ref(9)?).filter(|stored| *stored != event_type);
         let event_id = text_of(row.get_ref(4)?);
         // Payload and metadata stay as stored and are parsed on first access; only a field
         // the layout keeps inside them (eventsourcing's time, a mapping's paths) parses
         // them here.
-        let payload = stored_payload(bytes_of(row.get_ref(5)?), events.payload_encoding);
-        let metadata = stored_payload(bytes_of(row.get_ref(6)?), PayloadEncoding::Json);
+        let payload_value = row.get_ref(5)?;
+        let payload = match payload_value {
+            ValueRef::Null => {
+                problems.push(problem("payload", "NULL", payload_value));
+                Payload::empty()
+            }
+            ValueRef::Integer(_) | ValueRef::Real(_) => {
+                problems.push(problem(
+                    "payload",
+                    "a number, not a document",
+                    payload_value,
+                ));
+                Payload::empty()
+            }
+            other => stored_payload(bytes_of(other), events.payload_encoding),
+        };
+        let metadata_value = row.get_ref(6)?;
+        let metadata = match metadata_value {
+            ValueRef::Integer(_) | ValueRef::Real(_) => {
+                problems.push(problem(
+                    "metadata",
+                    "a number, not a document",
+                    metadata_value,
+                ));
+                Payload::empty()
+            }
+            other => stored_payload(bytes_of(other), PayloadEncoding::Json),
+        };
         let recorded_at = match &events.recorded_at {
-            FieldSource::Column(_) => time_of(row.get_ref(7)?, events.recorded_at_format),
+            FieldSource::Column(_) => {
+                let value = row.get_ref(7)?;
+                match time_column(value, events.recorded_at_format) {
+                    Ok(Some(at)) => Some(at),
+                    Ok(None) => {
+                        problems.push(problem("recorded_at", "NULL", value));
+                        None
+                    }
+                    Err(what) => {
+                        problems.push(problem("recorded_at", what, value));
+                        None
+                    }
+                }
+            }
             FieldSource::PayloadPath(path) => payload.stored_json().and_then(|j| time_at(j, path)),
             FieldSource::MetadataPath(path) => metadata.as_json().and_then(|j| time_at(j, path)),
             FieldSource::None => None,
         };
         let schema_version = match &events.schema_version {
-            FieldSource::Column(_) => version_of(row.get_ref(8)?),
+            FieldSource::Column(_) => {
+                let value = row.get_ref(8)?;
+                schema_version_of(value).unwrap_or_else(|what| {
+                    problems.push(problem("schema_version", what, value));
+                    None
+                })
+            }
             FieldSource::PayloadPath(path) => {
                 payload.stored_json().and_then(|j| version_at_path(j, path))
             }
@@ -421,8 +487,8 @@ impl SqliteSource {
             metadata,
             correlation_id,
             causation_id,
-            stored_type: None,
-            problems: Vec::new(),
+            stored_type,
+            problems,
         })
     }
 
@@ -446,7 +512,7 @@ impl SqliteSource {
                 .optional()?;
             Ok(found.unwrap_or((None, None)))
         };
-        let event_count = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+        let event_count = lenient_unsigned(row.get_ref(1)?);
         let ((first_recorded_at, first_type), (last_recorded_at, _)) = if event_count > 0 {
             (end(&self.sql.stream_first)?, end(&self.sql.stream_last)?)
         } else {
@@ -455,11 +521,69 @@ impl SqliteSource {
         Ok(StreamInfo {
             category: self.category(&stream_id, first_type.as_deref()),
             event_count,
-            last_version: u64::try_from(row.get::<_, Option<i64>>(2)?.unwrap_or(0)).unwrap_or(0),
+            last_version: lenient_unsigned(row.get_ref(2)?),
             first_recorded_at,
             last_recorded_at,
-            last_position: u64::try_from(row.get::<_, Option<i64>>(3)?.unwrap_or(0)).unwrap_or(0),
+            last_position: lenient_unsigned(row.get_ref(3)?),
             stream_id,
+        })
+    }
+
+    /// A page of a stream whose versions are ordinals: the rows in position order from an
+    /// offset, numbered from it (the index walk skips the rows before the page; nothing
+    /// reads the whole stream, except a backwards read, which counts it).
+    fn read_stream_ordinal(
+        &self,
+        mut params: Vec<rusqlite::types::Value>,
+        single: bool,
+        from_version: Option<u64>,
+        direction: Direction,
+        limit: u64,
+    ) -> SourceResult<Vec<Event>> {
+        use rusqlite::types::Value;
+        let limit = clamp_limit(limit);
+        let (forwards, backwards) = if single {
+            &self.sql.ordinal_one
+        } else {
+            &self.sql.ordinal_any
+        };
+        let count_sql = if single {
+            &self.sql.stream_count_one
+        } else {
+            &self.sql.stream_count_any
+        };
+        self.with_conn(|conn| {
+            let (sql, offset, first, step): (&String, u64, u64, i64) = match direction {
+                Direction::Forwards => {
+                    let from = from_version.unwrap_or(1).max(1);
+                    (forwards, from - 1, from, 1)
+                }
+                Direction::Backwards => {
+                    let count = conn
+                        .prepare_cached(count_sql)?
+                        .query_row(params_from_iter(params.iter()), |row| {
+                            Ok(lenient_unsigned(row.get_ref(0)?))
+                        })?;
+                    let from = from_version.unwrap_or(count).min(count);
+                    if from == 0 {
+                        return Ok(Vec::new());
+                    }
+                    (backwards, count - from, from, -1)
+                }
+            };
+            params.push(Value::Integer(limit));
+            params.push(Value::Integer(to_i64(offset)));
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
+                self.row_to_event(row)
+            })?;
+            let mut page = collect_page(rows, limit)?;
+            for (i, event) in page.iter_mut().enumerate() {
+                let i = i64::try_from(i).unwrap_or(i64::MAX);
+                event.stream_version =
+                    u64::try_from(to_i64(first).saturating_add(step * i)).unwrap_or(0);
+            }
+            Ok(page)
         })
     }
 
@@ -516,110 +640,6 @@ impl SqliteSource {
             params,
         )
     }
-}
-
-fn text_of(value: ValueRef<'_>) -> Option<String> {
-    match value {
-        ValueRef::Null => None,
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(lossy_text(t).into_owned()),
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(r) => Some(r.to_string()),
-    }
-}
-
-/// Text as UTF-8, checked first as a whole (the common case, cheaper than the lossy
-/// conversion's chunk walk), replacing invalid bytes otherwise.
-fn lossy_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => std::borrow::Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(bytes),
-    }
-}
-
-/// Collects the events of a page, with room for a usual page from the start (no
-/// reallocation and copying of a growing page).
-fn collect_page<T>(
-    rows: impl Iterator<Item = rusqlite::Result<T>>,
-    limit: i64,
-) -> rusqlite::Result<Vec<T>> {
-    let mut page = Vec::with_capacity(usize::try_from(limit.min(1024)).unwrap_or(0));
-    for row in rows {
-        page.push(row?);
-    }
-    Ok(page)
-}
-
-fn bytes_of(value: ValueRef<'_>) -> Option<&[u8]> {
-    match value {
-        ValueRef::Text(t) | ValueRef::Blob(t) => Some(t),
-        _ => None,
-    }
-}
-
-#[allow(clippy::cast_precision_loss)] // Timestamps fit comfortably in f64.
-fn time_of(value: ValueRef<'_>, format: TimeFormat) -> Option<DateTime<Utc>> {
-    let number = match value {
-        ValueRef::Integer(i) => i as f64,
-        ValueRef::Real(r) => r,
-        ValueRef::Text(t) => return parse_timestamp(&lossy_text(t)),
-        ValueRef::Null | ValueRef::Blob(_) => return None,
-    };
-    match format {
-        TimeFormat::Auto => from_unix_guess(number),
-        #[allow(clippy::cast_possible_truncation)]
-        TimeFormat::UnixSeconds => DateTime::from_timestamp_micros((number * 1e6) as i64),
-        #[allow(clippy::cast_possible_truncation)]
-        TimeFormat::UnixMillis => DateTime::from_timestamp_micros((number * 1e3) as i64),
-    }
-}
-
-/// Unwraps a typed `{_type_, _data_}` value.
-fn untyped(value: &serde_json::Value) -> &serde_json::Value {
-    value
-        .get("_data_")
-        .filter(|_| value.get("_type_").is_some())
-        .unwrap_or(value)
-}
-
-fn time_at(json: &serde_json::Value, path: &str) -> Option<DateTime<Utc>> {
-    match untyped(json_path(json, path)?) {
-        serde_json::Value::String(s) => parse_timestamp(s),
-        serde_json::Value::Number(n) => n.as_f64().and_then(from_unix_guess),
-        _ => None,
-    }
-}
-
-fn version_at_path(json: &serde_json::Value, path: &str) -> Option<u32> {
-    match untyped(json_path(json, path)?) {
-        serde_json::Value::Number(n) => n.as_u64().and_then(|v| u32::try_from(v).ok()),
-        serde_json::Value::String(s) => s.trim().trim_start_matches(['v', 'V']).parse().ok(),
-        _ => None,
-    }
-}
-
-fn version_of(value: ValueRef<'_>) -> Option<u32> {
-    match value {
-        ValueRef::Integer(i) => u32::try_from(i).ok(),
-        ValueRef::Text(t) => String::from_utf8_lossy(t)
-            .trim()
-            .trim_start_matches(['v', 'V'])
-            .parse()
-            .ok(),
-        _ => None,
-    }
-}
-
-/// A stored payload, kept as stored and parsed (typed values decoded) on first access.
-fn stored_payload(bytes: Option<&[u8]>, encoding: PayloadEncoding) -> Payload {
-    let Some(bytes) = bytes else {
-        return Payload::empty();
-    };
-    let format = match encoding {
-        PayloadEncoding::Json => PayloadFormat::Json,
-        PayloadEncoding::Eventsourcing => PayloadFormat::EventsourcingJson,
-        PayloadEncoding::Bytes => PayloadFormat::Bytes,
-    };
-    Payload::stored(bytes, format)
 }
 
 /// Seconds since the epoch rounded to the millisecond, the way SQLite's date functions
@@ -763,6 +783,9 @@ impl EventSource for SqliteSource {
         if single {
             params.truncate(1);
         }
+        if self.layout.events.ordinal_version {
+            return self.read_stream_ordinal(params, single, from_version, direction, limit);
+        }
         let (sql, from) = match (direction, single) {
             (Direction::Forwards, false) => (
                 &self.sql.stream_forwards,
@@ -817,11 +840,15 @@ impl EventSource for SqliteSource {
             let placeholders: Vec<String> = (start + 1..=params.len())
                 .map(|i| format!("?{i}"))
                 .collect();
-            sql.push_str(&format!(
-                " AND {} IN ({})",
-                events.event_type,
-                placeholders.join(", ")
-            ));
+            let placeholders = placeholders.join(", ");
+            // Either form names the type: the shown one or the stored one.
+            match &events.stored_type {
+                Some(stored) => sql.push_str(&format!(
+                    " AND ({} IN ({placeholders}) OR {stored} IN ({placeholders}))",
+                    events.event_type
+                )),
+                None => sql.push_str(&format!(" AND {} IN ({placeholders})", events.event_type)),
+            }
         }
         if let Some(prefix) = query.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
             let prefix = match events.stream_id_encoding {
@@ -884,6 +911,29 @@ impl EventSource for SqliteSource {
         })
     }
 
+    fn event_type_names(&self) -> SourceResult<Vec<EventTypeName>> {
+        let Some(sql) = &self.sql.event_type_names else {
+            return Ok(self
+                .event_types()?
+                .into_iter()
+                .map(|shown| EventTypeName {
+                    stored: shown.clone(),
+                    shown,
+                })
+                .collect());
+        };
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([], |row| {
+                Ok(EventTypeName {
+                    shown: text_of(row.get_ref(0)?).unwrap_or_default(),
+                    stored: text_of(row.get_ref(1)?).unwrap_or_default(),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
     fn version_at(&self, stream_id: &str, at: DateTime<Utc>) -> SourceResult<Option<u64>> {
         let Some(sql) = &self.sql.version_at else {
             return Err(SourceError::Query(
@@ -892,17 +942,28 @@ impl EventSource for SqliteSource {
         };
         let mut params = self.stream_params(stream_id);
         params.push(rusqlite::types::Value::Real(epoch_seconds(at)));
-        let candidates: Vec<i64> = self.with_conn(|conn| {
+        let ordinal = self.layout.events.ordinal_version;
+        let candidates: Vec<Option<u64>> = self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(sql)?;
-            let rows =
-                stmt.query_map(params_from_iter(params.iter()), |row| row.get::<_, i64>(0))?;
+            let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
+                let Ok(found) = decode::unsigned(row.get_ref(0)?) else {
+                    return Ok(None);
+                };
+                if !ordinal {
+                    return Ok(Some(found));
+                }
+                // An ordinal store's candidates are positions: number them in the stream.
+                let mut at = params[..4].to_vec();
+                at.push(rusqlite::types::Value::Integer(to_i64(found)));
+                conn.prepare_cached(&self.sql.ordinal_at)?
+                    .query_row(params_from_iter(at.iter()), |r| {
+                        Ok(Some(lenient_unsigned(r.get_ref(0)?)))
+                    })
+            })?;
             rows.collect()
         })?;
         // SQL compares at millisecond precision: check the few candidates exactly.
-        for candidate in candidates {
-            let Ok(version) = u64::try_from(candidate) else {
-                continue;
-            };
+        for version in candidates.into_iter().flatten() {
             let event = self.read_stream(stream_id, Some(version), Direction::Forwards, 1)?;
             if event
                 .first()
@@ -937,7 +998,7 @@ impl EventSource for SqliteSource {
             let mut stmt = conn.prepare_cached(sql)?;
             let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
                 let stream_id = self.display_stream(row.get_ref(0)?);
-                let version = u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0);
+                let version = lenient_unsigned(row.get_ref(1)?);
                 let stored = stored_payload(bytes_of(row.get_ref(2)?), map.encoding);
                 let raw_json = stored.stored_json();
                 let state = match (&map.state_path, stored.as_json()) {
@@ -947,7 +1008,7 @@ impl EventSource for SqliteSource {
                     _ => stored.clone(),
                 };
                 let schema_version = match &map.schema_version {
-                    FieldSource::Column(_) => version_of(row.get_ref(3)?),
+                    FieldSource::Column(_) => schema_version_of(row.get_ref(3)?).ok().flatten(),
                     FieldSource::PayloadPath(path) | FieldSource::MetadataPath(path) => {
                         raw_json.and_then(|j| version_at_path(j, path))
                     }
@@ -981,8 +1042,7 @@ impl EventSource for SqliteSource {
                 let rows = stmt.query_map([], |row| {
                     Ok(Checkpoint {
                         name: text_of(row.get_ref(0)?).unwrap_or_default(),
-                        position: u64::try_from(row.get::<_, Option<i64>>(1)?.unwrap_or(0))
-                            .unwrap_or(0),
+                        position: lenient_unsigned(row.get_ref(1)?),
                         updated_at: time_of(row.get_ref(2)?, TimeFormat::Auto),
                         upstream: text_of(row.get_ref(3)?),
                     })
@@ -1013,8 +1073,7 @@ impl EventSource for SqliteSource {
                 |row| {
                     Ok(CheckpointSample {
                         name: text_of(row.get_ref(0)?).unwrap_or_default(),
-                        position: u64::try_from(row.get::<_, Option<i64>>(1)?.unwrap_or(0))
-                            .unwrap_or(0),
+                        position: lenient_unsigned(row.get_ref(1)?),
                         recorded_at: time_of(row.get_ref(2)?, TimeFormat::Auto),
                     })
                 },

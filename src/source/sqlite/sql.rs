@@ -32,6 +32,17 @@ pub(super) struct Sql {
     pub count_snapshots: Option<String>,
     pub checkpoints: Vec<String>,
     pub checkpoint_history: Option<String>,
+    /// Pages of a stream by ordinal: `(forwards, backwards)` for a single id form
+    /// (`?1` id, `?2` limit, `?3` offset) and for the four forms (`?1..?4`, `?5`, `?6`).
+    pub ordinal_one: (String, String),
+    pub ordinal_any: (String, String),
+    /// Events of a stream: `?1` id (single form) / `?1..?4` (`_any`).
+    pub stream_count_one: String,
+    pub stream_count_any: String,
+    /// The ordinal of the event at a position (`?1..?4` id forms, `?5` position).
+    pub ordinal_at: String,
+    /// `(shown, stored)` type pairs, one per stored type.
+    pub event_type_names: Option<String>,
 }
 
 fn sql_string(text: &str) -> String {
@@ -81,23 +92,43 @@ impl Sql {
             FieldSource::Column(c) => c.clone(),
             _ => "NULL".to_owned(),
         };
-        let event_columns = format!(
-            "{}, {sid}, {}, {}, {}, {}, {}, {time_column}, {schema_column}",
-            e.position,
-            e.version,
-            e.event_type,
-            e.event_id.as_deref().unwrap_or("NULL"),
-            e.payload,
-            e.metadata.as_deref().unwrap_or("NULL"),
-        );
+        // An ordinal version in a log page: the count of the stream's events up to this
+        // one (an index range count per row); stream pages number their rows instead.
+        let log_version = if e.ordinal_version {
+            format!(
+                "(SELECT COUNT(*) FROM {t} AS \"__o\" WHERE \"__o\".{sid} = {t}.{sid} \
+                 AND \"__o\".{p} <= {t}.{p} AND {base_where})",
+                p = e.position
+            )
+        } else {
+            e.version.clone()
+        };
+        let columns_with = |version: &str| {
+            format!(
+                "{}, {sid}, {version}, {}, {}, {}, {}, {time_column}, {schema_column}, {}",
+                e.position,
+                e.event_type,
+                e.event_id.as_deref().unwrap_or("NULL"),
+                e.payload,
+                e.metadata.as_deref().unwrap_or("NULL"),
+                e.stored_type.as_deref().unwrap_or("NULL"),
+            )
+        };
+        let event_columns = columns_with(&log_version);
+        // The version of an ordinal stream page is filled in from the page's offset.
+        let event_columns_ordinal = columns_with("0");
         let time_or_null = time_text.clone().unwrap_or_else(|| "NULL".to_owned());
         // Index-only aggregates (stream id, version, rowid position): no table row is read
         // per event, so a stream with 500k events costs one index range scan.
-        let stream_summary = format!(
-            "{sid}, COUNT(*), MAX({v}), MAX({p})",
-            v = e.version,
-            p = e.position
-        );
+        let stream_summary = if e.ordinal_version {
+            format!("{sid}, COUNT(*), COUNT(*), MAX({p})", p = e.position)
+        } else {
+            format!(
+                "{sid}, COUNT(*), MAX({v}), MAX({p})",
+                v = e.version,
+                p = e.position
+            )
+        };
         // The time and type of a stream's first / last event: one point lookup each.
         let stream_end = |order: &str| {
             format!(
@@ -138,6 +169,34 @@ impl Sql {
                 v = e.version
             )
         };
+        let ordinal_read = |condition: &str, limit: usize| {
+            let read = |order: &str| {
+                format!(
+                    "SELECT {event_columns_ordinal} FROM {t} WHERE {base_where} AND {condition} \
+                     ORDER BY {p} {order} LIMIT ?{limit} OFFSET ?{offset}",
+                    p = e.position,
+                    offset = limit + 1
+                )
+            };
+            (read("ASC"), read("DESC"))
+        };
+        let one_condition = format!("{sid} = ?1");
+        let ordinal_one = ordinal_read(&one_condition, 2);
+        let ordinal_any = ordinal_read(&in_stream, 5);
+        let stream_count_one =
+            format!("SELECT COUNT(*) FROM {t} WHERE {base_where} AND {one_condition}");
+        let stream_count_any =
+            format!("SELECT COUNT(*) FROM {t} WHERE {base_where} AND {in_stream}");
+        let ordinal_at = format!(
+            "SELECT COUNT(*) FROM {t} WHERE {base_where} AND {in_stream} AND {p} <= ?5",
+            p = e.position
+        );
+        let event_type_names = e.stored_type.as_ref().map(|stored| {
+            format!(
+                "SELECT MIN({shown}), {stored} FROM {t} WHERE {base_where} GROUP BY 2 ORDER BY 1, 2",
+                shown = e.event_type
+            )
+        });
         let category_type = match e.category {
             CategoryRule::Prefix(_) => "NULL".to_owned(),
             CategoryRule::EventTypeQualifier => format!("MIN({})", e.event_type),
@@ -185,8 +244,15 @@ impl Sql {
         });
         Self {
             checkpoint_history,
+            ordinal_one,
+            ordinal_any,
+            stream_count_one,
+            stream_count_any,
+            ordinal_at,
+            event_type_names,
+            // Only integer positions count (text sorts above numbers in SQLite).
             head: format!(
-                "SELECT {p} FROM {t} WHERE {base_where} ORDER BY {p} DESC LIMIT 1",
+                "SELECT {p} FROM {t} WHERE {base_where} AND typeof({p}) = 'integer' ORDER BY {p} DESC LIMIT 1",
                 p = e.position
             ),
             count_events: format!("SELECT COUNT(*) FROM {t} WHERE {base_where}"),
