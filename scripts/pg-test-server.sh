@@ -10,6 +10,15 @@
 #                                             PGTEST_DIR=… PGHOST=127.0.0.1 PGPORT=… PGUSER=postgres
 #                                             PGTEST_URL=postgres://postgres@127.0.0.1:PORT/postgres
 #                                           so `eval "$(scripts/pg-test-server.sh start)"` works.
+#   scripts/pg-test-server.sh start --tls [DIR]
+#                                           the same with TLS on (ssl=on, a self-signed
+#                                           certificate for CN/SAN 127.0.0.1 + localhost made
+#                                           with openssl in DIR/tls); also prints
+#                                           PGTEST_SSLROOTCERT=DIR/tls/server.crt and
+#                                           PGTEST_TLS_URL=…?sslmode=verify-full&sslrootcert=…
+#   scripts/pg-test-server.sh start --tls-only [DIR]
+#                                           TLS, and pg_hba accepts TCP only over TLS
+#                                           (hostssl), so sslmode=disable is refused
 #   scripts/pg-test-server.sh stop [DIR]    stop it (fast shutdown) and delete DIR
 #                                           (KEEP=1 keeps the directory)
 #   scripts/pg-test-server.sh status [DIR]  print the assignments again if it is running
@@ -72,6 +81,24 @@ PGUSER=postgres
 PGTEST_URL=postgres://postgres@127.0.0.1:$port/postgres
 export PGTEST_DIR PGHOST PGPORT PGUSER PGTEST_URL
 EOF
+  if [ -f "$dir/tls/server.crt" ]; then
+    cat <<EOF
+PGTEST_SSLROOTCERT=$dir/tls/server.crt
+PGTEST_TLS_URL='postgres://postgres@127.0.0.1:$port/postgres?sslmode=verify-full&sslrootcert=$dir/tls/server.crt'
+export PGTEST_SSLROOTCERT PGTEST_TLS_URL
+EOF
+  fi
+}
+
+make_cert() { # $1 = dir
+  command -v openssl >/dev/null || die "--tls needs openssl"
+  mkdir -p "$1/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$1/tls/server.key" -out "$1/tls/server.crt" >/dev/null 2>&1 || die "openssl failed"
+  chmod 600 "$1/tls/server.key"
+  chmod 644 "$1/tls/server.crt"
+  if [ "$(id -u)" -eq 0 ]; then chown -R postgres:postgres "$1/tls"; fi
 }
 
 resolve_dir() {
@@ -85,7 +112,12 @@ resolve_dir() {
 }
 
 start() {
-  local dir=${1:-} bin port attempt
+  local tls=0 dir bin port attempt ssl_opts=""
+  case "${1:-}" in
+    --tls) tls=1; shift ;;
+    --tls-only) tls=2; shift ;;
+  esac
+  dir=${1:-}
   bin=$(bindir)
   if [ -z "$dir" ]; then
     dir=$(mktemp -d "${TMPDIR:-/tmp}/eventscope-pg.XXXXXX")
@@ -99,11 +131,19 @@ start() {
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
       >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   fi
+  if [ $tls -ge 1 ]; then
+    [ -f "$dir/tls/server.crt" ] || make_cert "$dir"
+    ssl_opts="-c ssl=on -c ssl_cert_file=$dir/tls/server.crt -c ssl_key_file=$dir/tls/server.key"
+    if [ $tls -eq 2 ]; then
+      # TCP connections only over TLS; the Unix socket stays plain (trust) for administration.
+      as_owner sed -i -E 's/^host([[:space:]])/hostssl\1/' "$dir/data/pg_hba.conf"
+    fi
+  fi
   # Another process may take the port between the check and the bind: retry a few times.
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
     if as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 -l "$dir/server.log" \
-         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off ${PGTEST_OPTS:-}" \
+         -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off $ssl_opts ${PGTEST_OPTS:-}" \
          start >"$dir/pg_ctl.log" 2>&1; then
       echo "$port" >"$dir/port"
       echo "$dir" >"$last_file"
@@ -137,5 +177,5 @@ case "${1:-}" in
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
   status) shift; status "$@" ;;
-  *) echo "usage: $0 start [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--tls|--tls-only] [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
 esac
