@@ -38,7 +38,7 @@ command -v psql >/dev/null || { echo "gen-pg-bench.sh: psql not found (scripts/s
 
 psql_() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 t0=$(date +%s.%N)
-psql_ -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" -c "CREATE DATABASE \"$db\" TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8'"
+PGOPTIONS="-c client_min_messages=warning" psql_ -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" -c "CREATE DATABASE \"$db\" TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8'"
 psql_ -d "$db" <<'SQL'
 CREATE TABLE events (
     id            BIGINT NOT NULL,            -- BIGSERIAL after the load (see below)
