@@ -265,7 +265,7 @@ impl EventscopeApp {
         let generation = self.open_generation;
         let identity_location = location.to_owned();
         let dir = self.trace_rt.index_dir.clone();
-        let config = crate::trace::cli::index_config(self.mapping.as_deref());
+        let config = crate::cli::trace::index_config(self.mapping.as_deref());
         self.jobs.spawn(
             Lane::Background,
             "Opening the correlation index",
