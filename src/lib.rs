@@ -10,11 +10,14 @@
 //! - [`trace`]: correlation tracing (causal tree, sidecar index, exports).
 //! - [`cli`]: headless commands over the same core (`cli/replay`, `cli/upcast`, `cli/trace`).
 //! - [`own`]: eventscope's own files: store identity, move-aside of corrupt files.
-//! - `ui` / `app` (feature `gui`): the eframe desktop application.
+//! - `context` / `ui` / `app` (feature `gui`): the eframe desktop application; `context`
+//!   holds the commands, messages and settings that `ui` pages and the `app` share.
 
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
+#[cfg(feature = "gui")]
+pub mod context;
 pub mod core;
 pub mod demo;
 pub mod history;

@@ -1,8 +1,8 @@
 //! Applying view commands and job results to the app state.
 
-use crate::app::messages::{AppCommand, AppMsg, LogPlacement};
-use crate::app::state::View;
 use crate::app::{EventscopeApp, OpenStore};
+use crate::context::messages::{AppCommand, AppMsg, LogPlacement};
+use crate::context::state::View;
 use crate::core::time::parse_timestamp;
 
 impl EventscopeApp {

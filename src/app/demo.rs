@@ -5,22 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::app::EventscopeApp;
-use crate::app::messages::AppMsg;
+use crate::context::demo::DemoAnchor;
+use crate::context::messages::AppMsg;
 
 /// Events in the demo store created on first start.
 const DEMO_EVENTS: u64 = 50_000;
-
-/// A read-write connection to the demo store kept open while the app runs (see
-/// `start_demo`).
-pub struct DemoAnchor {
-    _connection: std::sync::Mutex<rusqlite::Connection>,
-}
-
-impl std::fmt::Debug for DemoAnchor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DemoAnchor")
-    }
-}
 
 /// The live writer thread of the demo store.
 pub struct DemoRuntime {
@@ -88,12 +77,7 @@ impl EventscopeApp {
                     anchor.query_row("SELECT COUNT(*) FROM projection_checkpoints", [], |_| {
                         Ok(())
                     })?;
-                    Ok((
-                        path,
-                        DemoAnchor {
-                            _connection: std::sync::Mutex::new(anchor),
-                        },
-                    ))
+                    Ok((path, DemoAnchor::new(anchor)))
                 })();
                 job.send(AppMsg::DemoReady(result.map_err(|e| format!("{e:#}"))));
             },

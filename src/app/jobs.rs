@@ -7,27 +7,11 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::app::messages::AppMsg;
+use crate::context::messages::AppMsg;
 use crate::core::cancel::CancelToken;
 use crate::source::worker::JobPool;
 
-/// A running job the user can see.
-#[derive(Debug)]
-pub struct ActiveJob {
-    /// What it does ("Counting streams").
-    pub label: String,
-    /// Cancels it.
-    pub token: CancelToken,
-    /// When it started.
-    pub started: Instant,
-    /// Progress 0..1 when known.
-    pub progress: Option<f32>,
-    /// Whether the status bar lists it (page loads are not listed).
-    pub visible: bool,
-    /// A periodic poll (head, lag sample): not even counted as "loading", so an idle
-    /// window shows no spinner.
-    pub poll: bool,
-}
+pub use crate::context::jobs::ActiveJob;
 
 /// Repaint callback, so the worker side does not name egui.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;

@@ -3,9 +3,8 @@
 //! then applies the commands the views produced.
 
 pub mod jobs;
-pub mod messages;
-pub mod paged;
-pub mod state;
+/// Re-exported from [`crate::context`], where pages and the app both import them.
+pub use crate::context::{messages, paged, state};
 pub mod upcast;
 
 mod commands;

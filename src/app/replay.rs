@@ -6,95 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use crate::app::EventscopeApp;
 use crate::app::jobs::Lane;
-use crate::app::messages::AppMsg;
+use crate::context::messages::AppMsg;
 use crate::replay::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};
-use crate::replay::snapshots::{
-    DriftReport, DriftSummary, ReducerCache, SnapshotCheck, check_stream, drift_report,
-};
-use crate::replay::timeline::{Blame, EventSummary, Step, Timeline};
+use crate::replay::snapshots::{DriftSummary, ReducerCache, check_stream, drift_report};
+use crate::replay::timeline::Timeline;
 use crate::replay::{ReducerKind, evidence};
 use crate::ui::replay::{ReplayCommand, StreamTab};
 use crate::ui::widgets::json_tree::TreeMarks;
 
-/// Results of replay jobs.
-pub enum ReplayMsg {
-    /// The project config for the open store.
-    Config {
-        /// Store generation.
-        generation: u64,
-        /// The config or why it could not be read.
-        result: Result<Arc<ProjectConfig>, String>,
-    },
-    /// Fold progress.
-    Progress {
-        /// Replay generation.
-        generation: u64,
-        /// Events folded.
-        done: u64,
-        /// Events in the stream.
-        total: u64,
-    },
-    /// A stream was folded.
-    Timeline {
-        /// Replay generation.
-        generation: u64,
-        /// The timeline and what the view needs of it.
-        result: Result<TimelineReady, String>,
-    },
-    /// A step was computed.
-    Step {
-        /// Replay generation.
-        generation: u64,
-        /// The step.
-        result: Result<Box<Step>, String>,
-    },
-    /// Blame was computed.
-    Blame {
-        /// Replay generation.
-        generation: u64,
-        /// The answer.
-        result: Result<Box<Blame>, String>,
-    },
-    /// Snapshots were checked.
-    Snapshots {
-        /// Replay generation.
-        generation: u64,
-        /// Reducer used.
-        reducer: (ReducerKind, String),
-        /// Checks.
-        result: Result<Vec<SnapshotCheck>, String>,
-    },
-    /// Drift report progress.
-    DriftProgress {
-        /// Streams checked.
-        streams: u64,
-        /// Snapshots checked.
-        snapshots: u64,
-        /// Totals so far.
-        summary: DriftSummary,
-    },
-    /// Drift report finished.
-    DriftDone(Result<DriftReport, String>),
-    /// An export finished.
-    Exported {
-        /// Evidence (true) or drift report.
-        evidence: bool,
-        /// Path written or error.
-        result: Result<String, String>,
-    },
-}
-
-/// A folded stream, ready for the view.
-pub struct TimelineReady {
-    /// The timeline (shared with step / blame jobs).
-    pub timeline: Arc<Mutex<Timeline>>,
-    /// Events.
-    pub events: Vec<EventSummary>,
-    /// Why the fold stopped early.
-    pub failure: Option<String>,
-    /// Reducer.
-    pub reducer: (ReducerKind, String),
-}
+pub use crate::context::replay::{ReplayMsg, TimelineReady};
 
 /// Replay machinery owned by the app.
 #[derive(Default)]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::app::EventscopeApp;
 use crate::app::jobs::Lane;
-use crate::app::messages::{AppMsg, LogPlacement};
+use crate::context::messages::{AppMsg, LogPlacement};
 use crate::core::{Direction, LogQuery};
 
 impl EventscopeApp {

@@ -8,109 +8,23 @@
 //! inotify-style watchers see as the watched file disappearing). A one-second delay is
 //! well within what a user notices after pressing save.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::EventscopeApp;
 use crate::app::jobs::Lane;
-use crate::app::messages::AppMsg;
-use crate::app::state::View;
+use crate::context::messages::AppMsg;
+use crate::context::state::View;
 use crate::replay::config::ProjectConfig;
-use crate::ui::upcast::{PAGE_SIZE, PageMove, RowView, UpcastCommand, UpcastTab, UpcastViewState};
-use crate::upcast::check::{CheckError, CheckReport, check, version_histogram};
-use crate::upcast::engine::{DEFAULT_BUDGET, StepInfo};
+use crate::ui::upcast::{PAGE_SIZE, PageMove, UpcastCommand, UpcastTab, UpcastViewState};
+use crate::upcast::check::{CheckError, check, version_histogram};
+use crate::upcast::engine::DEFAULT_BUDGET;
 use crate::upcast::preview::{Selection, load_page, next_failure};
 use crate::upcast::{UpcasterFile, Upcasters, VersionRules};
 
+pub use crate::context::upcast::{LoadedFiles, PageRows, UpcastMsg};
+
 /// How often upcaster files are checked for changes.
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Upcaster files as loaded by a job.
-#[derive(Debug)]
-pub struct LoadedFiles {
-    /// The files (texts as read).
-    pub files: Vec<UpcasterFile>,
-    /// Their modification times.
-    pub mtimes: Vec<Option<SystemTime>>,
-    /// Version rules (from the project config).
-    pub rules: VersionRules,
-    /// Where they came from.
-    pub origin: String,
-    /// The steps they register, or why they do not compile.
-    pub steps: Result<Vec<StepInfo>, String>,
-    /// A reload after a save (not the first load).
-    pub reloaded: bool,
-}
-
-/// A page ready to draw: rows, the cursors of the first and last rows, whether it is the
-/// last page.
-#[derive(Debug)]
-pub struct PageRows {
-    /// Rows.
-    pub rows: Vec<RowView>,
-    /// Cursor of the first row.
-    pub first: Option<u64>,
-    /// Cursor of the last row.
-    pub last: Option<u64>,
-    /// Nothing follows.
-    pub at_end: bool,
-}
-
-/// Results of the upcasters view's jobs.
-#[derive(Debug)]
-pub enum UpcastMsg {
-    /// Files loaded (or failed to).
-    Files {
-        /// Store generation.
-        store_generation: u64,
-        /// The files, or why they could not be read.
-        result: Result<LoadedFiles, String>,
-    },
-    /// Histogram counting progress.
-    HistogramProgress {
-        /// Store generation.
-        store_generation: u64,
-        /// 0..1.
-        fraction: f32,
-    },
-    /// The histogram.
-    Histogram {
-        /// Store generation.
-        store_generation: u64,
-        /// Counts per type and version.
-        result: Result<BTreeMap<String, BTreeMap<u32, u64>>, String>,
-    },
-    /// A page side by side.
-    Page {
-        /// Page request generation.
-        page_generation: u64,
-        /// Rows, cursors and end flag, or the error.
-        result: Result<PageRows, String>,
-    },
-    /// Where the next failure is.
-    Failure {
-        /// Page request generation.
-        page_generation: u64,
-        /// Its cursor, or none.
-        result: Result<Option<u64>, String>,
-    },
-    /// Check progress.
-    CheckProgress {
-        /// The check's job.
-        job_id: u64,
-        /// 0..1.
-        fraction: f32,
-        /// Events read.
-        scanned: u64,
-    },
-    /// The check's result.
-    Check {
-        /// The check's job.
-        job_id: u64,
-        /// The report or the error.
-        result: Result<CheckReport, String>,
-    },
-}
 
 /// App-side state of the upcasters view.
 #[derive(Debug, Default)]

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::messages::AppCommand;
-use crate::app::paged::PagedRows;
+use crate::context::messages::AppCommand;
+use crate::context::paged::PagedRows;
 use crate::core::{Event, StreamInfo};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::{Commands, short_id, short_time};

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::core::time::parse_timestamp;
 use crate::core::{Event, LogQuery};
 use crate::ui::theme::{ROW_HEIGHT, palette};
@@ -129,8 +129,12 @@ impl LogState {
     }
 
     /// Adds events in the given placement, keeping memory bounded.
-    pub fn place(&mut self, placement: crate::app::messages::LogPlacement, mut events: Vec<Event>) {
-        use crate::app::messages::LogPlacement;
+    pub fn place(
+        &mut self,
+        placement: crate::context::messages::LogPlacement,
+        mut events: Vec<Event>,
+    ) {
+        use crate::context::messages::LogPlacement;
         match placement {
             LogPlacement::ReplaceAtEnd | LogPlacement::ReplaceAtStart => {
                 self.at_start = placement == LogPlacement::ReplaceAtStart && events.is_empty();

@@ -1,5 +1,5 @@
 //! UI layer: egui views and widgets. Views draw from their own state, never wait on I/O,
-//! and report what the user asked for as [`crate::app::messages::AppCommand`]s.
+//! and report what the user asked for as [`crate::context::messages::AppCommand`]s.
 
 pub mod connect;
 pub mod event_table;
@@ -14,7 +14,7 @@ pub mod trace;
 pub mod upcast;
 pub mod widgets;
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::core::time::format_rfc3339;
 
 /// What views may read about the app (borrowed, narrow).

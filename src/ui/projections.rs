@@ -7,7 +7,7 @@ use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::core::lag::{LagSample, LagStatus, LagSummary};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::{Commands, thousands};

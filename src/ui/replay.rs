@@ -4,7 +4,7 @@
 
 use egui::{RichText, Ui};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::replay::ReducerKind;
 use crate::replay::diff::{Change, DiffEntry};
 use crate::replay::snapshots::{DriftReport, DriftSummary, SnapshotCheck, SnapshotStatus};
@@ -12,46 +12,9 @@ use crate::replay::timeline::{Blame, EventSummary, Step};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::widgets::json_tree::{TreeAction, TreeMarks, json_tree_marked_ui};
 
+pub use crate::context::replay::{ReplayCommand, StreamTab};
+
 type Commands = Vec<AppCommand>;
-
-/// Which tab of the stream view is shown.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum StreamTab {
-    /// The event table.
-    #[default]
-    Events,
-    /// Time travel.
-    TimeTravel,
-    /// Snapshots vs replay.
-    Snapshots,
-}
-
-/// What views ask of the replay machinery.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ReplayCommand {
-    /// Show a tab of the stream view.
-    SetTab(StreamTab),
-    /// (Re)fold the selected stream.
-    Build,
-    /// Show the state after event `index` (`None` = initial state).
-    StepTo(Option<usize>),
-    /// Find the event that last changed a field (JSON Pointer) at the current step.
-    Blame(String),
-    /// Compare the selected stream's snapshots with a replay.
-    CheckSnapshots,
-    /// Run the store-wide drift report.
-    RunDrift,
-    /// Write the drift report as JSON.
-    ExportDrift(String),
-    /// Write an evidence bundle for the current step.
-    ExportEvidence(String),
-    /// Open the reducers window.
-    OpenReducers,
-    /// Save the project config text (in eventscope's settings for this store).
-    SaveConfig(String),
-    /// Approve the config's commands for this store.
-    ApproveCommands,
-}
 
 /// Time-travel state of the selected stream.
 #[derive(Debug, Default)]
@@ -963,7 +926,7 @@ pub fn drift_ui(ui: &mut Ui, state: &mut DriftState, commands: &mut Commands) {
                         version: row.first_drift_version,
                     });
                     push(commands, ReplayCommand::SetTab(StreamTab::Snapshots));
-                    commands.push(AppCommand::SetView(crate::app::state::View::Streams));
+                    commands.push(AppCommand::SetView(crate::context::state::View::Streams));
                 }
             }
         });

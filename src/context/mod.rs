@@ -1,0 +1,16 @@
+//! The types the pages (`src/ui`) and the app (`src/app`) share, below both: commands from
+//! pages to the app, messages from background jobs to the app and its pages, the persisted
+//! settings, paged rows, pending results and job errors (rerun keeps its `SystemCommand`
+//! in `re_viewer_context` the same way).
+//!
+//! Layer: imports core and the feature modules (replay, trace, upcast), never `app` or
+//! `ui`; `scripts/check.sh` checks that `src/ui` never imports `crate::app`.
+
+pub mod demo;
+pub mod jobs;
+pub mod messages;
+pub mod paged;
+pub mod replay;
+pub mod state;
+pub mod trace;
+pub mod upcast;
