@@ -4,7 +4,7 @@
 //! in `re_viewer_context` the same way).
 //!
 //! Layer: imports core and the feature modules (replay, trace, upcast), never `app` or
-//! `ui`; `scripts/check.sh` checks that `src/ui` never imports `crate::app`.
+//! `ui`; `scripts/check.sh` checks that neither `src/ui` nor this module imports the app.
 
 pub mod demo;
 pub mod jobs;
