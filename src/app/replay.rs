@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::app::EventscopeApp;
 use crate::app::jobs::Lane;
 use crate::context::messages::AppMsg;
+use crate::context::pending::JobError;
 use crate::replay::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};
 use crate::replay::snapshots::{DriftSummary, ReducerCache, check_stream, drift_report};
 use crate::replay::timeline::Timeline;
@@ -218,20 +219,22 @@ impl EventscopeApp {
         if let Some(job) = self.replay_rt.step_job.take() {
             self.jobs.cancel(job);
         }
-        let generation = self.replay_rt.generation;
-        self.replay.time_travel.step_pending = true;
+        let params = (self.replay_rt.generation, index);
+        if !self.replay.time_travel.step.request(params) {
+            return;
+        }
         self.replay_rt.step_job =
             self.jobs
                 .spawn(Lane::Interactive, "Computing state", false, move |job| {
                     let result = timeline
                         .lock()
-                        .map_err(lock_err)
-                        .and_then(|mut t| t.step(index).map_err(|e| e.to_string()))
+                        .map_err(|e| JobError::Other(lock_err(e)))
+                        .and_then(|mut t| t.step(index).map_err(JobError::from))
                         .map(Box::new);
-                    if matches!(&result, Err(e) if e == "cancelled") || job.token.is_cancelled() {
+                    if matches!(&result, Err(e) if e.is_cancelled()) || job.token.is_cancelled() {
                         return;
                     }
-                    job.send(AppMsg::Replay(ReplayMsg::Step { generation, result }));
+                    job.send(AppMsg::Replay(ReplayMsg::Step { params, result }));
                 });
     }
 
@@ -239,9 +242,11 @@ impl EventscopeApp {
         let Some(timeline) = self.replay_rt.timeline.clone() else {
             return;
         };
-        let generation = self.replay_rt.generation;
         let index = self.replay.time_travel.current;
-        self.replay.time_travel.blame_pending = true;
+        let params = (self.replay_rt.generation, index, pointer.clone());
+        if !self.replay.time_travel.blame.request(params.clone()) {
+            return;
+        }
         self.replay.time_travel.marks.selected = Some(pointer.clone());
         self.jobs.spawn(
             Lane::Interactive,
@@ -250,13 +255,13 @@ impl EventscopeApp {
             move |job| {
                 let result = timeline
                     .lock()
-                    .map_err(lock_err)
-                    .and_then(|mut t| t.blame(&pointer, index).map_err(|e| e.to_string()))
+                    .map_err(|e| JobError::Other(lock_err(e)))
+                    .and_then(|mut t| t.blame(&pointer, index).map_err(JobError::from))
                     .map(Box::new);
                 if job.token.is_cancelled() {
                     return;
                 }
-                job.send(AppMsg::Replay(ReplayMsg::Blame { generation, result }));
+                job.send(AppMsg::Replay(ReplayMsg::Blame { params, result }));
             },
         );
     }
@@ -523,7 +528,7 @@ impl EventscopeApp {
             ReplayCommand::Build => self.replay_build(),
             ReplayCommand::StepTo(index) => {
                 self.replay.time_travel.current = index;
-                self.replay.time_travel.blame = None;
+                self.replay.time_travel.blame.clear();
                 self.replay_step(index);
             }
             ReplayCommand::Blame(pointer) => self.replay_blame(pointer),
@@ -597,33 +602,30 @@ impl EventscopeApp {
                     Err(error) => tt.error = Some(error),
                 }
             }
-            ReplayMsg::Step { generation, result } => {
-                if generation != current {
+            ReplayMsg::Step { params, result } => {
+                let tt = &mut self.replay.time_travel;
+                let result = result.map(|step| *step);
+                let error = result.as_ref().err().map(ToString::to_string);
+                if !tt.step.finish(&params, result) {
                     return;
                 }
-                let tt = &mut self.replay.time_travel;
-                tt.step_pending = false;
-                match result {
-                    Ok(step) => {
-                        if step.index != tt.current {
-                            return;
-                        }
-                        let selected = tt.marks.selected.take();
-                        tt.marks = TreeMarks::from_diff(&step.changes);
-                        tt.marks.selected = selected;
-                        tt.marks.selectable = true;
-                        tt.version_text = step.version.to_string();
-                        tt.step = Some(*step);
-                    }
-                    Err(error) => tt.error = Some(error),
+                if let Some(error) = error {
+                    tt.error = Some(error);
+                    return;
+                }
+                if let Some(step) = tt.step.value() {
+                    let selected = tt.marks.selected.take();
+                    tt.marks = TreeMarks::from_diff(&step.changes);
+                    tt.marks.selected = selected;
+                    tt.marks.selectable = true;
+                    tt.version_text = step.version.to_string();
                 }
             }
-            ReplayMsg::Blame { generation, result } => {
-                if generation != current {
-                    return;
-                }
-                self.replay.time_travel.blame_pending = false;
-                self.replay.time_travel.blame = Some(result.map(|b| *b));
+            ReplayMsg::Blame { params, result } => {
+                self.replay
+                    .time_travel
+                    .blame
+                    .finish(&params, result.map(|b| *b));
             }
             ReplayMsg::Snapshots {
                 generation,

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod jobs;
 pub mod messages;
 pub mod paged;
+pub mod pending;
 pub mod replay;
 pub mod state;
 pub mod trace;

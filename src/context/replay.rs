@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::context::pending::JobError;
 use crate::replay::ReducerKind;
 use crate::replay::config::ProjectConfig;
 use crate::replay::snapshots::{DriftReport, DriftSummary, SnapshotCheck};
@@ -73,17 +74,17 @@ pub enum ReplayMsg {
     },
     /// A step was computed.
     Step {
-        /// Replay generation.
-        generation: u64,
+        /// What was asked for.
+        params: StepParams,
         /// The step.
-        result: Result<Box<Step>, String>,
+        result: Result<Box<Step>, JobError>,
     },
     /// Blame was computed.
     Blame {
-        /// Replay generation.
-        generation: u64,
+        /// What was asked for.
+        params: BlameParams,
         /// The answer.
-        result: Result<Box<Blame>, String>,
+        result: Result<Box<Blame>, JobError>,
     },
     /// Snapshots were checked.
     Snapshots {
@@ -125,3 +126,10 @@ pub struct TimelineReady {
     /// Reducer.
     pub reducer: (ReducerKind, String),
 }
+
+/// Parameters of a time-travel step: the replay generation and the event index (`None` =
+/// the initial state).
+pub type StepParams = (u64, Option<usize>);
+
+/// Parameters of a blame: the replay generation, the event index and the JSON pointer.
+pub type BlameParams = (u64, Option<usize>, String);

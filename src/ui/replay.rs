@@ -12,6 +12,8 @@ use crate::replay::timeline::{Blame, EventSummary, Step};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::widgets::json_tree::{TreeAction, TreeMarks, json_tree_marked_ui};
 
+use crate::context::pending::Pending;
+use crate::context::replay::{BlameParams, StepParams};
 pub use crate::context::replay::{ReplayCommand, StreamTab};
 
 type Commands = Vec<AppCommand>;
@@ -33,10 +35,8 @@ pub struct TimeTravelState {
     pub events: Vec<EventSummary>,
     /// Index of the current event (`None` = initial state).
     pub current: Option<usize>,
-    /// The last step received.
-    pub step: Option<Step>,
-    /// A step is being computed.
-    pub step_pending: bool,
+    /// The step shown (the previous one stays while the next is computed).
+    pub step: Pending<Step, StepParams>,
     /// Marks for the state tree.
     pub marks: TreeMarks,
     /// Version box text.
@@ -45,10 +45,8 @@ pub struct TimeTravelState {
     pub as_of_text: String,
     /// Message about the last version / time typed.
     pub input_message: Option<String>,
-    /// Blame result.
-    pub blame: Option<Result<Blame, String>>,
-    /// Blame running.
-    pub blame_pending: bool,
+    /// Blame result (and whether one is running).
+    pub blame: Pending<Blame, BlameParams>,
     /// Evidence file path.
     pub evidence_path: String,
     /// Result of the last export.
@@ -341,10 +339,10 @@ pub fn time_travel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut C
                 ui.strong("Initial state (before the first event)");
             }
         }
-        if state.step_pending {
+        if state.step.is_loading() {
             ui.spinner();
         }
-        if let Some(step) = &state.step {
+        if let Some(step) = state.step.value() {
             ui.label(RichText::new(change_summary(&step.changes)).color(colours.muted));
         }
     });
@@ -426,7 +424,7 @@ fn event_list_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut Comman
 
 fn state_panel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut Commands) {
     let colours = palette(ui);
-    let Some(step) = state.step.clone() else {
+    let Some(step) = state.step.value().cloned() else {
         ui.label(RichText::new("Pick a version to see the state.").color(colours.muted));
         return;
     };
@@ -447,13 +445,13 @@ fn state_panel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut Comma
             .color(colours.muted),
     );
     // Blame.
-    if state.blame_pending {
+    if state.blame.is_loading() {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Finding the event that last changed it…");
         });
     }
-    match &state.blame {
+    match state.blame.result() {
         Some(Ok(blame)) => {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.horizontal_wrapped(|ui| {

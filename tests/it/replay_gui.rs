@@ -26,12 +26,7 @@ fn open_demo(dir: &std::path::Path) -> (std::path::PathBuf, AppHarness<'static>)
 }
 
 fn step_version(h: &AppHarness<'_>) -> Option<u64> {
-    h.state()
-        .replay
-        .time_travel
-        .step
-        .as_ref()
-        .map(|s| s.version)
+    h.state().replay.time_travel.step.value().map(|s| s.version)
 }
 
 #[test]
@@ -43,7 +38,7 @@ fn time_travel_slider_version_as_of_and_blame() {
     wait_until(&mut h, "the stream", |h| has_label(h, "Time travel"));
     h.get_by_label("Time travel").click();
     wait_until(&mut h, "the fold and the last state", |h| {
-        h.state().replay.time_travel.step.is_some()
+        h.state().replay.time_travel.step.value().is_some()
             && !h.state().replay.time_travel.events.is_empty()
     });
     let n = h.state().replay.time_travel.events.len() as u64;
@@ -76,7 +71,7 @@ fn time_travel_slider_version_as_of_and_blame() {
     )
     .unwrap();
     assert_eq!(
-        *h.state().replay.time_travel.step.as_ref().unwrap().state,
+        *h.state().replay.time_travel.step.value().unwrap().state,
         expected.answer.state
     );
     assert!(has_label(&h, "Version 17"));
@@ -108,9 +103,9 @@ fn time_travel_slider_version_as_of_and_blame() {
     let lastref = h.get_by_label("lastReference");
     lastref.click();
     wait_until(&mut h, "blame", |h| {
-        matches!(h.state().replay.time_travel.blame, Some(Ok(_)))
+        matches!(h.state().replay.time_travel.blame.result(), Some(Ok(_)))
     });
-    let blame = match &h.state().replay.time_travel.blame {
+    let blame = match h.state().replay.time_travel.blame.result() {
         Some(Ok(b)) => b.clone(),
         other => panic!("{other:?}"),
     };
