@@ -84,7 +84,7 @@ impl EventscopeApp {
         };
         let label = format!("Opening {shown}");
         self.jobs.spawn(
-            crate::app::jobs::Lane::Interactive,
+            crate::context::jobs::Lane::Interactive,
             &label,
             true,
             move |job| {
@@ -168,7 +168,7 @@ impl EventscopeApp {
             .and_then(|p| p.trim().parse::<u64>().ok())
         {
             self.spawn_read(
-                crate::app::jobs::Lane::Interactive,
+                crate::context::jobs::Lane::Interactive,
                 "Finding position",
                 false,
                 move |source| {

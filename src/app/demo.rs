@@ -48,7 +48,7 @@ impl EventscopeApp {
         };
         self.demo_status = Some(format!("Preparing the demo store {}", path.display()));
         self.jobs.spawn(
-            crate::app::jobs::Lane::Background,
+            crate::context::jobs::Lane::Background,
             "Creating the demo store",
             true,
             move |job| {

@@ -2,9 +2,9 @@
 //! results, and lays out the views. `logic` handles messages and polling; `ui` draws and
 //! then applies the commands the views produced.
 
-pub mod jobs;
 /// Re-exported from [`crate::context`], where pages and the app both import them.
-pub use crate::context::{messages, paged, state};
+pub use crate::context::{jobs, messages, paged, state};
+pub use crate::context::store::OpenStore;
 pub mod upcast;
 
 mod commands;
@@ -16,14 +16,14 @@ pub mod trace;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::core::{EventSource, StoreInfo};
+use crate::core::EventSource;
 use crate::ui::connect::ConnectState;
 use crate::ui::event_table::StreamViewState;
 use crate::ui::inspector::InspectorState;
 use crate::ui::log_view::LogState;
 use crate::ui::projections::ProjectionsState;
 use crate::ui::stream_list::StreamListState;
-use jobs::Jobs;
+use crate::context::jobs::Jobs;
 use messages::AppCommand;
 use state::{AppState, View};
 
@@ -38,25 +38,6 @@ pub enum Startup {
     Connect,
 }
 
-/// The open store.
-pub struct OpenStore {
-    /// Where it is.
-    pub location: String,
-    /// The source.
-    pub source: Arc<dyn EventSource>,
-    /// Its summary, once loaded.
-    pub info: Option<StoreInfo>,
-    /// Last known head.
-    pub head: u64,
-}
-
-impl OpenStore {
-    /// A server store (a URL), as opposed to a file.
-    #[must_use]
-    pub fn is_server(&self) -> bool {
-        self.location.contains("://")
-    }
-}
 
 /// How often the head is polled while a store is open.
 const HEAD_POLL: Duration = Duration::from_secs(1);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
+use crate::context::jobs::Lane;
 use crate::context::messages::AppMsg;
 use crate::context::pending::JobError;
 use crate::replay::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
+use crate::context::jobs::Lane;
 use crate::context::messages::{AppMsg, LogPlacement};
 use crate::core::{Direction, LogQuery};
 

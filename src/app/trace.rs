@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
+use crate::context::jobs::Lane;
 use crate::context::messages::AppMsg;
 use crate::trace::TraceIndex;
 use crate::ui::trace::IndexView;

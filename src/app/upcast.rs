@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
+use crate::context::jobs::Lane;
 use crate::context::messages::AppMsg;
 use crate::context::state::View;
 use crate::replay::config::ProjectConfig;

@@ -13,5 +13,6 @@ pub mod paged;
 pub mod pending;
 pub mod replay;
 pub mod state;
+pub mod store;
 pub mod trace;
 pub mod upcast;
