@@ -66,7 +66,9 @@ impl EventscopeApp {
                 self.egui_ctx.set_theme(choice.preference());
             }
             AppCommand::Trace(command) => self.apply_trace(command),
-            AppCommand::Upcast(command) => self.upcast_command(command),
+            AppCommand::Upcast(command) => {
+                self.with_upcast(|page, ctx| page.on_command(ctx, command))
+            }
         }
     }
 
@@ -492,7 +494,7 @@ impl EventscopeApp {
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }
-            AppMsg::Upcast(msg) => self.upcast_message(*msg),
+            AppMsg::Upcast(msg) => self.with_upcast(|page, ctx| page.on_message(ctx, *msg)),
         }
     }
 

@@ -2,10 +2,9 @@
 //! results, and lays out the views. `logic` handles messages and polling; `ui` draws and
 //! then applies the commands the views produced.
 
+pub use crate::context::store::OpenStore;
 /// Re-exported from [`crate::context`], where pages and the app both import them.
 pub use crate::context::{jobs, messages, paged, state};
-pub use crate::context::store::OpenStore;
-pub mod upcast;
 
 mod commands;
 pub(crate) mod demo;
@@ -16,6 +15,8 @@ pub mod trace;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::context::jobs::Jobs;
+use crate::context::page::PageCtx;
 use crate::core::EventSource;
 use crate::ui::connect::ConnectState;
 use crate::ui::event_table::StreamViewState;
@@ -23,7 +24,6 @@ use crate::ui::inspector::InspectorState;
 use crate::ui::log_view::LogState;
 use crate::ui::projections::ProjectionsState;
 use crate::ui::stream_list::StreamListState;
-use crate::context::jobs::Jobs;
 use messages::AppCommand;
 use state::{AppState, View};
 
@@ -37,7 +37,6 @@ pub enum Startup {
     /// Show the connect screen.
     Connect,
 }
-
 
 /// How often the head is polled while a store is open.
 const HEAD_POLL: Duration = Duration::from_secs(1);
@@ -77,7 +76,7 @@ pub struct EventscopeApp {
     /// Trace jobs and the correlation index.
     pub trace_rt: trace::TraceRuntime,
     /// Upcasters view.
-    pub upcast: upcast::UpcastApp,
+    pub upcast: crate::ui::pages::upcast::UpcastPage,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -166,7 +165,7 @@ impl EventscopeApp {
             replay_rt: replay::ReplayRuntime::default(),
             trace: crate::ui::trace::TraceState::default(),
             trace_rt: trace::TraceRuntime::default(),
-            upcast: upcast::UpcastApp::default(),
+            upcast: crate::ui::pages::upcast::UpcastPage::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -201,14 +200,35 @@ impl EventscopeApp {
     }
 
     /// The source of the open store.
+    /// Runs `f` on the upcasters page with the shared parts of the app, then applies the
+    /// commands it produced.
+    fn with_upcast(
+        &mut self,
+        f: impl FnOnce(&mut crate::ui::pages::upcast::UpcastPage, &mut PageCtx<'_>),
+    ) {
+        let mut commands = Vec::new();
+        let mut ctx = PageCtx {
+            jobs: &mut self.jobs,
+            store: self.store.as_ref(),
+            store_generation: self.open_generation,
+            view: self.state.view,
+            egui: &self.egui_ctx,
+            last_error: &mut self.last_error,
+            commands: &mut commands,
+        };
+        f(&mut self.upcast, &mut ctx);
+        for command in commands {
+            self.apply(command);
+        }
+    }
+
     fn source(&self) -> Option<Arc<dyn EventSource>> {
         self.store.as_ref().map(|s| s.source.clone())
     }
 
     /// Records an error for the status bar and the log.
     fn error(&mut self, context: &str, error: &str) {
-        tracing::error!("{context}: {error}");
-        self.last_error = Some(format!("{context}: {error}"));
+        crate::context::page::record_error(&mut self.last_error, context, error);
     }
 
     /// Drains job results within the frame budget.
@@ -545,16 +565,7 @@ impl EventscopeApp {
                 });
             }
             View::Upcasters => {
-                egui::Panel::left("upcast-side")
-                    .resizable(true)
-                    .default_size(300.0)
-                    .min_size(220.0)
-                    .show(ui, |ui| {
-                        crate::ui::upcast::upcast_side_ui(ui, &mut self.upcast.view, &mut commands);
-                    });
-                egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::upcast::upcast_ui(ui, &mut self.upcast.view, &mut commands);
-                });
+                self.upcast.ui(ui, &mut commands);
             }
         }
         crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.reducers, &mut commands);
@@ -592,7 +603,7 @@ impl eframe::App for EventscopeApp {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         self.poll();
-        self.upcast_logic();
+        self.with_upcast(crate::ui::pages::upcast::UpcastPage::logic);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

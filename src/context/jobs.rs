@@ -11,7 +11,6 @@ use crate::context::messages::AppMsg;
 use crate::core::cancel::CancelToken;
 use crate::source::worker::JobPool;
 
-
 /// Repaint callback, so the worker side does not name egui.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
 

@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod jobs;
 pub mod messages;
+pub mod page;
 pub mod paged;
 pub mod pending;
 pub mod replay;

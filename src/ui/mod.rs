@@ -5,13 +5,15 @@ pub mod connect;
 pub mod event_table;
 pub mod inspector;
 pub mod log_view;
+pub mod pages;
 pub mod projections;
 pub mod replay;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;
 pub mod trace;
-pub mod upcast;
+/// The upcasters page (kept at its old path).
+pub use pages::upcast::view as upcast;
 pub mod widgets;
 
 use crate::context::messages::AppCommand;

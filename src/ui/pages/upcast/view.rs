@@ -20,8 +20,6 @@ pub use crate::context::upcast::{
     ColumnView, JsonLine, PageMove, RowView, UpcastCommand, UpcastTab,
 };
 
-mod check;
-
 /// Events per page.
 pub const PAGE_SIZE: u64 = 10;
 /// Width of one column of a row.
@@ -396,7 +394,7 @@ pub fn upcast_ui(ui: &mut Ui, state: &mut UpcastViewState, commands: &mut Comman
     ui.separator();
     match state.tab {
         UpcastTab::SideBySide => side_by_side_ui(ui, state, commands),
-        UpcastTab::BulkCheck => check::bulk_check_ui(ui, state, commands),
+        UpcastTab::BulkCheck => super::check::bulk_check_ui(ui, state, commands),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use egui::{RichText, Ui};
 
-use super::{UpcastCommand, UpcastViewState};
+use super::view::{UpcastCommand, UpcastViewState};
 use crate::context::messages::AppCommand;
 use crate::ui::theme::palette;
 use crate::ui::{Commands, thousands};
