@@ -48,7 +48,7 @@ impl EventscopeApp {
             AppCommand::AttachTracking(location) => self.attach_tracking(location),
             AppCommand::Cancel(job_id) => {
                 self.jobs.cancel(job_id);
-                self.trace_job_cancelled(job_id);
+                self.trace.job_cancelled(job_id);
                 if Some(job_id) == self.count_job {
                     self.count_job = None;
                 }
@@ -65,9 +65,11 @@ impl EventscopeApp {
                 self.state.theme = choice;
                 self.egui_ctx.set_theme(choice.preference());
             }
-            AppCommand::Trace(command) => self.apply_trace(command),
+            AppCommand::Trace(command) => {
+                with_page!(self, trace, |page, ctx| page.on_command(ctx, command))
+            }
             AppCommand::Upcast(command) => {
-                self.with_upcast(|page, ctx| page.on_command(ctx, command))
+                with_page!(self, upcast, |page, ctx| page.on_command(ctx, command))
             }
         }
     }
@@ -277,7 +279,7 @@ impl EventscopeApp {
                         self.request_history(&location);
                         let is_demo = self.is_demo_location(&location);
                         self.replay_on_open(&location, is_demo);
-                        self.open_trace_index(&location);
+                        with_page!(self, trace, |page, ctx| page.open_index(ctx, &location));
                         self.store = Some(OpenStore {
                             // Shown in the title and header: never with a password.
                             location: crate::source::grpc::redact_url(&location),
@@ -490,11 +492,11 @@ impl EventscopeApp {
                 }
             }
             AppMsg::Replay(msg) => self.replay_msg(msg),
-            AppMsg::Trace(msg) => self.handle_trace(msg),
+            AppMsg::Trace(msg) => with_page!(self, trace, |page, ctx| page.on_message(ctx, msg)),
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }
-            AppMsg::Upcast(msg) => self.with_upcast(|page, ctx| page.on_message(ctx, *msg)),
+            AppMsg::Upcast(msg) => with_page!(self, upcast, |page, ctx| page.on_message(ctx, *msg)),
         }
     }
 
@@ -507,8 +509,8 @@ impl EventscopeApp {
         self.history.clear();
         self.pending_version = None;
         self.state.view = view;
-        self.trace = crate::ui::trace::TraceState {
-            index: std::mem::take(&mut self.trace.index),
+        self.trace.view = crate::ui::pages::trace::view::TraceState {
+            index: std::mem::take(&mut self.trace.view.index),
             ..Default::default()
         };
         let interval = self.projections.interval_secs;

@@ -2,6 +2,33 @@
 //! results, and lays out the views. `logic` handles messages and polling; `ui` draws and
 //! then applies the commands the views produced.
 
+/// Runs `$body` on the page in field `$page` with a [`PageCtx`] borrowing the shared parts
+/// of the app (a macro, so the borrows of the page and of the shared fields stay apart),
+/// then applies the commands the page produced.
+macro_rules! with_page {
+    ($app:ident, $page:ident, |$p:ident, $ctx:ident| $body:expr) => {{
+        let mut commands = Vec::new();
+        let result = {
+            let $ctx = &mut $crate::context::page::PageCtx {
+                jobs: &mut $app.jobs,
+                store: $app.store.as_ref(),
+                store_generation: $app.open_generation,
+                view: $app.state.view,
+                egui: &$app.egui_ctx,
+                mapping: $app.mapping.as_deref(),
+                last_error: &mut $app.last_error,
+                commands: &mut commands,
+            };
+            let $p = &mut $app.$page;
+            $body
+        };
+        for command in commands {
+            $app.apply(command);
+        }
+        result
+    }};
+}
+
 pub use crate::context::store::OpenStore;
 /// Re-exported from [`crate::context`], where pages and the app both import them.
 pub use crate::context::{jobs, messages, paged, state};
@@ -10,13 +37,11 @@ mod commands;
 pub(crate) mod demo;
 pub mod replay;
 mod requests;
-pub mod trace;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::context::jobs::Jobs;
-use crate::context::page::PageCtx;
 use crate::core::EventSource;
 use crate::ui::connect::ConnectState;
 use crate::ui::event_table::StreamViewState;
@@ -71,10 +96,8 @@ pub struct EventscopeApp {
     pub replay: crate::ui::replay::ReplayState,
     /// Replay machinery.
     pub replay_rt: replay::ReplayRuntime,
-    /// Correlation trace view.
-    pub trace: crate::ui::trace::TraceState,
-    /// Trace jobs and the correlation index.
-    pub trace_rt: trace::TraceRuntime,
+    /// The trace page.
+    pub trace: crate::ui::pages::trace::TracePage,
     /// Upcasters view.
     pub upcast: crate::ui::pages::upcast::UpcastPage,
     /// Tracking stores of downstream applications, attached for lag.
@@ -163,8 +186,7 @@ impl EventscopeApp {
             projections: ProjectionsState::default(),
             replay: crate::ui::replay::ReplayState::default(),
             replay_rt: replay::ReplayRuntime::default(),
-            trace: crate::ui::trace::TraceState::default(),
-            trace_rt: trace::TraceRuntime::default(),
+            trace: crate::ui::pages::trace::TracePage::default(),
             upcast: crate::ui::pages::upcast::UpcastPage::default(),
             attached: Vec::new(),
             lag_job: None,
@@ -200,28 +222,6 @@ impl EventscopeApp {
     }
 
     /// The source of the open store.
-    /// Runs `f` on the upcasters page with the shared parts of the app, then applies the
-    /// commands it produced.
-    fn with_upcast(
-        &mut self,
-        f: impl FnOnce(&mut crate::ui::pages::upcast::UpcastPage, &mut PageCtx<'_>),
-    ) {
-        let mut commands = Vec::new();
-        let mut ctx = PageCtx {
-            jobs: &mut self.jobs,
-            store: self.store.as_ref(),
-            store_generation: self.open_generation,
-            view: self.state.view,
-            egui: &self.egui_ctx,
-            last_error: &mut self.last_error,
-            commands: &mut commands,
-        };
-        f(&mut self.upcast, &mut ctx);
-        for command in commands {
-            self.apply(command);
-        }
-    }
-
     fn source(&self) -> Option<Arc<dyn EventSource>> {
         self.store.as_ref().map(|s| s.source.clone())
     }
@@ -270,7 +270,7 @@ impl EventscopeApp {
             self.last_compaction = Some(Instant::now());
             self.compact_lag_history();
         }
-        self.poll_trace_index();
+        with_page!(self, trace, |page, ctx| page.logic(ctx));
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }
 
@@ -561,7 +561,11 @@ impl EventscopeApp {
             }
             View::Trace => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::trace::trace_ui(ui, &mut self.trace, &mut commands);
+                    crate::ui::pages::trace::view::trace_ui(
+                        ui,
+                        &mut self.trace.view,
+                        &mut commands,
+                    );
                 });
             }
             View::Upcasters => {
@@ -603,7 +607,7 @@ impl eframe::App for EventscopeApp {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         self.poll();
-        self.with_upcast(crate::ui::pages::upcast::UpcastPage::logic);
+        with_page!(self, upcast, |page, ctx| page.logic(ctx));
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

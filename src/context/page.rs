@@ -23,6 +23,8 @@ pub struct PageCtx<'a> {
     pub view: View,
     /// For repaint requests.
     pub egui: &'a egui::Context,
+    /// The mapping file given on the command line, if any.
+    pub mapping: Option<&'a std::path::Path>,
     /// The status bar's error line.
     pub last_error: &'a mut Option<String>,
     /// Commands for the app (other pages, navigation), applied after this call.

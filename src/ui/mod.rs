@@ -11,7 +11,8 @@ pub mod replay;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;
-pub mod trace;
+/// The trace page's view (kept at its old path).
+pub use pages::trace::view as trace;
 /// The upcasters page (kept at its old path).
 pub use pages::upcast::view as upcast;
 pub mod widgets;

@@ -3,4 +3,5 @@
 //! borrows the shared parts of the app through [`crate::context::page::PageCtx`] and never
 //! reads another page.
 
+pub mod trace;
 pub mod upcast;
