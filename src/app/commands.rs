@@ -54,7 +54,9 @@ impl EventscopeApp {
                 }
             }
             AppCommand::Copy(text) => self.egui_ctx.copy_text(text),
-            AppCommand::Replay(command) => self.replay_command(command),
+            AppCommand::Replay(command) => {
+                with_page!(self, replay, |page, ctx| page.on_command(ctx, command));
+            }
             AppCommand::DismissError => self.last_error = None,
             AppCommand::Retry => {
                 self.auto_retry_backoff = super::AUTO_RETRY_FIRST;
@@ -132,7 +134,7 @@ impl EventscopeApp {
             self.stream_view.scroll_to = usize::try_from(row).ok();
         }
         self.request_stream();
-        self.replay_on_stream_selected();
+        with_page!(self, replay, |page, ctx| page.on_stream_selected(ctx));
     }
 
     fn select_version(&mut self, version: u64) {
@@ -278,7 +280,8 @@ impl EventscopeApp {
                         self.lag_history = None;
                         self.request_history(&location);
                         let is_demo = self.is_demo_location(&location);
-                        self.replay_on_open(&location, is_demo);
+                        with_page!(self, replay, |page, ctx| page
+                            .on_open(ctx, &location, is_demo));
                         with_page!(self, trace, |page, ctx| page.open_index(ctx, &location));
                         self.store = Some(OpenStore {
                             // Shown in the title and header: never with a password.
@@ -491,7 +494,7 @@ impl EventscopeApp {
                     job.progress = Some(fraction);
                 }
             }
-            AppMsg::Replay(msg) => self.replay_msg(msg),
+            AppMsg::Replay(msg) => with_page!(self, replay, |page, ctx| page.on_message(ctx, msg)),
             AppMsg::Trace(msg) => with_page!(self, trace, |page, ctx| page.on_message(ctx, msg)),
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);

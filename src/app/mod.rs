@@ -15,6 +15,13 @@ macro_rules! with_page {
                 store_generation: $app.open_generation,
                 view: $app.state.view,
                 egui: &$app.egui_ctx,
+                stream: $app.stream_view.stream_id.as_deref().map(|stream_id| {
+                    $crate::context::page::StreamFocus {
+                        stream_id,
+                        info: $app.stream_view.info.as_ref(),
+                        selected_version: $app.stream_view.selected_version,
+                    }
+                }),
                 mapping: $app.mapping.as_deref(),
                 last_error: &mut $app.last_error,
                 commands: &mut commands,
@@ -35,7 +42,6 @@ pub use crate::context::{jobs, messages, paged, state};
 
 mod commands;
 pub(crate) mod demo;
-pub mod replay;
 mod requests;
 
 use std::sync::Arc;
@@ -93,9 +99,7 @@ pub struct EventscopeApp {
     /// Projection lag.
     pub projections: ProjectionsState,
     /// Replay views (time travel, snapshots, drift, reducers).
-    pub replay: crate::ui::replay::ReplayState,
-    /// Replay machinery.
-    pub replay_rt: replay::ReplayRuntime,
+    pub replay: crate::ui::pages::replay::ReplayPage,
     /// The trace page.
     pub trace: crate::ui::pages::trace::TracePage,
     /// Upcasters view.
@@ -184,8 +188,7 @@ impl EventscopeApp {
             log: LogState::default(),
             inspector: InspectorState::default(),
             projections: ProjectionsState::default(),
-            replay: crate::ui::replay::ReplayState::default(),
-            replay_rt: replay::ReplayRuntime::default(),
+            replay: crate::ui::pages::replay::ReplayPage::default(),
             trace: crate::ui::pages::trace::TracePage::default(),
             upcast: crate::ui::pages::upcast::UpcastPage::default(),
             attached: Vec::new(),
@@ -482,7 +485,7 @@ impl EventscopeApp {
         // The replay tabs need the width; the inspector shows there once an event is opened.
         let replay_tab = self.state.view == View::Streams
             && self.stream_view.stream_id.is_some()
-            && self.replay.tab != crate::ui::replay::StreamTab::Events;
+            && self.replay.view.tab != crate::ui::replay::StreamTab::Events;
         if !matches!(
             self.state.view,
             View::Projections | View::Drift | View::Trace | View::Upcasters
@@ -511,15 +514,15 @@ impl EventscopeApp {
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
                     if self.stream_view.stream_id.is_some() {
-                        crate::ui::replay::stream_tabs_ui(ui, &mut self.replay, &mut commands);
+                        crate::ui::replay::stream_tabs_ui(ui, &mut self.replay.view, &mut commands);
                     }
-                    match self.replay.tab {
+                    match self.replay.view.tab {
                         crate::ui::replay::StreamTab::TimeTravel
                             if self.stream_view.stream_id.is_some() =>
                         {
                             crate::ui::replay::time_travel_ui(
                                 ui,
-                                &mut self.replay.time_travel,
+                                &mut self.replay.view.time_travel,
                                 &mut commands,
                             );
                         }
@@ -528,7 +531,7 @@ impl EventscopeApp {
                         {
                             crate::ui::replay::snapshots_ui(
                                 ui,
-                                &mut self.replay.snapshots,
+                                &mut self.replay.view.snapshots,
                                 &mut commands,
                             );
                         }
@@ -556,7 +559,7 @@ impl EventscopeApp {
             }
             View::Drift => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::replay::drift_ui(ui, &mut self.replay.drift, &mut commands);
+                    crate::ui::replay::drift_ui(ui, &mut self.replay.view.drift, &mut commands);
                 });
             }
             View::Trace => {
@@ -572,7 +575,7 @@ impl EventscopeApp {
                 self.upcast.ui(ui, &mut commands);
             }
         }
-        crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.reducers, &mut commands);
+        crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.view.reducers, &mut commands);
         if self.connect.open {
             let mut open = true;
             egui::Window::new("Open a store")

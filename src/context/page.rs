@@ -9,7 +9,7 @@ use crate::context::jobs::{Jobs, Lane};
 use crate::context::messages::{AppCommand, AppMsg};
 use crate::context::state::View;
 use crate::context::store::OpenStore;
-use crate::core::{EventSource, SourceError};
+use crate::core::{EventSource, SourceError, StreamInfo};
 
 /// The shared state a page borrows from the app for one call.
 pub struct PageCtx<'a> {
@@ -23,12 +23,25 @@ pub struct PageCtx<'a> {
     pub view: View,
     /// For repaint requests.
     pub egui: &'a egui::Context,
+    /// The stream open on the streams page (navigation, owned by the app).
+    pub stream: Option<StreamFocus<'a>>,
     /// The mapping file given on the command line, if any.
     pub mapping: Option<&'a std::path::Path>,
     /// The status bar's error line.
     pub last_error: &'a mut Option<String>,
     /// Commands for the app (other pages, navigation), applied after this call.
     pub commands: &'a mut Vec<AppCommand>,
+}
+
+/// The stream that is open, as other pages may see it.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamFocus<'a> {
+    /// Its id.
+    pub stream_id: &'a str,
+    /// What is known of it, once loaded.
+    pub info: Option<&'a StreamInfo>,
+    /// The version selected in the event table.
+    pub selected_version: Option<u64>,
 }
 
 impl PageCtx<'_> {

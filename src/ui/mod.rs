@@ -7,7 +7,8 @@ pub mod inspector;
 pub mod log_view;
 pub mod pages;
 pub mod projections;
-pub mod replay;
+/// The replay pages' views (kept at their old path).
+pub use pages::replay::view as replay;
 pub mod status_bar;
 pub mod stream_list;
 pub mod theme;

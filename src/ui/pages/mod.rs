@@ -3,5 +3,6 @@
 //! borrows the shared parts of the app through [`crate::context::page::PageCtx`] and never
 //! reads another page.
 
+pub mod replay;
 pub mod trace;
 pub mod upcast;
