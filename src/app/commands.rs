@@ -7,7 +7,6 @@ use crate::core::time::parse_timestamp;
 
 impl EventscopeApp {
     /// Applies one command from a view (or a test).
-    #[allow(clippy::too_many_lines)] // A flat dispatch over all commands.
     pub fn apply(&mut self, command: AppCommand) {
         match command {
             AppCommand::Open(location) => self.open(location),

@@ -2,6 +2,8 @@
 //! results, and lays out the views. `logic` handles messages and polling; `ui` draws and
 //! then applies the commands the views produced.
 
+#![warn(clippy::pedantic, missing_docs)]
+
 /// Runs `$body` on the page in field `$page` with a [`PageCtx`] borrowing the shared parts
 /// of the app (a macro, so the borrows of the page and of the shared fields stay apart),
 /// then applies the commands the page produced.

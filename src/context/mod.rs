@@ -6,6 +6,8 @@
 //! Layer: imports core and the feature modules (replay, trace, upcast), never `app` or
 //! `ui`; `scripts/check.sh` checks that neither `src/ui` nor this module imports the app.
 
+#![warn(clippy::pedantic, missing_docs)]
+
 pub mod demo;
 pub mod jobs;
 pub mod messages;

@@ -1,6 +1,8 @@
 //! UI layer: egui views and widgets. Views draw from their own state, never wait on I/O,
 //! and report what the user asked for as [`crate::context::messages::AppCommand`]s.
 
+#![warn(clippy::pedantic, missing_docs)]
+
 pub mod connect;
 pub mod event_table;
 pub mod inspector;
