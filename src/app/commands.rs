@@ -19,7 +19,7 @@ impl EventscopeApp {
                 }
             }
             AppCommand::SelectStream { stream_id, version } => {
-                self.select_stream(stream_id, version)
+                self.select_stream(stream_id, version);
             }
             AppCommand::Inspect(event) => self.inspect(*event),
             AppCommand::OpenInStream(event) => {
@@ -32,7 +32,7 @@ impl EventscopeApp {
             AppCommand::StreamQueryChanged => self.reload_streams(),
             AppCommand::LogQueryChanged => self.request_log(LogPlacement::ReplaceAtEnd, None),
             AppCommand::LogFrom(position) => {
-                self.request_log(LogPlacement::ReplaceAtStart, Some(position))
+                self.request_log(LogPlacement::ReplaceAtStart, Some(position));
             }
             AppCommand::LogMore { older } => {
                 self.request_log(
@@ -67,10 +67,10 @@ impl EventscopeApp {
                 self.egui_ctx.set_theme(choice.preference());
             }
             AppCommand::Trace(command) => {
-                with_page!(self, trace, |page, ctx| page.on_command(ctx, command))
+                with_page!(self, trace, |page, ctx| page.on_command(ctx, command));
             }
             AppCommand::Upcast(command) => {
-                with_page!(self, upcast, |page, ctx| page.on_command(ctx, command))
+                with_page!(self, upcast, |page, ctx| page.on_command(ctx, command));
             }
         }
     }
@@ -300,7 +300,8 @@ impl EventscopeApp {
             AppMsg::GoToPosition { event, position } => match event {
                 Some(event) => self.apply(AppCommand::OpenInStream(event)),
                 None => {
-                    self.stream_view.goto_message = Some(format!("no event at position {position}"))
+                    self.stream_view.goto_message =
+                        Some(format!("no event at position {position}"));
                 }
             },
             AppMsg::LogEvents {
@@ -381,7 +382,7 @@ impl EventscopeApp {
                 self.connect.error = None;
                 self.lag_history = None;
                 self.request_history(&location);
-                let is_demo = self.is_demo_location(&location);
+                let is_demo = Self::is_demo_location(&location);
                 with_page!(self, replay, |page, ctx| page
                     .on_open(ctx, &location, is_demo));
                 with_page!(self, trace, |page, ctx| page.open_index(ctx, &location));
@@ -431,36 +432,32 @@ impl EventscopeApp {
         if generation != self.stream_view.generation {
             return;
         }
-        match info {
-            Some(info) => {
-                let grew = self
-                    .stream_view
-                    .info
-                    .as_ref()
-                    .is_some_and(|old| old.event_count != info.event_count);
-                let last_page =
-                    info.event_count.saturating_sub(1) / self.stream_view.rows.page_size;
-                self.stream_view.rows.total = Some(info.event_count);
-                let first_load = self.stream_view.info.is_none();
-                self.stream_view.info = Some(info);
-                if grew {
-                    // The old last page may have been short: fetch it again.
-                    self.stream_view
-                        .rows
-                        .invalidate_page(last_page.saturating_sub(1));
-                    self.stream_view.rows.invalidate_page(last_page);
-                }
-                if let Some(version) = self.pending_version.filter(|_| first_load) {
-                    self.select_version(version);
-                } else if self.stream_view.follow && (first_load || grew) {
-                    let last = self.stream_view.rows.total.unwrap_or(1).saturating_sub(1);
-                    self.stream_view.scroll_to = usize::try_from(last).ok();
-                }
+        if let Some(info) = info {
+            let grew = self
+                .stream_view
+                .info
+                .as_ref()
+                .is_some_and(|old| old.event_count != info.event_count);
+            let last_page = info.event_count.saturating_sub(1) / self.stream_view.rows.page_size;
+            self.stream_view.rows.total = Some(info.event_count);
+            let first_load = self.stream_view.info.is_none();
+            self.stream_view.info = Some(info);
+            if grew {
+                // The old last page may have been short: fetch it again.
+                self.stream_view
+                    .rows
+                    .invalidate_page(last_page.saturating_sub(1));
+                self.stream_view.rows.invalidate_page(last_page);
             }
-            None => {
-                let stream = self.stream_view.stream_id.clone().unwrap_or_default();
-                self.error("Reading stream", &format!("stream not found: {stream}"));
+            if let Some(version) = self.pending_version.filter(|_| first_load) {
+                self.select_version(version);
+            } else if self.stream_view.follow && (first_load || grew) {
+                let last = self.stream_view.rows.total.unwrap_or(1).saturating_sub(1);
+                self.stream_view.scroll_to = usize::try_from(last).ok();
             }
+        } else {
+            let stream = self.stream_view.stream_id.clone().unwrap_or_default();
+            self.error("Reading stream", &format!("stream not found: {stream}"));
         }
     }
 

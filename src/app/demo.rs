@@ -66,7 +66,6 @@ impl EventscopeApp {
                             ..Default::default()
                         };
                         crate::demo::write_demo(&path, &options, &mut |written| {
-                            #[allow(clippy::cast_precision_loss)] // Progress only.
                             job.progress(written as f32 / DEMO_EVENTS as f32);
                         })?;
                     }
@@ -104,7 +103,7 @@ impl EventscopeApp {
                 self.demo = Some(DemoRuntime {
                     stop,
                     _anchor: anchor,
-                })
+                });
             }
             Err(error) => self.error("starting the live demo writer", &error.to_string()),
         }
@@ -113,7 +112,7 @@ impl EventscopeApp {
 
 impl EventscopeApp {
     /// Whether a location is the demo store this app created (its reducers are built in).
-    pub(super) fn is_demo_location(&self, location: &str) -> bool {
+    pub(super) fn is_demo_location(location: &str) -> bool {
         demo_path().is_some_and(|p| p.as_path() == std::path::Path::new(location))
             || crate::replay::config::is_demo_store(std::path::Path::new(location))
     }

@@ -144,25 +144,22 @@ impl Jobs {
             );
             ctx.send(AppMsg::JobFinished { job_id: ctx.id });
         });
-        match queued {
-            Ok(()) => {
-                self.active.insert(
-                    id,
-                    ActiveJob {
-                        label: label.to_owned(),
-                        token,
-                        started: Instant::now(),
-                        progress: None,
-                        visible,
-                        poll: false,
-                    },
-                );
-                Some(id)
-            }
-            Err(_) => {
-                tracing::debug!("job queue full; {label} retried later");
-                None
-            }
+        if let Ok(()) = queued {
+            self.active.insert(
+                id,
+                ActiveJob {
+                    label: label.to_owned(),
+                    token,
+                    started: Instant::now(),
+                    progress: None,
+                    visible,
+                    poll: false,
+                },
+            );
+            Some(id)
+        } else {
+            tracing::debug!("job queue full; {label} retried later");
+            None
         }
     }
 

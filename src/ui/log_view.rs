@@ -173,7 +173,6 @@ impl LogState {
 }
 
 /// Draws the log view.
-#[allow(clippy::too_many_lines)] // One table with its filter bar; splitting would scatter it.
 pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
     let colours = palette(ui);
     ui.horizontal_wrapped(|ui| {
@@ -348,7 +347,7 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
                         let event = &events[row.index()];
                         row.set_selected(selected == Some(event.global_position));
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.global_position.to_string())
+                            crate::ui::right_aligned(ui, event.global_position.to_string());
                         });
                         row.col(|ui| {
                             if ui
@@ -360,7 +359,7 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
                             }
                         });
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.stream_version.to_string())
+                            crate::ui::right_aligned(ui, event.stream_version.to_string());
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(&event.event_type).truncate());

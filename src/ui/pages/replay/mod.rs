@@ -122,11 +122,7 @@ impl ReplayPage {
             .clone()
             .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
         let choice = config.choice_for(category)?;
-        let allowed = self
-            .trust
-            .lock()
-            .map(|t| t.allows(&choice))
-            .unwrap_or(false);
+        let allowed = self.trust.lock().is_ok_and(|t| t.allows(&choice));
         if !allowed {
             return Err(format!(
                 "{} comes from {} and has not been approved for this store: open Reducers… \
@@ -138,7 +134,7 @@ impl ReplayPage {
         Ok(choice)
     }
 
-    fn category(&self, ctx: &PageCtx<'_>) -> String {
+    fn category(ctx: &PageCtx<'_>) -> String {
         ctx.stream
             .map(|s| {
                 s.info.map_or_else(
@@ -159,7 +155,7 @@ impl ReplayPage {
         }
         self.generation += 1;
         let generation = self.generation;
-        let chosen = self.choice(&self.category(ctx));
+        let chosen = self.choice(&Self::category(ctx));
         let tt = &mut self.view.time_travel;
         *tt = view::TimeTravelState {
             evidence_path: default_export_path(&format!("evidence-{}.json", sanitize(&stream))),
@@ -187,7 +183,6 @@ impl ReplayPage {
                     let reducer = choice.build(true).map_err(|e| e.to_string())?;
                     let label = (reducer.info().kind, reducer.info().label.clone());
                     let mut progress = |p: crate::replay::timeline::FoldProgress| {
-                        #[allow(clippy::cast_precision_loss)]
                         job.progress(p.done as f32 / p.total.max(1) as f32);
                         job.send(AppMsg::Replay(ReplayMsg::Progress {
                             generation,
@@ -272,7 +267,7 @@ impl ReplayPage {
             return;
         };
         let generation = self.generation;
-        let chosen = self.choice(&self.category(ctx));
+        let chosen = self.choice(&Self::category(ctx));
         let state = &mut self.view.snapshots;
         *state = view::SnapshotsState {
             stream_id: Some(stream.clone()),
@@ -328,14 +323,13 @@ impl ReplayPage {
             .spawn(Lane::Background, "Drift report", true, move |job| {
                 let trust = trust.lock().map(|t| t.clone()).unwrap_or_default();
                 let mut cache = ReducerCache::new(&config, &trust);
-                let total = source.info().map(|i| i.snapshot_count).unwrap_or(0).max(1);
+                let total = source.info().map_or(0, |i| i.snapshot_count).max(1);
                 let mut summary = DriftSummary::default();
                 let result = drift_report(&source, &mut cache, None, |p, checks| {
                     for c in checks {
                         summary.add(c);
                     }
                     summary.streams = p.streams_done;
-                    #[allow(clippy::cast_precision_loss)]
                     job.progress(p.snapshots_done as f32 / total as f32);
                     job.send(AppMsg::Replay(ReplayMsg::DriftProgress {
                         streams: p.streams_done,
@@ -360,7 +354,7 @@ impl ReplayPage {
             .current
             .and_then(|i| self.view.time_travel.events.get(i))
             .map_or(0, |e| e.version);
-        let choice = match self.choice(&self.category(ctx)) {
+        let choice = match self.choice(&Self::category(ctx)) {
             Ok(c) => c,
             Err(e) => {
                 self.view.time_travel.evidence_status = Some(Err(e));
@@ -690,7 +684,7 @@ fn default_export_path(name: &str) -> String {
 }
 
 /// Writes a file, refusing to overwrite a store-looking file (anything that starts like a
-/// SQLite database).
+/// `SQLite` database).
 fn write_new_file(path: &str, text: &str) -> Result<(), String> {
     let path = std::path::Path::new(path);
     if path.as_os_str().is_empty() {

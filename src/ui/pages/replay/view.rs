@@ -2,6 +2,8 @@
 //! report, and the reducers window. Views only draw state and push commands; the app runs
 //! every fold, step, blame and check on a worker (src/app/replay.rs).
 
+use std::fmt::Write as _;
+
 use egui::{RichText, Ui};
 
 use crate::context::messages::AppCommand;
@@ -194,7 +196,6 @@ fn change_summary(changes: &[DiffEntry]) -> String {
 }
 
 /// The time-travel tab.
-#[allow(clippy::too_many_lines)]
 pub fn time_travel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut Commands) {
     let colours = palette(ui);
     ui.horizontal_wrapped(|ui| {
@@ -370,7 +371,6 @@ fn event_list_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut Comman
     if state.scroll_to_current {
         let row = state.current.map_or(0, |i| i + 1);
         let spacing = ui.spacing().item_spacing.y;
-        #[allow(clippy::cast_precision_loss)]
         let offset = (row as f32 * (ROW_HEIGHT + spacing) - height / 2.0).max(0.0);
         scroll = scroll.vertical_scroll_offset(offset);
         state.scroll_to_current = false;
@@ -593,7 +593,6 @@ fn status_text(status: SnapshotStatus) -> &'static str {
 }
 
 /// The snapshots tab.
-#[allow(clippy::too_many_lines)]
 pub fn snapshots_ui(ui: &mut Ui, state: &mut SnapshotsState, commands: &mut Commands) {
     let colours = palette(ui);
     ui.horizontal_wrapped(|ui| {
@@ -661,8 +660,7 @@ pub fn snapshots_ui(ui: &mut Ui, state: &mut SnapshotsState, commands: &mut Comm
                             check.version,
                             check
                                 .schema_version
-                                .map(|v| v.to_string())
-                                .unwrap_or_else(|| "-".into()),
+                                .map_or_else(|| "-".into(), |v| v.to_string()),
                             status_text(check.status),
                         );
                         if Some(check.version) == earliest {
@@ -901,13 +899,13 @@ pub fn drift_ui(ui: &mut Ui, state: &mut DriftState, commands: &mut Commands) {
                     row.drifted
                 );
                 if let Some(v) = row.first_drift_version {
-                    text.push_str(&format!("  first at v{v}: {}", row.first_paths.join(", ")));
+                    write!(text, "  first at v{v}: {}", row.first_paths.join(", ")).ok();
                 }
                 if row.schema_mismatch > 0 {
-                    text.push_str(&format!("  {} schema mismatch", row.schema_mismatch));
+                    write!(text, "  {} schema mismatch", row.schema_mismatch).ok();
                 }
                 if let Some(error) = &row.error {
-                    text.push_str(&format!("  error: {}", crate::ui::short_id(error, 80)));
+                    write!(text, "  error: {}", crate::ui::short_id(error, 80)).ok();
                 }
                 let colour = if row.drifted > 0 || row.error.is_some() {
                     colours.error

@@ -35,7 +35,7 @@ pub struct TracePage {
     trace_job: Option<u64>,
     paused: bool,
     /// The head the index last caught up with: no new chunk until the head moves past it
-    /// (a KurrentDB head can be a system event the log never returns).
+    /// (a `KurrentDB` head can be a system event the log never returns).
     caught_up_at: u64,
     generation: u64,
 }

@@ -166,6 +166,7 @@ fn column_view(column: &PreviewColumn) -> ColumnView {
 
 /// Pretty-printed lines of a value, each marked with how it differs (a mark on an object
 /// or array covers its children).
+#[allow(clippy::implicit_hasher)] // Called with the marks map built just before; never another hasher.
 pub fn json_lines(value: &Value, marks: &HashMap<&str, Change>, out: &mut Vec<JsonLine>) {
     emit(None, value, "", 0, None, marks, out);
 }
@@ -370,7 +371,6 @@ fn histogram_bar(ui: &mut Ui, version: u32, count: u64, max: u64, latest: Option
         ui.label(RichText::new(format!("v{version}")).monospace());
         let width = 110.0;
         let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
-        #[allow(clippy::cast_precision_loss)] // A bar length.
         let fraction = (count as f64 / max as f64) as f32;
         let fill = match latest {
             Some(latest) if version < latest => diff.changed,
