@@ -58,8 +58,8 @@ impl EventscopeApp {
                             std::fs::create_dir_all(parent)?;
                         }
                         // End the generated history about now, so the live part follows on.
-                        #[allow(clippy::cast_possible_wrap)] // A small constant.
-                        let span = chrono::TimeDelta::milliseconds(DEMO_EVENTS as i64 * 1525);
+                        let span =
+                            chrono::TimeDelta::milliseconds(DEMO_EVENTS.cast_signed() * 1525);
                         let options = crate::demo::DemoOptions {
                             events: DEMO_EVENTS,
                             start: chrono::Utc::now() - span,

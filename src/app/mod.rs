@@ -180,7 +180,6 @@ impl EventscopeApp {
     /// # Panics
     /// When the OS refuses to start worker threads.
     #[must_use]
-    #[allow(clippy::expect_used)] // Without worker threads the app cannot work at all.
     pub fn with_state(
         ctx: &egui::Context,
         state: AppState,
