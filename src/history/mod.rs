@@ -57,8 +57,6 @@
 //! [`HistoryError`]; the app keeps working without history (or with
 //! [`LagHistory::in_memory`]).
 
-mod identity;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -69,7 +67,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::core::lag::LagSample;
 
-pub use identity::{canonical_location, store_identity};
+pub use crate::own::{canonical_location, store_identity};
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -380,35 +378,11 @@ fn open_once(path: &Path) -> Result<Connection, OpenFailure> {
 /// Moves an unusable history file aside (`<file>.corrupt`) and removes its WAL side files,
 /// which must not be replayed into the new file.
 fn move_aside(path: &Path) -> HistoryResult<()> {
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(".corrupt");
-    if let Err(error) = std::fs::rename(path, PathBuf::from(&aside))
-        && error.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(path = %path.display(), %error, "cannot move the history aside; removing it");
-        std::fs::remove_file(path).map_err(|source| HistoryError::Io {
-            action: "remove",
-            path: path.to_path_buf(),
-            source,
-        })?;
-    }
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        let side = PathBuf::from(side);
-        match std::fs::remove_file(&side) {
-            Ok(()) => {}
-            Err(source) if source.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(HistoryError::Io {
-                    action: "remove",
-                    path: side,
-                    source,
-                });
-            }
-        }
-    }
-    Ok(())
+    crate::own::files::move_aside(path).map_err(|e| HistoryError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Opens (creating) the history file, replacing it once if it is unusable.

@@ -3,6 +3,10 @@
 //! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
 //! Errors go to stderr with a non-zero exit code (see `main.rs`).
 
+pub mod replay;
+pub mod trace;
+pub mod upcast;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -53,16 +57,16 @@ pub enum Command {
     Lag(LagArgs),
     /// State of a stream at a version or time, replayed with a reducer (optionally with an
     /// evidence bundle for auditors).
-    State(crate::cli_replay::StateArgs),
+    State(crate::cli::replay::StateArgs),
     /// Compare every stored snapshot with a full replay; exit 1 when any drifted.
-    CheckSnapshots(crate::cli_replay::CheckSnapshotsArgs),
+    CheckSnapshots(crate::cli::replay::CheckSnapshotsArgs),
     /// Check an evidence bundle against the store (hashes, events, optionally the state).
-    VerifyEvidence(crate::cli_replay::VerifyEvidenceArgs),
+    VerifyEvidence(crate::cli::replay::VerifyEvidenceArgs),
     /// Every event of a correlation id across streams, as a causal tree (or JSON / DOT).
-    Trace(crate::trace::cli::TraceArgs),
+    Trace(crate::cli::trace::TraceArgs),
     /// Run every stored event through its upcaster chain and compare upcasted old events with
     /// native ones; exit 1 on any failure or shape mismatch.
-    Upcast(crate::cli_upcast::UpcastArgs),
+    Upcast(crate::cli::upcast::UpcastArgs),
 }
 
 /// `lag` arguments.
@@ -373,22 +377,22 @@ pub fn run(
         Command::Lag(args) => run_lag(args, mapping, out),
         Command::State(args) => {
             let source = open(&args.store, mapping)?;
-            crate::cli_replay::run_state(args, &source, out)
+            crate::cli::replay::run_state(args, &source, out)
         }
         Command::CheckSnapshots(args) => {
             let source = open(&args.store, mapping)?;
-            crate::cli_replay::run_check_snapshots(args, &source, out)
+            crate::cli::replay::run_check_snapshots(args, &source, out)
         }
         Command::Upcast(args) => {
             let source = open(&args.store, mapping)?;
-            crate::cli_upcast::run_upcast(args, &source, out)
+            crate::cli::upcast::run_upcast(args, &source, out)
         }
         Command::VerifyEvidence(args) => {
-            crate::cli_replay::run_verify_evidence(args, &|store| open(store, mapping), out)
+            crate::cli::replay::run_verify_evidence(args, &|store| open(store, mapping), out)
         }
         Command::Trace(args) => {
             let source = open(&args.store, mapping)?;
-            crate::trace::cli::run_trace(args, source.as_ref(), mapping.map(PathBuf::as_path), out)
+            crate::cli::trace::run_trace(args, source.as_ref(), mapping.map(PathBuf::as_path), out)
         }
         Command::Checkpoints(args) => {
             let source = open(&args.store, mapping)?;

@@ -4,8 +4,8 @@
 
 use egui::{RichText, Ui};
 
-use super::{UpcastCommand, UpcastViewState};
-use crate::app::messages::AppCommand;
+use super::view::{UpcastCommand, UpcastViewState};
+use crate::context::messages::AppCommand;
 use crate::ui::theme::palette;
 use crate::ui::{Commands, thousands};
 use crate::upcast::check::TypeReport;

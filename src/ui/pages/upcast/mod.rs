@@ -8,113 +8,32 @@
 //! inotify-style watchers see as the watched file disappearing). A one-second delay is
 //! well within what a user notices after pressing save.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
-use crate::app::messages::AppMsg;
-use crate::app::state::View;
+use crate::context::jobs::Lane;
+use crate::context::messages::AppMsg;
+use crate::context::page::PageCtx;
+use crate::context::state::View;
 use crate::replay::config::ProjectConfig;
-use crate::ui::upcast::{PAGE_SIZE, PageMove, RowView, UpcastCommand, UpcastTab, UpcastViewState};
-use crate::upcast::check::{CheckError, CheckReport, check, version_histogram};
-use crate::upcast::engine::{DEFAULT_BUDGET, StepInfo};
+use crate::upcast::check::{CheckError, check, version_histogram};
+use crate::upcast::engine::DEFAULT_BUDGET;
 use crate::upcast::preview::{Selection, load_page, next_failure};
 use crate::upcast::{UpcasterFile, Upcasters, VersionRules};
+use view::{PAGE_SIZE, PageMove, UpcastCommand, UpcastTab, UpcastViewState};
+
+use crate::context::upcast::{LoadedFiles, PageRows, UpcastMsg};
 
 /// How often upcaster files are checked for changes.
+mod check;
+pub mod view;
+
+use view::{upcast_side_ui, upcast_ui};
+
 const WATCH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Upcaster files as loaded by a job.
-#[derive(Debug)]
-pub struct LoadedFiles {
-    /// The files (texts as read).
-    pub files: Vec<UpcasterFile>,
-    /// Their modification times.
-    pub mtimes: Vec<Option<SystemTime>>,
-    /// Version rules (from the project config).
-    pub rules: VersionRules,
-    /// Where they came from.
-    pub origin: String,
-    /// The steps they register, or why they do not compile.
-    pub steps: Result<Vec<StepInfo>, String>,
-    /// A reload after a save (not the first load).
-    pub reloaded: bool,
-}
-
-/// A page ready to draw: rows, the cursors of the first and last rows, whether it is the
-/// last page.
-#[derive(Debug)]
-pub struct PageRows {
-    /// Rows.
-    pub rows: Vec<RowView>,
-    /// Cursor of the first row.
-    pub first: Option<u64>,
-    /// Cursor of the last row.
-    pub last: Option<u64>,
-    /// Nothing follows.
-    pub at_end: bool,
-}
-
-/// Results of the upcasters view's jobs.
-#[derive(Debug)]
-pub enum UpcastMsg {
-    /// Files loaded (or failed to).
-    Files {
-        /// Store generation.
-        store_generation: u64,
-        /// The files, or why they could not be read.
-        result: Result<LoadedFiles, String>,
-    },
-    /// Histogram counting progress.
-    HistogramProgress {
-        /// Store generation.
-        store_generation: u64,
-        /// 0..1.
-        fraction: f32,
-    },
-    /// The histogram.
-    Histogram {
-        /// Store generation.
-        store_generation: u64,
-        /// Counts per type and version.
-        result: Result<BTreeMap<String, BTreeMap<u32, u64>>, String>,
-    },
-    /// A page side by side.
-    Page {
-        /// Page request generation.
-        page_generation: u64,
-        /// Rows, cursors and end flag, or the error.
-        result: Result<PageRows, String>,
-    },
-    /// Where the next failure is.
-    Failure {
-        /// Page request generation.
-        page_generation: u64,
-        /// Its cursor, or none.
-        result: Result<Option<u64>, String>,
-    },
-    /// Check progress.
-    CheckProgress {
-        /// The check's job.
-        job_id: u64,
-        /// 0..1.
-        fraction: f32,
-        /// Events read.
-        scanned: u64,
-    },
-    /// The check's result.
-    Check {
-        /// The check's job.
-        job_id: u64,
-        /// The report or the error.
-        result: Result<CheckReport, String>,
-    },
-}
 
 /// App-side state of the upcasters view.
 #[derive(Debug, Default)]
-pub struct UpcastApp {
+pub struct UpcastPage {
     /// What the view draws.
     pub view: UpcastViewState,
     files: Vec<UpcasterFile>,
@@ -158,71 +77,67 @@ fn split_paths(text: &str) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-impl EventscopeApp {
+impl UpcastPage {
     /// Per-frame work of the upcasters view: starts it for a newly opened store and watches
     /// the files while the view is shown.
-    pub(super) fn upcast_logic(&mut self) {
-        if self.upcast.store_generation != self.open_generation {
-            self.upcast = UpcastApp {
-                store_generation: self.open_generation,
-                ..UpcastApp::default()
+    pub fn logic(&mut self, ctx: &mut PageCtx<'_>) {
+        if self.store_generation != ctx.store_generation {
+            *self = UpcastPage {
+                store_generation: ctx.store_generation,
+                ..UpcastPage::default()
             };
         }
-        if self.state.view != View::Upcasters || self.store.is_none() {
+        if ctx.view != View::Upcasters || ctx.store.is_none() {
             return;
         }
-        if !self.upcast.started {
-            self.upcast.started = true;
-            self.upcast_load_from_config();
-            self.upcast_histogram();
+        if !self.started {
+            self.started = true;
+            self.load_from_config(ctx);
+            self.histogram(ctx);
         }
         let due = self
-            .upcast
             .last_watch
             .is_none_or(|t| t.elapsed() >= WATCH_INTERVAL);
-        let idle = self
-            .upcast
-            .watch_job
-            .is_none_or(|id| !self.jobs.is_active(id));
-        let watched = self.upcast.files.iter().any(|f| f.path.is_some());
-        if due && idle && watched && !self.upcast.loads_pending {
-            self.upcast.last_watch = Some(Instant::now());
-            self.upcast_watch();
+        let idle = self.watch_job.is_none_or(|id| !ctx.jobs.is_active(id));
+        let watched = self.files.iter().any(|f| f.path.is_some());
+        if due && idle && watched && !self.loads_pending {
+            self.last_watch = Some(Instant::now());
+            self.watch(ctx);
         }
-        if let Some(job) = self.upcast.view.check_job
-            && !self.jobs.is_active(job)
-            && self.upcast.view.check_progress.is_some()
+        if let Some(job) = self.view.check_job
+            && !ctx.jobs.is_active(job)
+            && self.view.check_progress.is_some()
         {
             // Cancelled from the status bar or the view.
-            self.upcast.view.check_progress = None;
-            self.upcast.view.check_job = None;
+            self.view.check_progress = None;
+            self.view.check_job = None;
         }
         if watched {
-            self.egui_ctx.request_repaint_after(WATCH_INTERVAL);
+            ctx.egui.request_repaint_after(WATCH_INTERVAL);
         }
     }
 
-    fn upcast_send_files(
+    fn send_files(
         &mut self,
+        ctx: &mut PageCtx<'_>,
         label: &str,
         load: impl FnOnce() -> Result<LoadedFiles, String> + Send + 'static,
     ) {
-        let store_generation = self.open_generation;
-        self.upcast.loads_pending = true;
-        self.jobs
-            .spawn(Lane::Interactive, label, false, move |job| {
-                let result = load();
-                job.send(AppMsg::Upcast(Box::new(UpcastMsg::Files {
-                    store_generation,
-                    result,
-                })));
-            });
+        let store_generation = ctx.store_generation;
+        self.loads_pending = true;
+        ctx.jobs.spawn(Lane::Interactive, label, false, move |job| {
+            let result = load();
+            job.send(AppMsg::Upcast(Box::new(UpcastMsg::Files {
+                store_generation,
+                result,
+            })));
+        });
     }
 
-    fn upcast_load_from_config(&mut self) {
-        let Some(store) = &self.store else { return };
+    fn load_from_config(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(store) = ctx.store else { return };
         let location = store.location.clone();
-        self.upcast_send_files("Loading upcasters", move || {
+        self.send_files(ctx, "Loading upcasters", move || {
             let settings = crate::replay::config::default_settings_dir();
             let config = ProjectConfig::discover(&location, None, settings.as_deref())?;
             let rules = crate::upcast::rules_from_config(&config)?;
@@ -231,13 +146,13 @@ impl EventscopeApp {
         });
     }
 
-    fn upcast_watch(&mut self) {
-        let files = self.upcast.files.clone();
-        let known = self.upcast.mtimes.clone();
-        let rules = self.upcast.rules.clone();
-        let origin = self.upcast.view.origin.clone();
-        let store_generation = self.open_generation;
-        self.upcast.watch_job = self.jobs.spawn(
+    fn watch(&mut self, ctx: &mut PageCtx<'_>) {
+        let files = self.files.clone();
+        let known = self.mtimes.clone();
+        let rules = self.rules.clone();
+        let origin = self.view.origin.clone();
+        let store_generation = ctx.store_generation;
+        self.watch_job = ctx.jobs.spawn(
             Lane::Interactive,
             "Watching upcaster files",
             false,
@@ -263,13 +178,13 @@ impl EventscopeApp {
         );
     }
 
-    fn upcast_histogram(&mut self) {
-        let store_generation = self.open_generation;
-        let rules = self.upcast.rules.clone();
-        let Some(source) = self.source() else { return };
-        self.upcast.view.histogram = None;
-        self.upcast.view.histogram_progress = None;
-        self.jobs.spawn(
+    fn histogram(&mut self, ctx: &mut PageCtx<'_>) {
+        let store_generation = ctx.store_generation;
+        let rules = self.rules.clone();
+        let Some(source) = ctx.source() else { return };
+        self.view.histogram = None;
+        self.view.histogram_progress = None;
+        ctx.jobs.spawn(
             Lane::Background,
             "Counting event versions",
             true,
@@ -300,69 +215,79 @@ impl EventscopeApp {
         );
     }
 
+    /// Draws the page: the event types and versions on the left, the rows in the middle.
+    pub fn ui(&mut self, ui: &mut egui::Ui, commands: &mut crate::ui::Commands) {
+        egui::Panel::left("upcast-side")
+            .resizable(true)
+            .default_size(300.0)
+            .min_size(220.0)
+            .show(ui, |ui| upcast_side_ui(ui, &mut self.view, commands));
+        egui::CentralPanel::default().show(ui, |ui| upcast_ui(ui, &mut self.view, commands));
+    }
+
     /// Applies a command of the upcasters view.
-    pub(super) fn upcast_command(&mut self, command: UpcastCommand) {
+    pub fn on_command(&mut self, ctx: &mut PageCtx<'_>, command: UpcastCommand) {
         match command {
             UpcastCommand::LoadFiles(text) => {
                 let paths = split_paths(&text);
-                let rules = self.upcast.rules.clone();
-                self.upcast_send_files("Loading upcasters", move || {
+                let rules = self.rules.clone();
+                self.send_files(ctx, "Loading upcasters", move || {
                     let files = crate::upcast::read_files(&paths)?;
                     Ok(loaded(files, rules, "loaded in the app".to_owned(), false))
                 });
             }
             UpcastCommand::Reload => {
                 // Forget the times so the next watch re-reads every file.
-                self.upcast.mtimes.clear();
-                if self.upcast.files.iter().any(|f| f.path.is_some()) {
-                    self.upcast.last_watch = None;
+                self.mtimes.clear();
+                if self.files.iter().any(|f| f.path.is_some()) {
+                    self.last_watch = None;
                 } else {
-                    self.upcast_load_from_config();
+                    self.load_from_config(ctx);
                 }
             }
             UpcastCommand::Select(selection) => {
-                self.upcast.view.selection = Some(selection);
-                self.upcast.view.message = None;
-                self.upcast.view.tab = UpcastTab::SideBySide;
-                self.upcast_page(None, false);
+                self.view.selection = Some(selection);
+                self.view.message = None;
+                self.view.tab = UpcastTab::SideBySide;
+                self.page(ctx, None, false);
             }
-            UpcastCommand::Page(PageMove::First) => self.upcast_page(None, false),
+            UpcastCommand::Page(PageMove::First) => self.page(ctx, None, false),
             UpcastCommand::Page(PageMove::Next) => {
-                let from = self.upcast.view.page_last.and_then(|c| c.checked_add(1));
+                let from = self.view.page_last.and_then(|c| c.checked_add(1));
                 if from.is_some() {
-                    self.upcast_page(from, false);
+                    self.page(ctx, from, false);
                 }
             }
             UpcastCommand::Page(PageMove::Previous) => {
-                match self.upcast.view.page_first.and_then(|c| c.checked_sub(1)) {
-                    Some(from) => self.upcast_page(Some(from), true),
-                    None => self.upcast_page(None, false),
+                match self.view.page_first.and_then(|c| c.checked_sub(1)) {
+                    Some(from) => self.page(ctx, Some(from), true),
+                    None => self.page(ctx, None, false),
                 }
             }
-            UpcastCommand::NextFailure => self.upcast_next_failure(),
-            UpcastCommand::RunCheck { whole_store } => self.upcast_check(whole_store),
+            UpcastCommand::NextFailure => self.next_failure(ctx),
+            UpcastCommand::RunCheck { whole_store } => self.check(ctx, whole_store),
             UpcastCommand::ShowEvent {
                 event_type,
                 position,
             } => {
-                self.upcast.view.selection = Some(Selection::Type(event_type));
-                self.upcast.view.tab = UpcastTab::SideBySide;
-                self.upcast.view.message = None;
-                self.upcast_page(Some(position), false);
+                self.view.selection = Some(Selection::Type(event_type));
+                self.view.tab = UpcastTab::SideBySide;
+                self.view.message = None;
+                self.page(ctx, Some(position), false);
             }
         }
     }
 
-    fn upcast_page(&mut self, from: Option<u64>, backwards: bool) {
-        let Some(selection) = self.upcast.view.selection.clone() else {
+    fn page(&mut self, ctx: &mut PageCtx<'_>, from: Option<u64>, backwards: bool) {
+        let Some(selection) = self.view.selection.clone() else {
             return;
         };
-        self.upcast.page_generation += 1;
-        let page_generation = self.upcast.page_generation;
-        let files = self.upcast.files.clone();
-        let rules = self.upcast.rules.clone();
-        self.upcast.view.loading = true;
-        self.spawn_read(
+        self.page_generation += 1;
+        let page_generation = self.page_generation;
+        let files = self.files.clone();
+        let rules = self.rules.clone();
+        self.view.loading = true;
+        ctx.spawn_read(
             Lane::Interactive,
             "Upcasting a page",
             false,
@@ -387,18 +312,18 @@ impl EventscopeApp {
         );
     }
 
-    fn upcast_next_failure(&mut self) {
-        let Some(selection) = self.upcast.view.selection.clone() else {
+    fn next_failure(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(selection) = self.view.selection.clone() else {
             return;
         };
-        self.upcast.page_generation += 1;
-        let page_generation = self.upcast.page_generation;
-        let after = self.upcast.view.page_first;
-        let files = self.upcast.files.clone();
-        let rules = self.upcast.rules.clone();
-        self.upcast.view.searching = true;
-        self.upcast.view.message = None;
-        self.spawn_read(
+        self.page_generation += 1;
+        let page_generation = self.page_generation;
+        let after = self.view.page_first;
+        let files = self.files.clone();
+        let rules = self.rules.clone();
+        self.view.searching = true;
+        self.view.message = None;
+        ctx.spawn_read(
             Lane::Interactive,
             "Finding the next failure",
             true,
@@ -418,25 +343,25 @@ impl EventscopeApp {
         );
     }
 
-    fn upcast_check(&mut self, whole_store: bool) {
-        let only_type = match (&self.upcast.view.selection, whole_store) {
+    fn check(&mut self, ctx: &mut PageCtx<'_>, whole_store: bool) {
+        let only_type = match (&self.view.selection, whole_store) {
             (_, true) => None,
             (Some(Selection::Type(t)), false) => Some(t.clone()),
             _ => return,
         };
-        let Some(source) = self.source() else { return };
-        if let Some(job) = self.upcast.view.check_job.take() {
-            self.jobs.cancel(job);
+        let Some(source) = ctx.source() else { return };
+        if let Some(job) = self.view.check_job.take() {
+            ctx.jobs.cancel(job);
         }
-        let files = self.upcast.files.clone();
-        let rules = self.upcast.rules.clone();
-        self.upcast.view.check_error = None;
-        self.upcast.view.check_progress = Some((0.0, 0));
+        let files = self.files.clone();
+        let rules = self.rules.clone();
+        self.view.check_error = None;
+        self.view.check_progress = Some((0.0, 0));
         let label = match &only_type {
             Some(t) => format!("Checking upcasters of {t}"),
             None => "Checking upcasters (whole store)".to_owned(),
         };
-        self.upcast.view.check_job = self.jobs.spawn(Lane::Background, &label, true, move |job| {
+        self.view.check_job = ctx.jobs.spawn(Lane::Background, &label, true, move |job| {
             let result = compile(&files, &rules).and_then(|upcasters| {
                 let mut last = Instant::now();
                 let mut progress = |p: crate::upcast::check::CheckProgress| {
@@ -468,38 +393,38 @@ impl EventscopeApp {
                 })));
             }
         });
-        if self.upcast.view.check_job.is_none() {
-            self.upcast.view.check_progress = None;
+        if self.view.check_job.is_none() {
+            self.view.check_progress = None;
         }
     }
 
     /// Applies a result of the upcasters view's jobs.
-    pub(super) fn upcast_message(&mut self, msg: UpcastMsg) {
-        let view = &mut self.upcast.view;
+    pub fn on_message(&mut self, ctx: &mut PageCtx<'_>, msg: UpcastMsg) {
+        let view = &mut self.view;
         match msg {
             UpcastMsg::Files {
                 store_generation,
                 result,
             } => {
-                if store_generation != self.open_generation {
+                if store_generation != ctx.store_generation {
                     return;
                 }
-                self.upcast.loads_pending = false;
+                self.loads_pending = false;
                 match result {
                     Err(error) => {
                         tracing::error!("upcasters: {error}");
                         view.load_error = Some(error);
                     }
                     Ok(loaded) => {
-                        self.upcast.mtimes = loaded.mtimes;
+                        self.mtimes = loaded.mtimes;
                         let now = chrono::Utc::now().format("%H:%M:%S").to_string();
                         match loaded.steps {
                             Err(error) => {
                                 // Keep running the last upcasters that compiled.
                                 tracing::error!("upcasters: {error}");
                                 view.load_error = Some(error);
-                                if self.upcast.files.is_empty() || !loaded.reloaded {
-                                    self.upcast.files = loaded.files;
+                                if self.files.is_empty() || !loaded.reloaded {
+                                    self.files = loaded.files;
                                 }
                             }
                             Ok(steps) => {
@@ -521,24 +446,24 @@ impl EventscopeApp {
                                 } else {
                                     format!("{} steps · reloads on save", view.steps.len())
                                 });
-                                let rules_changed = loaded.rules != self.upcast.rules;
-                                self.upcast.files = loaded.files;
-                                self.upcast.rules = loaded.rules;
+                                let rules_changed = loaded.rules != self.rules;
+                                self.files = loaded.files;
+                                self.rules = loaded.rules;
                                 if view.check.is_some() {
                                     view.check_stale = true;
                                 }
                                 if rules_changed {
-                                    self.upcast_histogram();
+                                    self.histogram(ctx);
                                 }
-                                if self.upcast.view.selection.is_none()
-                                    && let Some(step) = self.upcast.view.steps.first()
+                                if self.view.selection.is_none()
+                                    && let Some(step) = self.view.steps.first()
                                 {
                                     // Start on the first type that has upcasters.
                                     let first_type = step.event_type.clone();
-                                    self.upcast.view.selection = Some(Selection::Type(first_type));
+                                    self.view.selection = Some(Selection::Type(first_type));
                                 }
-                                let first = self.upcast.view.page_first;
-                                self.upcast_page(first, false);
+                                let first = self.view.page_first;
+                                self.page(ctx, first, false);
                             }
                         }
                     }
@@ -548,7 +473,7 @@ impl EventscopeApp {
                 store_generation,
                 fraction,
             } => {
-                if store_generation == self.open_generation {
+                if store_generation == ctx.store_generation {
                     view.histogram_progress = Some(fraction);
                 }
             }
@@ -556,7 +481,7 @@ impl EventscopeApp {
                 store_generation,
                 result,
             } => {
-                if store_generation != self.open_generation {
+                if store_generation != ctx.store_generation {
                     return;
                 }
                 match result {
@@ -569,20 +494,20 @@ impl EventscopeApp {
                                 .cloned();
                             view.histogram = Some(histogram);
                             if let Some(first) = first {
-                                self.upcast_command(UpcastCommand::Select(Selection::Type(first)));
+                                self.on_command(ctx, UpcastCommand::Select(Selection::Type(first)));
                             }
                         } else {
                             view.histogram = Some(histogram);
                         }
                     }
-                    Err(error) => self.error("Counting event versions", &error),
+                    Err(error) => ctx.error("Counting event versions", &error),
                 }
             }
             UpcastMsg::Page {
                 page_generation,
                 result,
             } => {
-                if page_generation != self.upcast.page_generation {
+                if page_generation != self.page_generation {
                     return;
                 }
                 view.loading = false;
@@ -606,12 +531,12 @@ impl EventscopeApp {
                 page_generation,
                 result,
             } => {
-                if page_generation != self.upcast.page_generation {
+                if page_generation != self.page_generation {
                     return;
                 }
                 view.searching = false;
                 match result {
-                    Ok(Some(cursor)) => self.upcast_page(Some(cursor), false),
+                    Ok(Some(cursor)) => self.page(ctx, Some(cursor), false),
                     Ok(None) => {
                         view.message = Some(match view.page_first {
                             Some(_) => "No failure after this event".to_owned(),

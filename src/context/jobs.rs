@@ -1,5 +1,5 @@
-//! Background jobs of the app: a worker pool, the bounded message channel back to the UI,
-//! and the list of running jobs shown in the status bar (with cancel).
+//! Background jobs: the runner the app owns and pages spawn on (a worker pool, the bounded
+//! message channel back to the UI) and the list of running jobs shown in the status bar.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,27 +7,9 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::app::messages::AppMsg;
+use crate::context::messages::AppMsg;
 use crate::core::cancel::CancelToken;
 use crate::source::worker::JobPool;
-
-/// A running job the user can see.
-#[derive(Debug)]
-pub struct ActiveJob {
-    /// What it does ("Counting streams").
-    pub label: String,
-    /// Cancels it.
-    pub token: CancelToken,
-    /// When it started.
-    pub started: Instant,
-    /// Progress 0..1 when known.
-    pub progress: Option<f32>,
-    /// Whether the status bar lists it (page loads are not listed).
-    pub visible: bool,
-    /// A periodic poll (head, lag sample): not even counted as "loading", so an idle
-    /// window shows no spinner.
-    pub poll: bool,
-}
 
 /// Repaint callback, so the worker side does not name egui.
 pub type Repaint = Arc<dyn Fn() + Send + Sync>;
@@ -162,25 +144,22 @@ impl Jobs {
             );
             ctx.send(AppMsg::JobFinished { job_id: ctx.id });
         });
-        match queued {
-            Ok(()) => {
-                self.active.insert(
-                    id,
-                    ActiveJob {
-                        label: label.to_owned(),
-                        token,
-                        started: Instant::now(),
-                        progress: None,
-                        visible,
-                        poll: false,
-                    },
-                );
-                Some(id)
-            }
-            Err(_) => {
-                tracing::debug!("job queue full; {label} retried later");
-                None
-            }
+        if let Ok(()) = queued {
+            self.active.insert(
+                id,
+                ActiveJob {
+                    label: label.to_owned(),
+                    token,
+                    started: Instant::now(),
+                    progress: None,
+                    visible,
+                    poll: false,
+                },
+            );
+            Some(id)
+        } else {
+            tracing::debug!("job queue full; {label} retried later");
+            None
         }
     }
 
@@ -203,4 +182,22 @@ impl Jobs {
     pub fn is_active(&self, job_id: u64) -> bool {
         self.active.contains_key(&job_id)
     }
+}
+
+/// A running job the user can see.
+#[derive(Debug)]
+pub struct ActiveJob {
+    /// What it does ("Counting streams").
+    pub label: String,
+    /// Cancels it.
+    pub token: CancelToken,
+    /// When it started.
+    pub started: Instant,
+    /// Progress 0..1 when known.
+    pub progress: Option<f32>,
+    /// Whether the status bar lists it (page loads are not listed).
+    pub visible: bool,
+    /// A periodic poll (head, lag sample): not even counted as "loading", so an idle
+    /// window shows no spinner.
+    pub poll: bool,
 }

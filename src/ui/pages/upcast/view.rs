@@ -8,15 +8,17 @@ use std::collections::{BTreeMap, HashMap};
 use egui::{RichText, Ui};
 use serde_json::Value;
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::replay::diff::{Change, escape_key};
 use crate::ui::theme::{diff_colours, palette};
 use crate::ui::{Commands, thousands};
 use crate::upcast::check::CheckReport;
-use crate::upcast::engine::{StepInfo, UpcastFailure};
+use crate::upcast::engine::StepInfo;
 use crate::upcast::preview::{PreviewColumn, PreviewPage, PreviewRow, Selection};
 
-mod check;
+pub use crate::context::upcast::{
+    ColumnView, JsonLine, PageMove, RowView, UpcastCommand, UpcastTab,
+};
 
 /// Events per page.
 pub const PAGE_SIZE: u64 = 10;
@@ -26,93 +28,6 @@ const COLUMN_WIDTH: f32 = 330.0;
 const MAX_LINES: usize = 400;
 /// Nesting shown at most.
 const MAX_DEPTH: usize = 32;
-
-/// What the view asks the app to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UpcastCommand {
-    /// Load upcaster files from typed paths (separated by `,` or `;`).
-    LoadFiles(String),
-    /// Reload the current files.
-    Reload,
-    /// Page through these events.
-    Select(Selection),
-    /// Move the page.
-    Page(PageMove),
-    /// Find the next event whose upcast fails.
-    NextFailure,
-    /// Run the bulk check over the selected type, or the whole store.
-    RunCheck {
-        /// Every event of the store instead of the selected type.
-        whole_store: bool,
-    },
-    /// Show an event (a check example) side by side: its type, from its position.
-    ShowEvent {
-        /// Type (base).
-        event_type: String,
-        /// Global position.
-        position: u64,
-    },
-}
-
-/// Page moves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PageMove {
-    /// From the start.
-    First,
-    /// The page before.
-    Previous,
-    /// The page after.
-    Next,
-}
-
-/// The view's tabs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum UpcastTab {
-    /// Events side by side.
-    #[default]
-    SideBySide,
-    /// The bulk check.
-    BulkCheck,
-}
-
-/// One line of a JSON value in a column.
-#[derive(Clone, Debug, PartialEq)]
-pub struct JsonLine {
-    /// Nesting level.
-    pub indent: usize,
-    /// Text of the line.
-    pub text: String,
-    /// How this part differs from the column before.
-    pub mark: Option<Change>,
-}
-
-/// A column of a row, ready to draw.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ColumnView {
-    /// `stored v1`, `v1 -> v2`.
-    pub title: String,
-    /// The value's lines.
-    pub lines: Vec<JsonLine>,
-    /// Paths removed since the column before, with their old values.
-    pub removed: Vec<String>,
-    /// Number of differences from the column before.
-    pub changes: usize,
-    /// The failure at this step.
-    pub failure: Option<UpcastFailure>,
-}
-
-/// An event side by side, ready to draw.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RowView {
-    /// `#123 order-0042@1 · OrderPlaced`.
-    pub heading: String,
-    /// `upcast v1 -> v2`, `already v2`, `failed at v2 -> v3: exception`.
-    pub status: String,
-    /// Whether a step failed.
-    pub failed: bool,
-    /// Columns: stored, each step.
-    pub columns: Vec<ColumnView>,
-}
 
 /// State of the upcasters view.
 #[derive(Debug, Default)]
@@ -251,6 +166,7 @@ fn column_view(column: &PreviewColumn) -> ColumnView {
 
 /// Pretty-printed lines of a value, each marked with how it differs (a mark on an object
 /// or array covers its children).
+#[allow(clippy::implicit_hasher)] // Called with the marks map built just before; never another hasher.
 pub fn json_lines(value: &Value, marks: &HashMap<&str, Change>, out: &mut Vec<JsonLine>) {
     emit(None, value, "", 0, None, marks, out);
 }
@@ -455,7 +371,6 @@ fn histogram_bar(ui: &mut Ui, version: u32, count: u64, max: u64, latest: Option
         ui.label(RichText::new(format!("v{version}")).monospace());
         let width = 110.0;
         let (rect, _) = ui.allocate_exact_size(egui::vec2(width, 10.0), egui::Sense::hover());
-        #[allow(clippy::cast_precision_loss)] // A bar length.
         let fraction = (count as f64 / max as f64) as f32;
         let fill = match latest {
             Some(latest) if version < latest => diff.changed,
@@ -479,7 +394,7 @@ pub fn upcast_ui(ui: &mut Ui, state: &mut UpcastViewState, commands: &mut Comman
     ui.separator();
     match state.tab {
         UpcastTab::SideBySide => side_by_side_ui(ui, state, commands),
-        UpcastTab::BulkCheck => check::bulk_check_ui(ui, state, commands),
+        UpcastTab::BulkCheck => super::check::bulk_check_ui(ui, state, commands),
     }
 }
 

@@ -16,7 +16,7 @@ pub enum AppMsg {
         result: Result<Arc<dyn EventSource>, String>,
     },
     /// The demo store is ready (or failed).
-    DemoReady(Result<(std::path::PathBuf, crate::app::demo::DemoAnchor), String>),
+    DemoReady(Result<(std::path::PathBuf, crate::context::demo::DemoAnchor), String>),
     /// Store summary.
     Info(StoreInfo),
     /// Current head position.
@@ -135,16 +135,16 @@ pub enum AppMsg {
         fraction: f32,
     },
     /// A replay job's result.
-    Replay(crate::app::replay::ReplayMsg),
+    Replay(crate::context::replay::ReplayMsg),
     /// A trace job's result.
-    Trace(crate::app::trace::TraceMsg),
+    Trace(crate::context::trace::TraceMsg),
     /// A job ended.
     JobFinished {
         /// Which job.
         job_id: u64,
     },
     /// A result of the upcasters view's jobs.
-    Upcast(Box<crate::app::upcast::UpcastMsg>),
+    Upcast(Box<crate::context::upcast::UpcastMsg>),
 }
 
 /// Where log events go in the log view.
@@ -170,7 +170,7 @@ pub enum AppCommand {
     /// Open the native file dialog.
     BrowseFile,
     /// Switch view.
-    SetView(crate::app::state::View),
+    SetView(crate::context::state::View),
     /// Select a stream (and optionally scroll to / select a version).
     SelectStream {
         /// The stream.
@@ -206,11 +206,11 @@ pub enum AppCommand {
     /// Runs the failed reads again (a server store's client reconnects on the way).
     Retry,
     /// A replay view's request.
-    Replay(crate::ui::replay::ReplayCommand),
+    Replay(crate::context::replay::ReplayCommand),
     /// Set the theme.
-    SetTheme(crate::app::state::ThemeChoice),
+    SetTheme(crate::context::state::ThemeChoice),
     /// Correlation tracing (trace an id, export, index control).
-    Trace(crate::app::trace::TraceCommand),
+    Trace(crate::context::trace::TraceCommand),
     /// A command of the upcasters view.
-    Upcast(crate::ui::upcast::UpcastCommand),
+    Upcast(crate::context::upcast::UpcastCommand),
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use clap::Args;
 
-use crate::cli_replay::Findings;
+use crate::cli::replay::Findings;
 use crate::core::source::EventSource;
 use crate::replay::config::ProjectConfig;
 use crate::upcast::check::{CheckError, check};

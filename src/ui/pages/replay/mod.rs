@@ -4,101 +4,27 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
-use crate::app::messages::AppMsg;
+use crate::context::jobs::Lane;
+use crate::context::messages::AppMsg;
+use crate::context::page::PageCtx;
+use crate::context::pending::JobError;
 use crate::replay::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};
-use crate::replay::snapshots::{
-    DriftReport, DriftSummary, ReducerCache, SnapshotCheck, check_stream, drift_report,
-};
-use crate::replay::timeline::{Blame, EventSummary, Step, Timeline};
+use crate::replay::snapshots::{DriftSummary, ReducerCache, check_stream, drift_report};
+use crate::replay::timeline::Timeline;
 use crate::replay::{ReducerKind, evidence};
-use crate::ui::replay::{ReplayCommand, StreamTab};
 use crate::ui::widgets::json_tree::TreeMarks;
+use view::{ReplayCommand, ReplayState, StreamTab};
 
-/// Results of replay jobs.
-pub enum ReplayMsg {
-    /// The project config for the open store.
-    Config {
-        /// Store generation.
-        generation: u64,
-        /// The config or why it could not be read.
-        result: Result<Arc<ProjectConfig>, String>,
-    },
-    /// Fold progress.
-    Progress {
-        /// Replay generation.
-        generation: u64,
-        /// Events folded.
-        done: u64,
-        /// Events in the stream.
-        total: u64,
-    },
-    /// A stream was folded.
-    Timeline {
-        /// Replay generation.
-        generation: u64,
-        /// The timeline and what the view needs of it.
-        result: Result<TimelineReady, String>,
-    },
-    /// A step was computed.
-    Step {
-        /// Replay generation.
-        generation: u64,
-        /// The step.
-        result: Result<Box<Step>, String>,
-    },
-    /// Blame was computed.
-    Blame {
-        /// Replay generation.
-        generation: u64,
-        /// The answer.
-        result: Result<Box<Blame>, String>,
-    },
-    /// Snapshots were checked.
-    Snapshots {
-        /// Replay generation.
-        generation: u64,
-        /// Reducer used.
-        reducer: (ReducerKind, String),
-        /// Checks.
-        result: Result<Vec<SnapshotCheck>, String>,
-    },
-    /// Drift report progress.
-    DriftProgress {
-        /// Streams checked.
-        streams: u64,
-        /// Snapshots checked.
-        snapshots: u64,
-        /// Totals so far.
-        summary: DriftSummary,
-    },
-    /// Drift report finished.
-    DriftDone(Result<DriftReport, String>),
-    /// An export finished.
-    Exported {
-        /// Evidence (true) or drift report.
-        evidence: bool,
-        /// Path written or error.
-        result: Result<String, String>,
-    },
-}
+use crate::context::replay::{ReplayMsg, TimelineReady};
 
-/// A folded stream, ready for the view.
-pub struct TimelineReady {
-    /// The timeline (shared with step / blame jobs).
-    pub timeline: Arc<Mutex<Timeline>>,
-    /// Events.
-    pub events: Vec<EventSummary>,
-    /// Why the fold stopped early.
-    pub failure: Option<String>,
-    /// Reducer.
-    pub reducer: (ReducerKind, String),
-}
+pub mod view;
 
-/// Replay machinery owned by the app.
+/// The replay pages' state (time travel and snapshots of the selected stream, the drift
+/// report, the reducers window) and the machinery behind them.
 #[derive(Default)]
-pub struct ReplayRuntime {
+pub struct ReplayPage {
+    /// What the views draw.
+    pub view: ReplayState,
     /// The open store's project config.
     pub config: Option<Arc<ProjectConfig>>,
     /// Approved commands.
@@ -118,15 +44,15 @@ fn lock_err<T>(_: std::sync::PoisonError<T>) -> String {
     "an earlier replay job failed; replay again".to_owned()
 }
 
-impl EventscopeApp {
+impl ReplayPage {
     /// Loads the project config for a newly opened store.
-    pub(super) fn replay_on_open(&mut self, location: &str, is_demo: bool) {
-        self.replay = crate::ui::replay::ReplayState {
-            tab: self.replay.tab,
+    pub fn on_open(&mut self, ctx: &mut PageCtx<'_>, location: &str, is_demo: bool) {
+        self.view = view::ReplayState {
+            tab: self.view.tab,
             ..Default::default()
         };
-        self.replay.drift.export_path = default_export_path("drift-report.json");
-        let rt = &mut self.replay_rt;
+        self.view.drift.export_path = default_export_path("drift-report.json");
+        let rt = &mut *self;
         rt.timeline = None;
         rt.config = None;
         rt.store_generation += 1;
@@ -141,7 +67,7 @@ impl EventscopeApp {
         let generation = rt.store_generation;
         let settings = rt.settings_dir.clone();
         let location = location.to_owned();
-        self.jobs.spawn(
+        ctx.jobs.spawn(
             Lane::Interactive,
             "Reading project config",
             false,
@@ -163,46 +89,40 @@ impl EventscopeApp {
     }
 
     /// A stream was selected: refresh whichever replay tab is shown.
-    pub(super) fn replay_on_stream_selected(&mut self) {
-        self.replay.time_travel = crate::ui::replay::TimeTravelState::default();
-        self.replay.snapshots = crate::ui::replay::SnapshotsState::default();
-        self.replay_rt.timeline = None;
-        self.replay_rt.generation += 1;
-        self.replay_refresh_tab();
+    pub fn on_stream_selected(&mut self, ctx: &mut PageCtx<'_>) {
+        self.view.time_travel = view::TimeTravelState::default();
+        self.view.snapshots = view::SnapshotsState::default();
+        self.timeline = None;
+        self.generation += 1;
+        self.refresh_tab(ctx);
     }
 
-    fn replay_refresh_tab(&mut self) {
-        let Some(stream) = self.stream_view.stream_id.clone() else {
+    fn refresh_tab(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(stream) = ctx.stream.map(|s| s.stream_id.to_owned()) else {
             return;
         };
-        match self.replay.tab {
+        match self.view.tab {
             StreamTab::Events => {}
             StreamTab::TimeTravel => {
-                if self.replay.time_travel.stream_id.as_deref() != Some(stream.as_str()) {
-                    self.replay_build();
+                if self.view.time_travel.stream_id.as_deref() != Some(stream.as_str()) {
+                    self.build(ctx);
                 }
             }
             StreamTab::Snapshots => {
-                if self.replay.snapshots.stream_id.as_deref() != Some(stream.as_str()) {
-                    self.replay_check_snapshots();
+                if self.view.snapshots.stream_id.as_deref() != Some(stream.as_str()) {
+                    self.check_snapshots(ctx);
                 }
             }
         }
     }
 
-    fn replay_choice(&self, category: &str) -> Result<ReducerChoice, String> {
+    fn choice(&self, category: &str) -> Result<ReducerChoice, String> {
         let config = self
-            .replay_rt
             .config
             .clone()
             .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
         let choice = config.choice_for(category)?;
-        let allowed = self
-            .replay_rt
-            .trust
-            .lock()
-            .map(|t| t.allows(&choice))
-            .unwrap_or(false);
+        let allowed = self.trust.lock().is_ok_and(|t| t.allows(&choice));
         if !allowed {
             return Err(format!(
                 "{} comes from {} and has not been approved for this store: open Reducers… \
@@ -214,40 +134,37 @@ impl EventscopeApp {
         Ok(choice)
     }
 
-    fn replay_category(&self) -> String {
-        self.stream_view
-            .info
-            .as_ref()
-            .map(|i| i.category.clone())
-            .or_else(|| {
-                self.stream_view
-                    .stream_id
-                    .as_deref()
-                    .map(|s| crate::core::ids::category_of(s, '-'))
+    fn category(ctx: &PageCtx<'_>) -> String {
+        ctx.stream
+            .map(|s| {
+                s.info.map_or_else(
+                    || crate::core::ids::category_of(s.stream_id, '-'),
+                    |i| i.category.clone(),
+                )
             })
             .unwrap_or_default()
     }
 
-    fn replay_build(&mut self) {
-        let Some(source) = self.source() else { return };
-        let Some(stream) = self.stream_view.stream_id.clone() else {
+    fn build(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(source) = ctx.source() else { return };
+        let Some(stream) = ctx.stream.map(|s| s.stream_id.to_owned()) else {
             return;
         };
-        if let Some(job) = self.replay_rt.build_job.take() {
-            self.jobs.cancel(job);
+        if let Some(job) = self.build_job.take() {
+            ctx.jobs.cancel(job);
         }
-        self.replay_rt.generation += 1;
-        let generation = self.replay_rt.generation;
-        let chosen = self.replay_choice(&self.replay_category());
-        let tt = &mut self.replay.time_travel;
-        *tt = crate::ui::replay::TimeTravelState {
+        self.generation += 1;
+        let generation = self.generation;
+        let chosen = self.choice(&Self::category(ctx));
+        let tt = &mut self.view.time_travel;
+        *tt = view::TimeTravelState {
             evidence_path: default_export_path(&format!("evidence-{}.json", sanitize(&stream))),
             ..Default::default()
         };
         tt.stream_id = Some(stream.clone());
         tt.building = Some((
             0,
-            self.stream_view.info.as_ref().map_or(0, |i| i.event_count),
+            ctx.stream.and_then(|s| s.info).map_or(0, |i| i.event_count),
         ));
         let choice = match chosen {
             Ok(choice) => choice,
@@ -257,7 +174,7 @@ impl EventscopeApp {
                 return;
             }
         };
-        self.replay_rt.build_job = self.jobs.spawn(
+        self.build_job = ctx.jobs.spawn(
             Lane::Interactive,
             &format!("Replaying {stream}"),
             true,
@@ -266,7 +183,6 @@ impl EventscopeApp {
                     let reducer = choice.build(true).map_err(|e| e.to_string())?;
                     let label = (reducer.info().kind, reducer.info().label.clone());
                     let mut progress = |p: crate::replay::timeline::FoldProgress| {
-                        #[allow(clippy::cast_precision_loss)]
                         job.progress(p.done as f32 / p.total.max(1) as f32);
                         job.send(AppMsg::Replay(ReplayMsg::Progress {
                             generation,
@@ -291,65 +207,69 @@ impl EventscopeApp {
         );
     }
 
-    fn replay_step(&mut self, index: Option<usize>) {
-        let Some(timeline) = self.replay_rt.timeline.clone() else {
+    fn step(&mut self, ctx: &mut PageCtx<'_>, index: Option<usize>) {
+        let Some(timeline) = self.timeline.clone() else {
             return;
         };
-        if let Some(job) = self.replay_rt.step_job.take() {
-            self.jobs.cancel(job);
+        if let Some(job) = self.step_job.take() {
+            ctx.jobs.cancel(job);
         }
-        let generation = self.replay_rt.generation;
-        self.replay.time_travel.step_pending = true;
-        self.replay_rt.step_job =
-            self.jobs
-                .spawn(Lane::Interactive, "Computing state", false, move |job| {
-                    let result = timeline
-                        .lock()
-                        .map_err(lock_err)
-                        .and_then(|mut t| t.step(index).map_err(|e| e.to_string()))
-                        .map(Box::new);
-                    if matches!(&result, Err(e) if e == "cancelled") || job.token.is_cancelled() {
-                        return;
-                    }
-                    job.send(AppMsg::Replay(ReplayMsg::Step { generation, result }));
-                });
+        let params = (self.generation, index);
+        if !self.view.time_travel.step.request(params) {
+            return;
+        }
+        self.step_job = ctx
+            .jobs
+            .spawn(Lane::Interactive, "Computing state", false, move |job| {
+                let result = timeline
+                    .lock()
+                    .map_err(|e| JobError::Other(lock_err(e)))
+                    .and_then(|mut t| t.step(index).map_err(JobError::from))
+                    .map(Box::new);
+                if matches!(&result, Err(e) if e.is_cancelled()) || job.token.is_cancelled() {
+                    return;
+                }
+                job.send(AppMsg::Replay(ReplayMsg::Step { params, result }));
+            });
     }
 
-    fn replay_blame(&mut self, pointer: String) {
-        let Some(timeline) = self.replay_rt.timeline.clone() else {
+    fn blame(&mut self, ctx: &mut PageCtx<'_>, pointer: String) {
+        let Some(timeline) = self.timeline.clone() else {
             return;
         };
-        let generation = self.replay_rt.generation;
-        let index = self.replay.time_travel.current;
-        self.replay.time_travel.blame_pending = true;
-        self.replay.time_travel.marks.selected = Some(pointer.clone());
-        self.jobs.spawn(
+        let index = self.view.time_travel.current;
+        let params = (self.generation, index, pointer.clone());
+        if !self.view.time_travel.blame.request(params.clone()) {
+            return;
+        }
+        self.view.time_travel.marks.selected = Some(pointer.clone());
+        ctx.jobs.spawn(
             Lane::Interactive,
             &format!("Finding who changed {pointer}"),
             true,
             move |job| {
                 let result = timeline
                     .lock()
-                    .map_err(lock_err)
-                    .and_then(|mut t| t.blame(&pointer, index).map_err(|e| e.to_string()))
+                    .map_err(|e| JobError::Other(lock_err(e)))
+                    .and_then(|mut t| t.blame(&pointer, index).map_err(JobError::from))
                     .map(Box::new);
                 if job.token.is_cancelled() {
                     return;
                 }
-                job.send(AppMsg::Replay(ReplayMsg::Blame { generation, result }));
+                job.send(AppMsg::Replay(ReplayMsg::Blame { params, result }));
             },
         );
     }
 
-    fn replay_check_snapshots(&mut self) {
-        let Some(source) = self.source() else { return };
-        let Some(stream) = self.stream_view.stream_id.clone() else {
+    fn check_snapshots(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(source) = ctx.source() else { return };
+        let Some(stream) = ctx.stream.map(|s| s.stream_id.to_owned()) else {
             return;
         };
-        let generation = self.replay_rt.generation;
-        let chosen = self.replay_choice(&self.replay_category());
-        let state = &mut self.replay.snapshots;
-        *state = crate::ui::replay::SnapshotsState {
+        let generation = self.generation;
+        let chosen = self.choice(&Self::category(ctx));
+        let state = &mut self.view.snapshots;
+        *state = view::SnapshotsState {
             stream_id: Some(stream.clone()),
             pending: true,
             ..Default::default()
@@ -362,7 +282,7 @@ impl EventscopeApp {
                 return;
             }
         };
-        self.jobs.spawn(
+        ctx.jobs.spawn(
             Lane::Interactive,
             &format!("Checking snapshots of {stream}"),
             true,
@@ -386,68 +306,62 @@ impl EventscopeApp {
         );
     }
 
-    fn replay_run_drift(&mut self) {
-        let Some(source) = self.source() else { return };
-        if self.replay.drift.running.is_some() {
+    fn run_drift(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(source) = ctx.source() else { return };
+        if self.view.drift.running.is_some() {
             return;
         }
         let config = self
-            .replay_rt
             .config
             .clone()
             .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
-        let trust = Arc::clone(&self.replay_rt.trust);
-        self.replay.drift.report = None;
-        self.replay.drift.running = Some((0, 0, DriftSummary::default()));
-        self.replay.drift.job =
-            self.jobs
-                .spawn(Lane::Background, "Drift report", true, move |job| {
-                    let trust = trust.lock().map(|t| t.clone()).unwrap_or_default();
-                    let mut cache = ReducerCache::new(&config, &trust);
-                    let total = source.info().map(|i| i.snapshot_count).unwrap_or(0).max(1);
-                    let mut summary = DriftSummary::default();
-                    let result = drift_report(&source, &mut cache, None, |p, checks| {
-                        for c in checks {
-                            summary.add(c);
-                        }
-                        summary.streams = p.streams_done;
-                        #[allow(clippy::cast_precision_loss)]
-                        job.progress(p.snapshots_done as f32 / total as f32);
-                        job.send(AppMsg::Replay(ReplayMsg::DriftProgress {
-                            streams: p.streams_done,
-                            snapshots: p.snapshots_done,
-                            summary: summary.clone(),
-                        }));
-                    })
-                    .map_err(|e| e.to_string());
-                    job.send(AppMsg::Replay(ReplayMsg::DriftDone(result)));
-                });
+        let trust = Arc::clone(&self.trust);
+        self.view.drift.report = None;
+        self.view.drift.running = Some((0, 0, DriftSummary::default()));
+        self.view.drift.job = ctx
+            .jobs
+            .spawn(Lane::Background, "Drift report", true, move |job| {
+                let trust = trust.lock().map(|t| t.clone()).unwrap_or_default();
+                let mut cache = ReducerCache::new(&config, &trust);
+                let total = source.info().map_or(0, |i| i.snapshot_count).max(1);
+                let mut summary = DriftSummary::default();
+                let result = drift_report(&source, &mut cache, None, |p, checks| {
+                    for c in checks {
+                        summary.add(c);
+                    }
+                    summary.streams = p.streams_done;
+                    job.progress(p.snapshots_done as f32 / total as f32);
+                    job.send(AppMsg::Replay(ReplayMsg::DriftProgress {
+                        streams: p.streams_done,
+                        snapshots: p.snapshots_done,
+                        summary: summary.clone(),
+                    }));
+                })
+                .map_err(|e| e.to_string());
+                job.send(AppMsg::Replay(ReplayMsg::DriftDone(result)));
+            });
     }
 
-    fn replay_export_evidence(&mut self, path: String) {
-        let Some(source) = self.source() else { return };
-        let Some(stream) = self.replay.time_travel.stream_id.clone() else {
+    fn export_evidence(&mut self, ctx: &mut PageCtx<'_>, path: String) {
+        let Some(source) = ctx.source() else { return };
+        let Some(stream) = self.view.time_travel.stream_id.clone() else {
             return;
         };
-        let location = self
-            .store
-            .as_ref()
-            .map(|s| s.location.clone())
-            .unwrap_or_default();
+        let location = ctx.store.map(|s| s.location.clone()).unwrap_or_default();
         let version = self
-            .replay
+            .view
             .time_travel
             .current
-            .and_then(|i| self.replay.time_travel.events.get(i))
+            .and_then(|i| self.view.time_travel.events.get(i))
             .map_or(0, |e| e.version);
-        let choice = match self.replay_choice(&self.replay_category()) {
+        let choice = match self.choice(&Self::category(ctx)) {
             Ok(c) => c,
             Err(e) => {
-                self.replay.time_travel.evidence_status = Some(Err(e));
+                self.view.time_travel.evidence_status = Some(Err(e));
                 return;
             }
         };
-        self.jobs.spawn(
+        ctx.jobs.spawn(
             Lane::Interactive,
             "Writing evidence bundle",
             true,
@@ -478,12 +392,11 @@ impl EventscopeApp {
         );
     }
 
-    fn replay_open_reducers(&mut self) {
-        let window = &mut self.replay.reducers;
+    fn open_reducers(&mut self) {
+        let window = &mut self.view.reducers;
         window.open = true;
         window.status = None;
         let config = self
-            .replay_rt
             .config
             .clone()
             .unwrap_or_else(|| Arc::new(ProjectConfig::none()));
@@ -496,7 +409,7 @@ impl EventscopeApp {
         } else {
             config.text.clone()
         };
-        let trust = self.replay_rt.trust.lock().ok();
+        let trust = self.trust.lock().ok();
         window.choices = config
             .file
             .reducers
@@ -518,10 +431,10 @@ impl EventscopeApp {
             .collect();
     }
 
-    fn replay_save_config(&mut self, text: String) {
-        let Some(store) = &self.store else { return };
-        let Some(dir) = self.replay_rt.settings_dir.clone() else {
-            self.replay.reducers.status =
+    fn save_config(&mut self, ctx: &mut PageCtx<'_>, text: String) {
+        let Some(store) = &ctx.store else { return };
+        let Some(dir) = self.settings_dir.clone() else {
+            self.view.reducers.status =
                 Some(Err("no settings directory on this system".to_owned()));
             return;
         };
@@ -532,10 +445,9 @@ impl EventscopeApp {
             path.parent().map(std::path::Path::to_path_buf),
         );
         match parsed {
-            Err(error) => self.replay.reducers.status = Some(Err(error)),
+            Err(error) => self.view.reducers.status = Some(Err(error)),
             Ok(config) => {
                 let from_demo = self
-                    .replay_rt
                     .config
                     .as_ref()
                     .is_some_and(|c| c.origin == ConfigOrigin::Demo);
@@ -560,14 +472,14 @@ impl EventscopeApp {
                     });
                 match written {
                     Ok(()) => {
-                        self.replay_rt.config = Some(Arc::new(config));
-                        self.replay_open_reducers();
-                        self.replay.reducers.status =
+                        self.config = Some(Arc::new(config));
+                        self.open_reducers();
+                        self.view.reducers.status =
                             Some(Ok(format!("saved to {}", path.display())));
-                        self.replay_on_stream_selected();
+                        self.on_stream_selected(ctx);
                     }
                     Err(e) => {
-                        self.replay.reducers.status =
+                        self.view.reducers.status =
                             Some(Err(format!("cannot write {}: {e}", path.display())));
                     }
                 }
@@ -575,11 +487,11 @@ impl EventscopeApp {
         }
     }
 
-    fn replay_approve(&mut self) {
-        let Some(config) = self.replay_rt.config.clone() else {
+    fn approve(&mut self, ctx: &mut PageCtx<'_>) {
+        let Some(config) = self.config.clone() else {
             return;
         };
-        let result = match self.replay_rt.trust.lock() {
+        let result = match self.trust.lock() {
             Ok(mut trust) => config
                 .file
                 .reducers
@@ -588,122 +500,119 @@ impl EventscopeApp {
                 .try_for_each(|choice| trust.approve(&choice)),
             Err(_) => Err("trust store unavailable".to_owned()),
         };
-        self.replay_open_reducers();
-        self.replay.reducers.status = Some(result.map(|()| "approved for this store".to_owned()));
-        self.replay_on_stream_selected();
+        self.open_reducers();
+        self.view.reducers.status = Some(result.map(|()| "approved for this store".to_owned()));
+        self.on_stream_selected(ctx);
     }
 
     /// Applies a replay command from a view.
-    pub(super) fn replay_command(&mut self, command: ReplayCommand) {
+    pub fn on_command(&mut self, ctx: &mut PageCtx<'_>, command: ReplayCommand) {
         match command {
             ReplayCommand::SetTab(tab) => {
-                self.replay.tab = tab;
-                self.replay_refresh_tab();
+                self.view.tab = tab;
+                self.refresh_tab(ctx);
             }
-            ReplayCommand::Build => self.replay_build(),
+            ReplayCommand::Build => self.build(ctx),
             ReplayCommand::StepTo(index) => {
-                self.replay.time_travel.current = index;
-                self.replay.time_travel.blame = None;
-                self.replay_step(index);
+                self.view.time_travel.current = index;
+                self.view.time_travel.blame.clear();
+                self.step(ctx, index);
             }
-            ReplayCommand::Blame(pointer) => self.replay_blame(pointer),
-            ReplayCommand::CheckSnapshots => self.replay_check_snapshots(),
-            ReplayCommand::RunDrift => self.replay_run_drift(),
+            ReplayCommand::Blame(pointer) => self.blame(ctx, pointer),
+            ReplayCommand::CheckSnapshots => self.check_snapshots(ctx),
+            ReplayCommand::RunDrift => self.run_drift(ctx),
             ReplayCommand::ExportDrift(path) => {
-                let result = match &self.replay.drift.report {
+                let result = match &self.view.drift.report {
                     Some(Ok(report)) => serde_json::to_string_pretty(report)
                         .map_err(|e| e.to_string())
                         .and_then(|text| write_new_file(&path, &text))
                         .map(|()| format!("wrote {path}")),
                     _ => Err("run the report first".to_owned()),
                 };
-                self.replay.drift.export_status = Some(result);
+                self.view.drift.export_status = Some(result);
             }
-            ReplayCommand::ExportEvidence(path) => self.replay_export_evidence(path),
-            ReplayCommand::OpenReducers => self.replay_open_reducers(),
-            ReplayCommand::SaveConfig(text) => self.replay_save_config(text),
-            ReplayCommand::ApproveCommands => self.replay_approve(),
+            ReplayCommand::ExportEvidence(path) => self.export_evidence(ctx, path),
+            ReplayCommand::OpenReducers => self.open_reducers(),
+            ReplayCommand::SaveConfig(text) => self.save_config(ctx, text),
+            ReplayCommand::ApproveCommands => self.approve(ctx),
         }
     }
 
     /// Applies a replay job result.
-    pub(super) fn replay_msg(&mut self, msg: ReplayMsg) {
-        let current = self.replay_rt.generation;
+    pub fn on_message(&mut self, ctx: &mut PageCtx<'_>, msg: ReplayMsg) {
+        let current = self.generation;
         match msg {
             ReplayMsg::Config { generation, result } => {
-                if generation != self.replay_rt.store_generation {
+                if generation != self.store_generation {
                     return;
                 }
                 match result {
-                    Ok(config) => self.replay_rt.config = Some(config),
+                    Ok(config) => self.config = Some(config),
                     Err(error) => {
-                        self.error("Project config", &error);
-                        self.replay_rt.config = Some(Arc::new(ProjectConfig::none()));
+                        ctx.error("Project config", &error);
+                        self.config = Some(Arc::new(ProjectConfig::none()));
                     }
                 }
-                self.replay_refresh_tab();
+                self.refresh_tab(ctx);
             }
             ReplayMsg::Progress {
                 generation,
                 done,
                 total,
             } => {
-                if generation == current && self.replay.time_travel.building.is_some() {
-                    self.replay.time_travel.building = Some((done, total));
+                if generation == current && self.view.time_travel.building.is_some() {
+                    self.view.time_travel.building = Some((done, total));
                 }
             }
             ReplayMsg::Timeline { generation, result } => {
                 if generation != current {
                     return;
                 }
-                let tt = &mut self.replay.time_travel;
+                let tt = &mut self.view.time_travel;
                 tt.building = None;
                 match result {
                     Ok(ready) => {
                         tt.events = ready.events;
                         tt.failure = ready.failure;
                         tt.reducer = Some(ready.reducer);
-                        self.replay_rt.timeline = Some(ready.timeline);
+                        self.timeline = Some(ready.timeline);
                         // Start at the version selected in the event table, else the last.
-                        let selected = self.stream_view.selected_version;
+                        let selected = ctx.stream.and_then(|s| s.selected_version);
                         let index = match selected {
                             Some(v) => tt.events.iter().position(|e| e.version == v),
                             None => tt.events.len().checked_sub(1),
                         };
                         tt.current = index;
                         tt.scroll_to_current = true;
-                        self.replay_step(index);
+                        self.step(ctx, index);
                     }
                     Err(error) => tt.error = Some(error),
                 }
             }
-            ReplayMsg::Step { generation, result } => {
-                if generation != current {
+            ReplayMsg::Step { params, result } => {
+                let tt = &mut self.view.time_travel;
+                let result = result.map(|step| *step);
+                let error = result.as_ref().err().map(ToString::to_string);
+                if !tt.step.finish(&params, result) {
                     return;
                 }
-                let tt = &mut self.replay.time_travel;
-                tt.step_pending = false;
-                match result {
-                    Ok(step) => {
-                        if step.index != tt.current {
-                            return;
-                        }
-                        let selected = tt.marks.selected.take();
-                        tt.marks = TreeMarks::from_diff(&step.changes);
-                        tt.marks.selected = selected;
-                        tt.marks.selectable = true;
-                        tt.version_text = step.version.to_string();
-                        tt.step = Some(*step);
-                    }
-                    Err(error) => tt.error = Some(error),
+                if let Some(error) = error {
+                    tt.error = Some(error);
+                    return;
+                }
+                if let Some(step) = tt.step.value() {
+                    let selected = tt.marks.selected.take();
+                    tt.marks = TreeMarks::from_diff(&step.changes);
+                    tt.marks.selected = selected;
+                    tt.marks.selectable = true;
+                    tt.version_text = step.version.to_string();
                 }
             }
-            ReplayMsg::Blame { generation, result } => {
-                if generation != current {
-                    return;
-                }
-                self.replay.time_travel.blame_pending = false;
-                self.replay.time_travel.blame = Some(result.map(|b| *b));
+            ReplayMsg::Blame { params, result } => {
+                self.view
+                    .time_travel
+                    .blame
+                    .finish(&params, result.map(|b| *b));
             }
             ReplayMsg::Snapshots {
                 generation,
@@ -713,7 +622,7 @@ impl EventscopeApp {
                 if generation != current {
                     return;
                 }
-                let state = &mut self.replay.snapshots;
+                let state = &mut self.view.snapshots;
                 state.pending = false;
                 state.reducer = Some(reducer);
                 // Select the earliest drift, else the first row.
@@ -729,20 +638,20 @@ impl EventscopeApp {
                 snapshots,
                 summary,
             } => {
-                if self.replay.drift.running.is_some() {
-                    self.replay.drift.running = Some((streams, snapshots, summary));
+                if self.view.drift.running.is_some() {
+                    self.view.drift.running = Some((streams, snapshots, summary));
                 }
             }
             ReplayMsg::DriftDone(result) => {
-                self.replay.drift.running = None;
-                self.replay.drift.job = None;
-                self.replay.drift.report = Some(result);
+                self.view.drift.running = None;
+                self.view.drift.job = None;
+                self.view.drift.report = Some(result);
             }
             ReplayMsg::Exported { evidence, result } => {
                 if evidence {
-                    self.replay.time_travel.evidence_status = Some(result);
+                    self.view.time_travel.evidence_status = Some(result);
                 } else {
-                    self.replay.drift.export_status = Some(result);
+                    self.view.drift.export_status = Some(result);
                 }
             }
         }
@@ -775,7 +684,7 @@ fn default_export_path(name: &str) -> String {
 }
 
 /// Writes a file, refusing to overwrite a store-looking file (anything that starts like a
-/// SQLite database).
+/// `SQLite` database).
 fn write_new_file(path: &str, text: &str) -> Result<(), String> {
     let path = std::path::Path::new(path);
     if path.as_os_str().is_empty() {

@@ -1,15 +1,15 @@
 //! The trace view: a correlation id (or an event id) → every event of that correlation
 //! across streams, as a causal tree, a timeline (one lane per stream) and a list, with
 //! exports. Draws from [`TraceState`] only; asks for work through
-//! [`crate::app::trace::TraceCommand`].
+//! [`crate::context::trace::TraceCommand`].
 
 use std::sync::Arc;
 
 use egui::RichText;
 use egui_plot::{Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon};
 
-use crate::app::messages::AppCommand;
-use crate::app::trace::TraceCommand;
+use crate::context::messages::AppCommand;
+use crate::context::trace::TraceCommand;
 use crate::trace::{Method, RootKind, Trace};
 use crate::ui::theme::{SERIES, palette};
 use crate::ui::{count_of, long_time, short_id, thousands};

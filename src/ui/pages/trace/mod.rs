@@ -5,93 +5,28 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
-use crate::app::messages::AppMsg;
-use crate::core::Event;
-use crate::trace::{Method, Trace, TraceIndex};
-use crate::ui::trace::IndexView;
+use crate::context::jobs::Lane;
+use crate::context::messages::AppCommand;
+use crate::context::messages::AppMsg;
+use crate::context::page::PageCtx;
+use crate::trace::TraceIndex;
+use view::{IndexView, TraceState};
+
+use crate::context::trace::{TraceCommand, TraceMsg};
 
 /// Events indexed per background job (then the lane is free for other scans).
 const INDEX_CHUNK: u64 = 20_000;
 /// With fewer unindexed events than this, a trace runs on the interactive lane.
 const INTERACTIVE_TAIL: u64 = 50_000;
 
-/// What the trace view asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TraceCommand {
-    /// Trace a correlation id (switches to the trace view).
-    Correlation(String),
-    /// Find the event with this id and trace its correlation.
-    EventId(String),
-    /// Cancel the running trace.
-    Cancel,
-    /// Resume building the index after it was cancelled.
-    ResumeIndex,
-    /// Write the current trace to a file.
-    Export {
-        /// Target file.
-        path: String,
-        /// Graphviz DOT instead of JSON.
-        dot: bool,
-    },
-    /// Choose a file in the native save dialog, then export.
-    ExportDialog {
-        /// Graphviz DOT instead of JSON.
-        dot: bool,
-    },
-}
+pub mod view;
 
-/// Results of trace jobs.
-pub enum TraceMsg {
-    /// The index of the open store is open.
-    IndexReady {
-        /// Store generation.
-        generation: u64,
-        /// The index.
-        index: Arc<TraceIndex>,
-    },
-    /// The index could not be opened; traces scan.
-    IndexUnavailable {
-        /// Store generation.
-        generation: u64,
-        /// Why.
-        error: String,
-    },
-    /// A chunk of the index was built.
-    IndexProgress {
-        /// Store generation.
-        generation: u64,
-        /// Indexed through this position.
-        indexed_through: u64,
-        /// Store head.
-        head: u64,
-        /// Reached the head.
-        complete: bool,
-    },
-    /// A trace is ready.
-    Traced {
-        /// Trace generation.
-        generation: u64,
-        /// The trace and how it was found.
-        result: Result<(Arc<Trace>, Method), String>,
-    },
-    /// An event id lookup finished.
-    EventFound {
-        /// Trace generation.
-        generation: u64,
-        /// The id looked up.
-        event_id: String,
-        /// The event, if found.
-        event: Option<Box<Event>>,
-    },
-    /// An export finished (path or error).
-    Exported(Result<String, String>),
-}
-
-/// Job bookkeeping for the trace view (not drawn).
+/// The trace page: its view state and the bookkeeping of its jobs and of the correlation
+/// index.
 #[derive(Default)]
-pub struct TraceRuntime {
+pub struct TracePage {
+    /// What the view draws.
+    pub view: TraceState,
     /// The open store's index, once open.
     pub index: Option<Arc<TraceIndex>>,
     /// Where indexes are kept (default: eventscope's cache directory).
@@ -100,66 +35,68 @@ pub struct TraceRuntime {
     trace_job: Option<u64>,
     paused: bool,
     /// The head the index last caught up with: no new chunk until the head moves past it
-    /// (a KurrentDB head can be a system event the log never returns).
+    /// (a `KurrentDB` head can be a system event the log never returns).
     caught_up_at: u64,
     generation: u64,
 }
 
-impl EventscopeApp {
+impl TracePage {
     /// Applies a trace command.
-    pub(super) fn apply_trace(&mut self, command: TraceCommand) {
+    pub fn on_command(&mut self, ctx: &mut PageCtx<'_>, command: TraceCommand) {
         match command {
             TraceCommand::Correlation(id) => {
-                self.state.view = crate::app::state::View::Trace;
-                self.trace.input.clone_from(&id);
-                self.trace.by_event_id = false;
-                self.request_trace(id);
+                ctx.commands
+                    .push(AppCommand::SetView(crate::context::state::View::Trace));
+                self.view.input.clone_from(&id);
+                self.view.by_event_id = false;
+                self.request_trace(ctx, id);
             }
             TraceCommand::EventId(id) => {
-                self.state.view = crate::app::state::View::Trace;
-                self.trace.input.clone_from(&id);
-                self.trace.by_event_id = true;
-                self.request_find_event(id);
+                ctx.commands
+                    .push(AppCommand::SetView(crate::context::state::View::Trace));
+                self.view.input.clone_from(&id);
+                self.view.by_event_id = true;
+                self.request_find_event(ctx, id);
             }
             TraceCommand::Cancel => {
-                if let Some(job) = self.trace_rt.trace_job.take() {
-                    self.jobs.cancel(job);
+                if let Some(job) = self.trace_job.take() {
+                    ctx.jobs.cancel(job);
                 }
-                self.trace.pending = None;
-                self.trace.message = Some("cancelled".to_owned());
+                self.view.pending = None;
+                self.view.message = Some("cancelled".to_owned());
             }
             TraceCommand::ResumeIndex => {
-                self.trace_rt.paused = false;
-                self.request_index_chunk();
+                self.paused = false;
+                self.request_index_chunk(ctx);
             }
-            TraceCommand::Export { path, dot } => self.export_trace(Some(path), dot),
-            TraceCommand::ExportDialog { dot } => self.export_trace(None, dot),
+            TraceCommand::Export { path, dot } => self.export_trace(ctx, Some(path), dot),
+            TraceCommand::ExportDialog { dot } => self.export_trace(ctx, None, dot),
         }
     }
 
     /// Applies a trace job result.
-    pub(super) fn handle_trace(&mut self, msg: TraceMsg) {
+    pub fn on_message(&mut self, ctx: &mut PageCtx<'_>, msg: TraceMsg) {
         match msg {
             TraceMsg::IndexReady { generation, index } => {
-                if generation != self.open_generation {
+                if generation != ctx.store_generation {
                     return;
                 }
                 if let Some(reason) = &index.replaced {
                     tracing::warn!("correlation index was rebuilt: {reason}");
                 }
-                self.trace.index = IndexView::Building {
+                self.view.index = IndexView::Building {
                     indexed_through: 0,
-                    head: self.store.as_ref().map_or(0, |s| s.head),
+                    head: ctx.store.as_ref().map_or(0, |s| s.head),
                     path: index.path().display().to_string(),
                 };
-                self.trace_rt.index = Some(index);
-                self.request_index_chunk();
+                self.index = Some(index);
+                self.request_index_chunk(ctx);
             }
             TraceMsg::IndexUnavailable { generation, error } => {
-                if generation == self.open_generation {
-                    self.trace_rt.index = None;
-                    self.trace_rt.index_job = None;
-                    self.trace.index = IndexView::Unavailable(error);
+                if generation == ctx.store_generation {
+                    self.index = None;
+                    self.index_job = None;
+                    self.view.index = IndexView::Unavailable(error);
                 }
             }
             TraceMsg::IndexProgress {
@@ -168,16 +105,15 @@ impl EventscopeApp {
                 head,
                 complete,
             } => {
-                if generation != self.open_generation {
+                if generation != ctx.store_generation {
                     return;
                 }
                 let path = self
-                    .trace_rt
                     .index
                     .as_ref()
                     .map(|i| i.path().display().to_string())
                     .unwrap_or_default();
-                self.trace.index = if complete {
+                self.view.index = if complete {
                     IndexView::Ready {
                         indexed_through,
                         path,
@@ -189,33 +125,33 @@ impl EventscopeApp {
                         path,
                     }
                 };
-                self.trace_rt.index_job = None;
+                self.index_job = None;
                 if complete {
-                    self.trace_rt.caught_up_at = head;
+                    self.caught_up_at = head;
                 }
                 if !complete {
-                    self.request_index_chunk();
+                    self.request_index_chunk(ctx);
                 }
             }
             TraceMsg::Traced { generation, result } => {
-                if generation != self.trace_rt.generation {
+                if generation != self.generation {
                     return;
                 }
-                self.trace_rt.trace_job = None;
-                self.trace.pending = None;
+                self.trace_job = None;
+                self.view.pending = None;
                 match result {
                     Ok((trace, method)) => {
-                        self.trace.message = trace.nodes.is_empty().then(|| {
+                        self.view.message = trace.nodes.is_empty().then(|| {
                             format!(
                                 "no event carries the correlation id {}",
                                 trace.correlation_id
                             )
                         });
-                        self.trace.method = Some(method);
-                        self.trace.selected = None;
-                        self.trace.trace = Some(trace);
+                        self.view.method = Some(method);
+                        self.view.selected = None;
+                        self.view.trace = Some(trace);
                     }
-                    Err(error) => self.trace.message = Some(error),
+                    Err(error) => self.view.message = Some(error),
                 }
             }
             TraceMsg::EventFound {
@@ -223,31 +159,31 @@ impl EventscopeApp {
                 event_id,
                 event,
             } => {
-                if generation != self.trace_rt.generation {
+                if generation != self.generation {
                     return;
                 }
-                self.trace_rt.trace_job = None;
-                self.trace.pending = None;
+                self.trace_job = None;
+                self.view.pending = None;
                 match event {
                     Some(event) => match event.correlation_id.clone() {
                         Some(correlation) => {
-                            self.request_trace(correlation);
-                            self.trace.found_by_event = Some(event_id);
-                            self.trace.selected = Some(event.global_position);
+                            self.request_trace(ctx, correlation);
+                            self.view.found_by_event = Some(event_id);
+                            self.view.selected = Some(event.global_position);
                         }
                         None => {
-                            self.trace.message =
+                            self.view.message =
                                 Some(format!("event {event_id} carries no correlation id"));
                         }
                     },
-                    None => self.trace.message = Some(format!("no event has the id {event_id}")),
+                    None => self.view.message = Some(format!("no event has the id {event_id}")),
                 }
             }
             TraceMsg::Exported(result) => {
-                self.trace.export_message = Some(match result {
+                self.view.export_message = Some(match result {
                     Ok(path) => format!("saved {path}"),
                     Err(error) => {
-                        self.error("Exporting the trace", &error);
+                        ctx.error("Exporting the trace", &error);
                         error
                     }
                 });
@@ -256,17 +192,17 @@ impl EventscopeApp {
     }
 
     /// Opens the index of a newly opened store (in the background).
-    pub(super) fn open_trace_index(&mut self, location: &str) {
-        self.trace_rt.index = None;
-        self.trace_rt.index_job = None;
-        self.trace_rt.paused = false;
-        self.trace_rt.caught_up_at = 0;
-        self.trace.index = IndexView::Opening;
-        let generation = self.open_generation;
+    pub fn open_index(&mut self, ctx: &mut PageCtx<'_>, location: &str) {
+        self.index = None;
+        self.index_job = None;
+        self.paused = false;
+        self.caught_up_at = 0;
+        self.view.index = IndexView::Opening;
+        let generation = ctx.store_generation;
         let identity_location = location.to_owned();
-        let dir = self.trace_rt.index_dir.clone();
-        let config = crate::trace::cli::index_config(self.mapping.as_deref());
-        self.jobs.spawn(
+        let dir = self.index_dir.clone();
+        let config = crate::cli::trace::index_config(ctx.mapping);
+        ctx.jobs.spawn(
             Lane::Background,
             "Opening the correlation index",
             false,
@@ -294,61 +230,56 @@ impl EventscopeApp {
     }
 
     /// Builds the next chunk of the index when it is behind the head (called every poll).
-    pub(super) fn poll_trace_index(&mut self) {
-        let head = self.store.as_ref().map_or(0, |s| s.head);
-        let behind = match &self.trace.index {
+    pub fn logic(&mut self, ctx: &mut PageCtx<'_>) {
+        let head = ctx.store.as_ref().map_or(0, |s| s.head);
+        let behind = match &self.view.index {
             IndexView::Ready {
                 indexed_through, ..
-            } => *indexed_through < head && head > self.trace_rt.caught_up_at,
+            } => *indexed_through < head && head > self.caught_up_at,
             _ => false,
         };
         if behind {
-            self.request_index_chunk();
+            self.request_index_chunk(ctx);
         }
     }
 
     /// Called when the user cancels a job: a cancelled index build pauses until resumed.
-    pub(super) fn trace_job_cancelled(&mut self, job_id: u64) {
-        if self.trace_rt.index_job == Some(job_id) {
-            self.trace_rt.index_job = None;
-            self.trace_rt.paused = true;
+    pub fn job_cancelled(&mut self, job_id: u64) {
+        if self.index_job == Some(job_id) {
+            self.index_job = None;
+            self.paused = true;
             if let IndexView::Building {
                 indexed_through,
                 head,
                 path,
-            } = std::mem::take(&mut self.trace.index)
+            } = std::mem::take(&mut self.view.index)
             {
-                self.trace.index = IndexView::Paused {
+                self.view.index = IndexView::Paused {
                     indexed_through,
                     head,
                     path,
                 };
             }
         }
-        if self.trace_rt.trace_job == Some(job_id) {
-            self.trace_rt.trace_job = None;
-            self.trace.pending = None;
-            self.trace.message = Some("cancelled".to_owned());
+        if self.trace_job == Some(job_id) {
+            self.trace_job = None;
+            self.view.pending = None;
+            self.view.message = Some("cancelled".to_owned());
         }
     }
 
-    fn request_index_chunk(&mut self) {
-        if self.trace_rt.paused
-            || self
-                .trace_rt
-                .index_job
-                .is_some_and(|id| self.jobs.is_active(id))
-        {
+    fn request_index_chunk(&mut self, ctx: &mut PageCtx<'_>) {
+        if self.paused || self.index_job.is_some_and(|id| ctx.jobs.is_active(id)) {
             return;
         }
-        let Some(index) = self.trace_rt.index.clone() else {
+        let Some(index) = self.index.clone() else {
             return;
         };
-        let Some(source) = self.source() else {
+        let Some(source) = ctx.source() else {
             return;
         };
-        let generation = self.open_generation;
-        self.trace_rt.index_job = self.jobs.spawn(
+        let generation = ctx.store_generation;
+        self.index_job = ctx.jobs.spawn(
             Lane::Background,
             "Building the correlation index",
             true,
@@ -379,9 +310,9 @@ impl EventscopeApp {
         );
     }
 
-    fn unindexed_tail(&self) -> u64 {
-        let head = self.store.as_ref().map_or(0, |s| s.head);
-        let through = match &self.trace.index {
+    fn unindexed_tail(&self, ctx: &PageCtx<'_>) -> u64 {
+        let head = ctx.store.as_ref().map_or(0, |s| s.head);
+        let through = match &self.view.index {
             IndexView::Ready {
                 indexed_through, ..
             }
@@ -398,28 +329,29 @@ impl EventscopeApp {
 
     fn start_trace_job(
         &mut self,
+        ctx: &mut PageCtx<'_>,
         label: &str,
         run: impl FnOnce(&dyn crate::core::EventSource, Option<&TraceIndex>, &dyn Fn(f32)) -> TraceMsg
         + Send
         + 'static,
     ) {
-        if let Some(job) = self.trace_rt.trace_job.take() {
-            self.jobs.cancel(job);
+        if let Some(job) = self.trace_job.take() {
+            ctx.jobs.cancel(job);
         }
-        self.trace_rt.generation += 1;
-        self.trace.message = None;
-        let Some(source) = self.source() else {
-            self.trace.message = Some("open a store first".to_owned());
+        self.generation += 1;
+        self.view.message = None;
+        let Some(source) = ctx.source() else {
+            self.view.message = Some("open a store first".to_owned());
             return;
         };
-        let index = self.trace_rt.index.clone();
-        let lane = if self.unindexed_tail() <= INTERACTIVE_TAIL {
+        let index = self.index.clone();
+        let lane = if self.unindexed_tail(ctx) <= INTERACTIVE_TAIL {
             Lane::Interactive
         } else {
             Lane::Background
         };
-        self.trace.pending = Some(label.to_owned());
-        self.trace_rt.trace_job = self.jobs.spawn(lane, label, true, move |job| {
+        self.view.pending = Some(label.to_owned());
+        self.trace_job = ctx.jobs.spawn(lane, label, true, move |job| {
             let report = |fraction: f32| job.progress(fraction);
             let msg = crate::core::cancel::with_cancel(&job.token, || {
                 run(source.as_ref(), index.as_deref(), &report)
@@ -430,16 +362,16 @@ impl EventscopeApp {
         });
     }
 
-    fn request_trace(&mut self, correlation_id: String) {
+    fn request_trace(&mut self, ctx: &mut PageCtx<'_>, correlation_id: String) {
         let correlation_id = correlation_id.trim().to_owned();
         if correlation_id.is_empty() {
-            self.trace.message = Some("enter a correlation id or an event id".to_owned());
+            self.view.message = Some("enter a correlation id or an event id".to_owned());
             return;
         }
-        self.trace.found_by_event = None;
+        self.view.found_by_event = None;
         let label = format!("Tracing {}", crate::ui::short_id(&correlation_id, 20));
-        let generation = self.trace_rt.generation + 1;
-        self.start_trace_job(&label, move |source, index, report| {
+        let generation = self.generation + 1;
+        self.start_trace_job(ctx, &label, move |source, index, report| {
             let mut progress = |at: u64, head: u64| {
                 if head > 0 {
                     report(at as f32 / head as f32);
@@ -452,15 +384,15 @@ impl EventscopeApp {
         });
     }
 
-    fn request_find_event(&mut self, event_id: String) {
+    fn request_find_event(&mut self, ctx: &mut PageCtx<'_>, event_id: String) {
         let event_id = event_id.trim().to_owned();
         if event_id.is_empty() {
-            self.trace.message = Some("enter a correlation id or an event id".to_owned());
+            self.view.message = Some("enter a correlation id or an event id".to_owned());
             return;
         }
         let label = format!("Finding event {}", crate::ui::short_id(&event_id, 20));
-        let generation = self.trace_rt.generation + 1;
-        self.start_trace_job(&label, move |source, index, report| {
+        let generation = self.generation + 1;
+        self.start_trace_job(ctx, &label, move |source, index, report| {
             let mut progress = |at: u64, head: u64| {
                 if head > 0 {
                     report(at as f32 / head as f32);
@@ -480,13 +412,13 @@ impl EventscopeApp {
         });
     }
 
-    fn export_trace(&mut self, path: Option<String>, dot: bool) {
-        let Some(trace) = self.trace.trace.clone() else {
-            self.trace.export_message = Some("trace something first".to_owned());
+    fn export_trace(&mut self, ctx: &mut PageCtx<'_>, path: Option<String>, dot: bool) {
+        let Some(trace) = self.view.trace.clone() else {
+            self.view.export_message = Some("trace something first".to_owned());
             return;
         };
-        self.trace.export_message = None;
-        self.jobs
+        self.view.export_message = None;
+        ctx.jobs
             .spawn(Lane::Background, "Exporting the trace", false, move |job| {
                 let path = match path {
                     Some(path) if !path.trim().is_empty() => Some(PathBuf::from(path.trim())),
