@@ -11,6 +11,7 @@ pub mod metadata;
 pub mod query;
 pub mod source;
 pub mod time;
+pub mod type_names;
 pub mod typed;
 
 pub use event::{
