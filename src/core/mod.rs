@@ -8,6 +8,7 @@ pub mod event;
 pub mod ids;
 pub mod lag;
 pub mod metadata;
+pub mod paging;
 pub mod query;
 pub mod source;
 pub mod time;

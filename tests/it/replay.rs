@@ -729,7 +729,7 @@ fn reducer_handlers_by_stored_topic_equal_handlers_by_shown_name() {
         let right = b.step(Some(index)).unwrap().state;
         assert_eq!(left, right, "state after event index {index}");
     }
-    assert_ne!(a.step(Some(74)).unwrap().state, json!({}));
+    assert_ne!(*a.step(Some(74)).unwrap().state, json!({}));
 
     let mut typo = load(
         r#"fromAll().when({ $init() { return {}; }, "domain:BankAccount.Openned"(s, e) { s.open = true; } });"#,
