@@ -79,7 +79,9 @@ pub struct LagArgs {
     /// samples); stop with Ctrl+C.
     #[arg(long, value_name = "SECONDS")]
     pub watch: Option<f64>,
-    /// Print JSON Lines: `{name, position, head, lag_events, lag_seconds, status, …}`.
+    /// Print JSON Lines: `{name, position, head, lag_events, lag_seconds,
+    /// behind_head_seconds, status, …}` (`lag_seconds`: the age of the oldest unprocessed
+    /// event; `behind_head_seconds`: the head event's time minus its time).
     #[arg(long)]
     pub json: bool,
 }
@@ -628,6 +630,15 @@ fn run_demo(args: &DemoArgs, out: &mut dyn std::io::Write) -> Result<()> {
     Ok(())
 }
 
+/// A number of seconds for the lag table; `-` when unknown.
+fn seconds_cell(seconds: f64) -> String {
+    if seconds.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{seconds:.1}")
+    }
+}
+
 fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Write) -> Result<()> {
     use crate::core::lag::{LagParams, LagSample, LagSummary};
     let source = open(&args.store, mapping)?;
@@ -673,11 +684,8 @@ fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Wri
                         s.position.to_string(),
                         s.head.to_string(),
                         s.lag_events.to_string(),
-                        if s.lag_seconds.is_nan() {
-                            "-".to_owned()
-                        } else {
-                            format!("{:.1}", s.lag_seconds)
-                        },
+                        seconds_cell(s.lag_seconds),
+                        seconds_cell(s.behind_head_seconds),
                         s.rate.map(|r| format!("{r:.1}")).unwrap_or_default(),
                         s.status.to_string(),
                     ]
@@ -690,7 +698,8 @@ fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Wri
                     "position",
                     "head",
                     "behind",
-                    "seconds",
+                    "age (s)",
+                    "behind head (s)",
                     "events/s",
                     "status",
                 ],

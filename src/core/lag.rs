@@ -13,7 +13,13 @@
 //! - **Lag in seconds**: the age of the oldest unprocessed event, `now − recorded_at` of
 //!   the first event after the checkpoint, clamped to ≥ 0 (clock skew between the writer
 //!   and this machine must not produce negative lag); 0 when caught up or when that event
-//!   has no timestamp. Millisecond precision.
+//!   has no timestamp. Millisecond precision. This is the live definition: on a store
+//!   nobody writes to any more it grows with the wall clock.
+//! - **Behind the head in event time** ([`behind_head`]): `recorded_at` of the head event
+//!   minus `recorded_at` of the first unprocessed event, clamped to ≥ 0; 0 when caught up;
+//!   unknown (NaN) when either time is missing. It does not grow with the wall clock, so it
+//!   is what to read on a store that is not live (a file whose newest event is two years
+//!   old).
 //! - **Rate** ([`rate`]): events per second the projection advanced over the window,
 //!   `Δposition / Δt` between the first and last sample. **Head rate** ([`head_rate`]): the
 //!   same for the head (events appended per second).
@@ -75,16 +81,33 @@ pub struct LagSample {
     /// Seconds behind: age of the oldest unprocessed event (0 when caught up; NaN when the
     /// store records no times, so nobody can tell).
     pub lag_seconds: f64,
+    /// Seconds behind the head in event time: the head event's `recorded_at` minus the
+    /// first unprocessed event's (0 when caught up; NaN when either time is unknown).
+    pub behind_head_seconds: f64,
 }
 
 impl LagSample {
-    /// A sample with its lag computed by [`lag_now`].
+    /// A sample with its lag computed by [`lag_now`]; the head's time unknown (so
+    /// [`LagSample::behind_head_seconds`] is NaN unless caught up).
     #[must_use]
     pub fn compute(
         at: DateTime<Utc>,
         position: u64,
         head: u64,
         first_unprocessed_recorded_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self::compute_with_head(at, position, head, first_unprocessed_recorded_at, None)
+    }
+
+    /// A sample with both lags: [`lag_now`] and [`behind_head`] (`head_recorded_at` is the
+    /// head event's time).
+    #[must_use]
+    pub fn compute_with_head(
+        at: DateTime<Utc>,
+        position: u64,
+        head: u64,
+        first_unprocessed_recorded_at: Option<DateTime<Utc>>,
+        head_recorded_at: Option<DateTime<Utc>>,
     ) -> Self {
         let (lag_events, lag_seconds) = lag_now(position, head, first_unprocessed_recorded_at, at);
         Self {
@@ -93,7 +116,36 @@ impl LagSample {
             head,
             lag_events,
             lag_seconds,
+            behind_head_seconds: behind_head(
+                position,
+                head,
+                first_unprocessed_recorded_at,
+                head_recorded_at,
+            ),
         }
+    }
+}
+
+/// Seconds behind the head in event time: `head_recorded_at − first_unprocessed_recorded_at`
+/// (see the module docs), never negative (events recorded out of clock order), rounded to
+/// milliseconds; 0 when caught up; NaN when either time is unknown.
+#[must_use]
+pub fn behind_head(
+    position: u64,
+    head: u64,
+    first_unprocessed_recorded_at: Option<DateTime<Utc>>,
+    head_recorded_at: Option<DateTime<Utc>>,
+) -> f64 {
+    if head <= position {
+        return 0.0;
+    }
+    match (first_unprocessed_recorded_at, head_recorded_at) {
+        (Some(first), Some(head_at)) => {
+            #[allow(clippy::cast_precision_loss)] // Milliseconds fit f64 exactly for ~285k years.
+            let millis = (head_at - first).num_milliseconds().max(0) as f64;
+            millis / 1000.0
+        }
+        _ => f64::NAN,
     }
 }
 
@@ -388,9 +440,10 @@ impl Default for LagParams {
 
 /// Everything the lag table and `eventscope lag --json` show about one projection.
 ///
-/// Serialises as `{name, position, head, lag_events, lag_seconds, status, rate, head_rate,
-/// trend, stalled, eta_seconds}` (in that order; `rate`, `head_rate` and `eta_seconds` may
-/// be `null`).
+/// Serialises as `{name, position, head, lag_events, lag_seconds, behind_head_seconds,
+/// status, rate, head_rate, trend, stalled, eta_seconds}` (in that order; `lag_seconds`
+/// and `behind_head_seconds` are `null` when unknown; `rate`, `head_rate` and
+/// `eta_seconds` may be `null`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LagSummary {
     /// Projection name.
@@ -401,8 +454,10 @@ pub struct LagSummary {
     pub head: u64,
     /// Events behind.
     pub lag_events: u64,
-    /// Seconds behind.
+    /// Seconds behind: the age of the oldest unprocessed event (NaN when unknown).
     pub lag_seconds: f64,
+    /// Seconds behind the head in event time (NaN when unknown).
+    pub behind_head_seconds: f64,
     /// Overall status.
     pub status: LagStatus,
     /// Processing rate in events per second over the trend window.
@@ -447,6 +502,7 @@ impl LagSummary {
             head: last.head,
             lag_events: last.lag_events,
             lag_seconds: last.lag_seconds,
+            behind_head_seconds: last.behind_head_seconds,
             status: LagStatus::decide(last.lag_events, stalled, trend),
             rate: rate(window),
             head_rate: head_rate(window),
@@ -471,8 +527,15 @@ mod tests {
     }
 
     fn sample(seconds: i64, position: u64, head: u64) -> LagSample {
-        // The oldest unprocessed event was recorded just now: 0 seconds behind.
-        LagSample::compute(at(seconds), position, head, Some(at(seconds)))
+        // The oldest unprocessed event was recorded just now, as was the head: 0 seconds
+        // behind, in either sense.
+        LagSample::compute_with_head(
+            at(seconds),
+            position,
+            head,
+            Some(at(seconds)),
+            Some(at(seconds)),
+        )
     }
 
     /// One sample per second for `count` seconds: position and head from closures.
@@ -484,6 +547,61 @@ mod tests {
         (0..count)
             .map(|s| sample(s, position(s), head(s)))
             .collect()
+    }
+
+    // ---- behind_head ----
+
+    #[test]
+    fn behind_head_is_event_time_not_wall_clock() {
+        // A store whose newest event is two years old: the live age is huge, the time
+        // behind the head is what separates the first unprocessed event from the head.
+        let now = at(2 * 365 * 86_400);
+        let sample = LagSample::compute_with_head(now, 90, 100, Some(at(-12)), Some(at(0)));
+        assert_eq!(sample.lag_events, 10);
+        assert!((sample.behind_head_seconds - 12.0).abs() < 1e-9);
+        assert!(sample.lag_seconds > 63_000_000.0);
+        // Caught up: 0 whatever the times.
+        assert_eq!(behind_head(100, 100, Some(at(-5)), Some(at(0))), 0.0);
+        assert_eq!(behind_head(101, 100, None, None), 0.0);
+        // Unknown times: unknown.
+        assert!(behind_head(90, 100, None, Some(at(0))).is_nan());
+        assert!(behind_head(90, 100, Some(at(0)), None).is_nan());
+        assert!(
+            LagSample::compute(now, 90, 100, Some(at(0)))
+                .behind_head_seconds
+                .is_nan()
+        );
+        // Clocks out of order never give negative seconds; milliseconds kept.
+        assert_eq!(behind_head(90, 100, Some(at(5)), Some(at(0))), 0.0);
+        let first = at(0) - chrono::TimeDelta::milliseconds(1_234);
+        assert!((behind_head(1, 2, Some(first), Some(at(0))) - 1.234).abs() < 1e-12);
+    }
+
+    #[test]
+    fn summary_carries_behind_head_next_to_lag_seconds() {
+        let samples = [LagSample::compute_with_head(
+            at(100),
+            90,
+            100,
+            Some(at(-12)),
+            Some(at(0)),
+        )];
+        let summary = LagSummary::from_samples("p", &samples, &LagParams::default()).unwrap();
+        assert!((summary.behind_head_seconds - 12.0).abs() < 1e-9);
+        let json = serde_json::to_string(&summary).unwrap();
+        assert!(
+            json.contains(r#""lag_seconds":112.0,"behind_head_seconds":12.0,"status""#),
+            "{json}"
+        );
+        let unknown = [LagSample::compute(at(0), 90, 100, None)];
+        let json = serde_json::to_string(
+            &LagSummary::from_samples("p", &unknown, &LagParams::default()).unwrap(),
+        )
+        .unwrap();
+        assert!(
+            json.contains(r#""lag_seconds":null,"behind_head_seconds":null"#),
+            "{json}"
+        );
     }
 
     // ---- lag_now ----
@@ -777,6 +895,7 @@ mod tests {
                 "head",
                 "lag_events",
                 "lag_seconds",
+                "behind_head_seconds",
                 "status",
                 "rate",
                 "head_rate",
