@@ -62,10 +62,16 @@ pub fn unknown_type_message(name: &str, known: &[EventTypeName]) -> String {
     )
 }
 
+/// A name this close (edit distance) to a type of the store is taken for a typo of it.
+const TYPO_DISTANCE: usize = 3;
+
 /// Warnings for the names a file uses (`what`: "handler", "upcaster") that match no type of
-/// the store: one line per unknown name, after a first line saying so when none of the
-/// file's names matches anything (the case where a fold or a check silently does nothing).
-/// Empty when every name is known, or when the file names no type.
+/// the store. When none of the file's names matches anything (a fold or a check that
+/// silently does nothing), a first line says so and every name gets its did-you-mean line.
+/// When some match, only the names that look like typos of a stored type (within a few
+/// edits of one) are warned about: a file shared by several stores (a reducer for an
+/// application and its downstream one) names types a given store does not hold. Empty
+/// when every name is known, or when the file names no type.
 #[must_use]
 pub fn unknown_type_warnings(
     file: &str,
@@ -79,8 +85,16 @@ pub fn unknown_type_warnings(
     if unknown.is_empty() {
         return Vec::new();
     }
+    let none_match = names.iter().all(|n| !is_known(n, known));
+    if !none_match {
+        unknown.retain(|name| {
+            known.iter().any(|t| {
+                edit_distance(name, &t.shown).min(edit_distance(name, &t.stored)) <= TYPO_DISTANCE
+            })
+        });
+    }
     let mut out = Vec::with_capacity(unknown.len() + 1);
-    if unknown.len() == names.len() {
+    if none_match {
         let count = names.len();
         let plural = if count == 1 { "" } else { "s" };
         out.push(format!(
@@ -220,6 +234,12 @@ mod tests {
             ["r.js: no event type `BankAccount.Deposit`; did you mean \
               `bankorders_model:BankAccount.Deposited` (shown as `BankAccount.Deposited`)?"]
         );
+        // Names far from every stored type, beside names that match: another store's types.
+        let shared = vec![
+            "BankAccount.Opened".to_owned(),
+            "AccountWatch.Started".to_owned(),
+        ];
+        assert!(unknown_type_warnings("r.js", "handler", &shared, &known).is_empty());
         let none = vec!["Opened".to_owned()];
         let warnings = unknown_type_warnings("r.js", "handler", &none, &known);
         assert_eq!(
