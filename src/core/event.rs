@@ -458,6 +458,24 @@ pub struct FieldProblem {
     pub raw: Option<String>,
 }
 
+impl FieldProblem {
+    /// A problem with `field` (a key of [`Event::to_json`]).
+    #[must_use]
+    pub fn new(field: &str, problem: impl Into<String>, raw: Option<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            problem: problem.into(),
+            raw,
+        }
+    }
+
+    /// Stored bytes as the `raw` of a problem: the text when they are UTF-8, else hex.
+    #[must_use]
+    pub fn raw_of_bytes(bytes: &[u8]) -> String {
+        std::str::from_utf8(bytes).map_or_else(|_| hex(bytes), str::to_owned)
+    }
+}
+
 /// An event type as shown and as stored (the same for most stores).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EventTypeName {
