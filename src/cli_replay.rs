@@ -337,12 +337,21 @@ pub fn run_check_snapshots(
         }
         Reducers::Config(config, trust) => {
             let mut cache = ReducerCache::new(&config, &trust);
-            crate::replay::snapshots::drift_report(
+            let report = crate::replay::snapshots::drift_report(
                 source,
                 &mut cache,
                 only.as_deref(),
                 &mut progress,
-            )?
+            )?;
+            match cache.handler_warnings(source.as_ref()) {
+                Ok(warnings) => {
+                    for warning in warnings {
+                        eprintln!("warning: {warning}");
+                    }
+                }
+                Err(e) => tracing::warn!("checking handler names: {e}"),
+            }
+            report
         }
     };
     if let Some(e) = write_error {

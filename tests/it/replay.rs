@@ -743,3 +743,57 @@ fn reducer_handlers_by_stored_topic_equal_handlers_by_shown_name() {
         ]
     );
 }
+
+/// `eventscope state` with a reducer whose handlers name no type of the store warns on
+/// stderr with the closest types (the state is still printed: it is the reducer's answer),
+/// and a reducer that names real types does not.
+#[test]
+fn cli_warns_about_a_reducer_that_names_no_stored_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = crate::common::demo_store(dir.path(), 300, 3);
+    let source = open(&store);
+    let account = source
+        .list_streams(&eventscope::core::StreamQuery {
+            category: Some("account".to_owned()),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .remove(0)
+        .stream_id;
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let typo = write(
+        "typo.js",
+        r#"fromAll().when({ $init() { return { n: 0 }; }, AccountOpend(s, e) { s.n += 1; } });"#,
+    );
+    let right = write(
+        "right.js",
+        r#"fromAll().when({ $init() { return { n: 0 }; }, AccountOpened(s, e) { s.n += 1; } });"#,
+    );
+    let store = store.display().to_string();
+    let out = crate::common::eventscope(&["state", &store, &account, "--reducer", &typo, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: {typo}: none of its 1 handler name matches an event type in this store, so no handler ever runs"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "warning: {typo}: no event type `AccountOpend`; did you mean `AccountOpened`?"
+        )),
+        "{stderr}"
+    );
+    let out =
+        crate::common::eventscope(&["state", &store, &account, "--reducer", &right, "--json"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let state = crate::common::json_lines(&out);
+    assert_eq!(state[0]["state"]["n"], 1);
+}
