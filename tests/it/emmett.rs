@@ -244,7 +244,7 @@ fn emmett_type_names_are_stored_as_shown_and_filter_alike() {
     let warnings = eventscope::core::type_names::unknown_type_warnings(
         "r.js",
         "handler",
-        &[misspelt.clone()],
+        std::slice::from_ref(&misspelt),
         &names,
     );
     assert_eq!(warnings.len(), 2, "{warnings:?}");
@@ -258,7 +258,7 @@ fn emmett_type_names_are_stored_as_shown_and_filter_alike() {
         eventscope::core::type_names::unknown_type_warnings(
             "r.js",
             "handler",
-            &[first.clone()],
+            std::slice::from_ref(first),
             &names
         )
         .is_empty()

@@ -1,4 +1,4 @@
-//! KurrentDB (EventStoreDB) over gRPC through the official `kurrentdb` client (source layer).
+//! KurrentDB (EventStoreDB) over gRPC through the official `kurrentdb` client (source layer). (Over 600 lines: one client with its stream index, reads and conversions, which share its runtime and state; URL recognition lives in `grpc/mod.rs`.)
 //!
 //! - Connection strings as KurrentDB users write them: `kurrentdb://`, `esdb://` (and
 //!   `kurrent://`, `kdb://`), `+discover` for clusters (gossip), `tls`, `tlsVerifyCert`,

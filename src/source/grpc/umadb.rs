@@ -1,4 +1,4 @@
-//! UmaDB over gRPC (source layer): `umadb.v1.DCB` Read, Head, GetTrackingInfo.
+//! UmaDB over gRPC (source layer): `umadb.v1.DCB` Read, Head, GetTrackingInfo. (Over 600 lines: one client with its tag index, reads and conversions, which share its runtime and state.)
 //!
 //! UmaDB has no streams: events carry a type and tags. eventscope shows tags as streams by
 //! a [`TagRule`] (default: tags shaped `prefix:value`, hiding tags that occur on a single
