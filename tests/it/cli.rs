@@ -303,3 +303,52 @@ fn limits_above_the_page_size_and_all_return_every_event() {
         stderr(&out)
     );
 }
+
+/// One stream longer than a page (12,345 events): `events --limit all` forwards and
+/// backwards, and from a version, returns every event exactly once, in order.
+#[test]
+fn events_of_a_stream_longer_than_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.db");
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, \
+         version INTEGER NOT NULL, event_type TEXT NOT NULL, event_version INTEGER NOT NULL DEFAULT 1, \
+         payload TEXT NOT NULL, metadata TEXT, created_at TEXT NOT NULL);",
+    )
+    .unwrap();
+    let tx = conn.transaction().unwrap();
+    for i in 0..12_345i64 {
+        let stream = if i % 10 == 9 { "other-1" } else { "long-1" };
+        tx.execute(
+            "INSERT INTO events (event_id, aggregate_id, version, event_type, payload, created_at) \
+             VALUES (?1, ?2, (SELECT count(*) + 1 FROM events WHERE aggregate_id = ?2), 'Ticked', ?3, '2024-01-01T00:00:00Z')",
+            rusqlite::params![format!("e{i}"), stream, format!("{{\"i\": {i}}}")],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(conn);
+    let want: u64 = 12_345 - 12_345 / 10;
+    let store = path.display().to_string();
+    let versions = |args: &[&str]| {
+        let mut all = vec!["events", store.as_str(), "long-1", "--json"];
+        all.extend_from_slice(args);
+        json_lines(&eventscope(&all))
+            .iter()
+            .map(|e| e["stream_version"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let forwards = versions(&["--limit", "all"]);
+    assert_eq!(forwards, (1..=want).collect::<Vec<_>>());
+    let backwards = versions(&["--limit", "all", "--backwards"]);
+    assert_eq!(backwards, (1..=want).rev().collect::<Vec<_>>());
+    let from = versions(&["--limit", "10500", "--from-version", "500"]);
+    assert_eq!(from, (500..11_000).collect::<Vec<_>>());
+    let cut = eventscope(&["events", &store, "long-1", "--json", "--limit", "10001"]);
+    assert_eq!(json_lines(&cut).len(), 10_001);
+    assert!(String::from_utf8_lossy(&cut.stderr).contains("showing 10001 events; more follow"));
+    let missing = eventscope(&["events", &store, "nope-1", "--json"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("stream not found: nope-1"));
+}
