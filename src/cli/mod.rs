@@ -14,6 +14,7 @@ use anyhow::{Context as _, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::core::paging::{Limit, Paged, cut_short_note, page_log, page_stream, page_streams};
 use crate::core::query::{Direction, LogQuery, StreamQuery, StreamSort};
 use crate::core::source::EventSource;
 use crate::core::time::{format_rfc3339, parse_timestamp};
@@ -82,7 +83,9 @@ pub struct LagArgs {
     /// samples); stop with Ctrl+C.
     #[arg(long, value_name = "SECONDS")]
     pub watch: Option<f64>,
-    /// Print JSON Lines: `{name, position, head, lag_events, lag_seconds, status, …}`.
+    /// Print JSON Lines: `{name, position, head, lag_events, lag_seconds,
+    /// behind_head_seconds, status, …}` (`lag_seconds`: the age of the oldest unprocessed
+    /// event; `behind_head_seconds`: the head event's time minus its time).
     #[arg(long)]
     pub json: bool,
 }
@@ -141,9 +144,10 @@ pub struct StreamsArgs {
     /// Order.
     #[arg(long, value_enum, default_value = "id")]
     pub sort: SortArg,
-    /// Maximum number of streams.
-    #[arg(long, default_value_t = 100)]
-    pub limit: u64,
+    /// Maximum number of streams, or `all` (read page after page; a note on stderr says
+    /// when more follow).
+    #[arg(long, default_value = "100", value_parser = Limit::parse)]
+    pub limit: Limit,
     /// Streams to skip.
     #[arg(long, default_value_t = 0)]
     pub offset: u64,
@@ -162,9 +166,10 @@ pub struct EventsArgs {
     /// First version to read (inclusive; for --backwards, the highest).
     #[arg(long)]
     pub from_version: Option<u64>,
-    /// Maximum number of events.
-    #[arg(long, default_value_t = 100)]
-    pub limit: u64,
+    /// Maximum number of events, or `all` (read page after page; a note on stderr says
+    /// when more follow).
+    #[arg(long, default_value = "100", value_parser = Limit::parse)]
+    pub limit: Limit,
     /// Newest first.
     #[arg(long)]
     pub backwards: bool,
@@ -184,9 +189,10 @@ pub struct LogArgs {
     /// First global position (inclusive).
     #[arg(long)]
     pub from_position: Option<u64>,
-    /// Maximum number of events.
-    #[arg(long, default_value_t = 100)]
-    pub limit: u64,
+    /// Maximum number of events, or `all` (read page after page; a note on stderr says
+    /// when more follow).
+    #[arg(long, default_value = "100", value_parser = Limit::parse)]
+    pub limit: Limit,
     /// Only this event type (repeat for several).
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -283,14 +289,22 @@ pub fn run(
                     SortArg::Activity => StreamSort::LastActivity,
                 },
                 offset: args.offset,
-                limit: args.limit,
+                limit: 0,
             };
-            let streams = source.list_streams(&query)?;
-            if args.json {
-                for stream in &streams {
-                    writeln!(out, "{}", serde_json::to_string(stream)?)?;
+            let mut streams = Vec::new();
+            let json = args.json;
+            let paged = page_streams(source.as_ref(), &query, args.limit, &mut |page| {
+                if json {
+                    for stream in &page {
+                        writeln!(out, "{}", serde_json::to_string(stream)?)?;
+                    }
+                } else {
+                    streams.extend(page);
                 }
-            } else {
+                Ok::<(), anyhow::Error>(())
+            })?;
+            note_cut_short(&paged, "streams");
+            if !json {
                 let rows: Vec<Vec<String>> = streams
                     .iter()
                     .map(|s| {
@@ -319,17 +333,28 @@ pub fn run(
         }
         Command::Events(args) => {
             let source = open(&args.store, mapping)?;
-            if source.stream(&args.stream)?.is_none() {
-                bail!("stream not found: {}", args.stream);
-            }
             let direction = if args.backwards {
                 Direction::Backwards
             } else {
                 Direction::Forwards
             };
-            let events =
-                source.read_stream(&args.stream, args.from_version, direction, args.limit)?;
-            print_events(out, &events, args.json, args.raw)
+            let mut printer = EventPrinter::new(args.json, args.raw);
+            let paged = page_stream(
+                source.as_ref(),
+                &args.stream,
+                args.from_version,
+                direction,
+                args.limit,
+                &mut |page| printer.page(out, page),
+            )?;
+            // Only an empty read asks whether the stream exists: a summary walks the whole
+            // stream, and a page must cost what the page costs.
+            if paged.delivered == 0 && source.stream(&args.stream)?.is_none() {
+                bail!("stream not found: {}", args.stream);
+            }
+            printer.finish(out)?;
+            note_cut_short(&paged, "events");
+            Ok(())
         }
         Command::Log(args) => {
             let source = open(&args.store, mapping)?;
@@ -340,17 +365,32 @@ pub fn run(
                 since: args.since,
                 until: args.until,
                 direction: Direction::Forwards,
-                limit: args.limit,
+                limit: 0,
             };
+            let mut limit = args.limit;
             if let Some(newest) = args.newest {
                 query.direction = Direction::Backwards;
-                query.limit = newest;
+                limit = Limit::Count(newest);
             }
-            let mut events = source.read_log(&query)?;
             if query.direction == Direction::Backwards {
-                events.reverse();
+                // The newest N, printed oldest first: collected, then reversed.
+                let mut events = Vec::new();
+                let paged = page_log(source.as_ref(), &query, limit, &mut |page| {
+                    events.extend(page);
+                    Ok::<(), anyhow::Error>(())
+                })?;
+                events.sort_by_key(|e| e.global_position);
+                print_events(out, &events, args.json, args.raw)?;
+                note_cut_short(&paged, "events");
+                return Ok(());
             }
-            print_events(out, &events, args.json, args.raw)
+            let mut printer = EventPrinter::new(args.json, args.raw);
+            let paged = page_log(source.as_ref(), &query, limit, &mut |page| {
+                printer.page(out, page)
+            })?;
+            printer.finish(out)?;
+            note_cut_short(&paged, "events");
+            Ok(())
         }
         Command::Snapshots(args) => {
             let source = open(&args.store, mapping)?;
@@ -419,6 +459,48 @@ pub fn run(
                 write_table(out, &["name", "position", "head", "updated at"], &rows)?;
             }
             Ok(())
+        }
+    }
+}
+
+/// Says on stderr when a limit cut the output short (nothing is left out silently).
+fn note_cut_short(paged: &Paged, what: &str) {
+    if let Some(note) = cut_short_note(paged, what) {
+        eprintln!("note: {note}");
+    }
+}
+
+/// Prints events as pages arrive: JSON Lines at once, a table (whose column widths need
+/// every row) at the end.
+struct EventPrinter {
+    json: bool,
+    raw: bool,
+    rows: Vec<crate::core::Event>,
+}
+
+impl EventPrinter {
+    fn new(json: bool, raw: bool) -> Self {
+        Self {
+            json,
+            raw,
+            rows: Vec::new(),
+        }
+    }
+
+    fn page(&mut self, out: &mut dyn std::io::Write, page: Vec<crate::core::Event>) -> Result<()> {
+        if self.json {
+            print_events(out, &page, true, self.raw)
+        } else {
+            self.rows.extend(page);
+            Ok(())
+        }
+    }
+
+    fn finish(self, out: &mut dyn std::io::Write) -> Result<()> {
+        if self.json {
+            Ok(())
+        } else {
+            print_events(out, &self.rows, false, self.raw)
         }
     }
 }
@@ -554,6 +636,15 @@ fn run_demo(args: &DemoArgs, out: &mut dyn std::io::Write) -> Result<()> {
     Ok(())
 }
 
+/// A number of seconds for the lag table; `-` when unknown.
+fn seconds_cell(seconds: f64) -> String {
+    if seconds.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{seconds:.1}")
+    }
+}
+
 fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Write) -> Result<()> {
     use crate::core::lag::{LagParams, LagSample, LagSummary};
     let source = open(&args.store, mapping)?;
@@ -599,11 +690,8 @@ fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Wri
                         s.position.to_string(),
                         s.head.to_string(),
                         s.lag_events.to_string(),
-                        if s.lag_seconds.is_nan() {
-                            "-".to_owned()
-                        } else {
-                            format!("{:.1}", s.lag_seconds)
-                        },
+                        seconds_cell(s.lag_seconds),
+                        seconds_cell(s.behind_head_seconds),
                         s.rate.map(|r| format!("{r:.1}")).unwrap_or_default(),
                         s.status.to_string(),
                     ]
@@ -616,7 +704,8 @@ fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Wri
                     "position",
                     "head",
                     "behind",
-                    "seconds",
+                    "age (s)",
+                    "behind head (s)",
                     "events/s",
                     "status",
                 ],

@@ -187,6 +187,19 @@ fn build_from_config(
     Ok(choice.build(true)?)
 }
 
+/// Prints on stderr a warning for each handler name of `reducer` that matches no event type
+/// of the store (a fold would silently skip those events).
+fn warn_unknown_handlers(reducer: &mut dyn Reducer, source: &dyn EventSource) {
+    match crate::replay::handler_warnings(reducer, source) {
+        Ok(warnings) => {
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+        }
+        Err(e) => tracing::warn!("checking handler names: {e}"),
+    }
+}
+
 /// `eventscope state`.
 ///
 /// # Errors
@@ -208,6 +221,7 @@ pub fn run_state(
             built.as_mut()
         }
     };
+    warn_unknown_handlers(reducer, source.as_ref());
     let target = match (args.version, args.at) {
         (Some(v), _) => Target::Version(v),
         (None, Some(at)) => Target::AsOf(at),
@@ -309,7 +323,8 @@ pub fn run_check_snapshots(
         }
     };
     let report = match resolved {
-        Reducers::One(reducer) => {
+        Reducers::One(mut reducer) => {
+            warn_unknown_handlers(reducer.as_mut(), source.as_ref());
             let config = ProjectConfig::none();
             let trust = TrustStore::default();
             let mut cache = ReducerCache::with_override(&config, &trust, reducer);
@@ -322,12 +337,21 @@ pub fn run_check_snapshots(
         }
         Reducers::Config(config, trust) => {
             let mut cache = ReducerCache::new(&config, &trust);
-            crate::replay::snapshots::drift_report(
+            let report = crate::replay::snapshots::drift_report(
                 source,
                 &mut cache,
                 only.as_deref(),
                 &mut progress,
-            )?
+            )?;
+            match cache.handler_warnings(source.as_ref()) {
+                Ok(warnings) => {
+                    for warning in warnings {
+                        eprintln!("warning: {warning}");
+                    }
+                }
+                Err(e) => tracing::warn!("checking handler names: {e}"),
+            }
+            report
         }
     };
     if let Some(e) = write_error {

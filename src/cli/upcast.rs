@@ -79,6 +79,9 @@ pub fn run_upcast(
         rules,
         Duration::from_millis(args.budget_ms.max(1)),
     )?;
+    for warning in upcasters.type_warnings(&source.event_type_names()?) {
+        eprintln!("warning: {warning}");
+    }
     let report = match check(
         source.as_ref(),
         &upcasters,
