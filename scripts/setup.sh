@@ -24,6 +24,8 @@ for what in "${want[@]}"; do
       # start private clusters from it (scripts/pg-test-server.sh does the same by hand) and
       # restore the dumps under tests/fixtures/postgres/.
       packages+=(postgresql)
+      # The TLS-enabled test cluster's self-signed certificate (pg-test-server.sh --tls).
+      packages+=(openssl)
       ;;
     *) echo "setup.sh: unknown target $what (run|test)" >&2; exit 2 ;;
   esac
