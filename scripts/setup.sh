@@ -20,6 +20,12 @@ for what in "${want[@]}"; do
       # Python with the real `eventsourcing` library: the command-reducer tests replay the
       # fixtures with the library's own classes (assets/examples/eventsourcing_replay.py).
       packages+=(python3 python3-venv)
+      # A real PostgreSQL server (initdb/pg_ctl/psql/pg_dump): the PostgreSQL source's tests
+      # start private clusters from it (scripts/pg-test-server.sh does the same by hand) and
+      # restore the dumps under tests/fixtures/postgres/.
+      packages+=(postgresql)
+      # The TLS-enabled test cluster's self-signed certificate (pg-test-server.sh --tls).
+      packages+=(openssl)
       ;;
     *) echo "setup.sh: unknown target $what (run|test)" >&2; exit 2 ;;
   esac

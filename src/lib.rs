@@ -8,17 +8,20 @@
 //! - [`replay`]: reducers (generic, script, command), time travel, snapshot checks, drift
 //!   report and evidence bundles; [`script`]: the sandboxed JavaScript engine.
 //! - [`trace`]: correlation tracing (causal tree, sidecar index, exports).
-//! - [`cli`]: headless commands over the same core.
-//! - `ui` / `app` (feature `gui`): the eframe desktop application.
+//! - [`cli`]: headless commands over the same core (`cli/replay`, `cli/upcast`, `cli/trace`).
+//! - [`own`]: eventscope's own files: store identity, move-aside of corrupt files.
+//! - `context` / `ui` / `app` (feature `gui`): the eframe desktop application; `context`
+//!   holds the commands, messages and settings that `ui` pages and the `app` share.
 
 #[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
-pub mod cli_replay;
-pub mod cli_upcast;
+#[cfg(feature = "gui")]
+pub mod context;
 pub mod core;
 pub mod demo;
 pub mod history;
+pub mod own;
 pub mod replay;
 pub mod script;
 pub mod source;

@@ -39,7 +39,7 @@ fn main() -> std::process::ExitCode {
             }) {
                 return std::process::ExitCode::SUCCESS;
             }
-            if let Some(findings) = error.downcast_ref::<eventscope::cli_replay::Findings>() {
+            if let Some(findings) = error.downcast_ref::<eventscope::cli::replay::Findings>() {
                 eprintln!("eventscope: {findings}");
             } else {
                 eprintln!("error: {error:#}");

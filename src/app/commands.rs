@@ -1,13 +1,12 @@
 //! Applying view commands and job results to the app state.
 
-use crate::app::messages::{AppCommand, AppMsg, LogPlacement};
-use crate::app::state::View;
-use crate::app::{EventscopeApp, OpenStore};
+use crate::app::EventscopeApp;
+use crate::context::messages::{AppCommand, AppMsg, LogPlacement};
+use crate::context::state::View;
 use crate::core::time::parse_timestamp;
 
 impl EventscopeApp {
     /// Applies one command from a view (or a test).
-    #[allow(clippy::too_many_lines)] // A flat dispatch over all commands.
     pub fn apply(&mut self, command: AppCommand) {
         match command {
             AppCommand::Open(location) => self.open(location),
@@ -20,7 +19,7 @@ impl EventscopeApp {
                 }
             }
             AppCommand::SelectStream { stream_id, version } => {
-                self.select_stream(stream_id, version)
+                self.select_stream(stream_id, version);
             }
             AppCommand::Inspect(event) => self.inspect(*event),
             AppCommand::OpenInStream(event) => {
@@ -33,7 +32,7 @@ impl EventscopeApp {
             AppCommand::StreamQueryChanged => self.reload_streams(),
             AppCommand::LogQueryChanged => self.request_log(LogPlacement::ReplaceAtEnd, None),
             AppCommand::LogFrom(position) => {
-                self.request_log(LogPlacement::ReplaceAtStart, Some(position))
+                self.request_log(LogPlacement::ReplaceAtStart, Some(position));
             }
             AppCommand::LogMore { older } => {
                 self.request_log(
@@ -48,13 +47,15 @@ impl EventscopeApp {
             AppCommand::AttachTracking(location) => self.attach_tracking(location),
             AppCommand::Cancel(job_id) => {
                 self.jobs.cancel(job_id);
-                self.trace_job_cancelled(job_id);
+                self.trace.job_cancelled(job_id);
                 if Some(job_id) == self.count_job {
                     self.count_job = None;
                 }
             }
             AppCommand::Copy(text) => self.egui_ctx.copy_text(text),
-            AppCommand::Replay(command) => self.replay_command(command),
+            AppCommand::Replay(command) => {
+                with_page!(self, replay, |page, ctx| page.on_command(ctx, command));
+            }
             AppCommand::DismissError => self.last_error = None,
             AppCommand::Retry => {
                 self.auto_retry_backoff = super::AUTO_RETRY_FIRST;
@@ -65,12 +66,16 @@ impl EventscopeApp {
                 self.state.theme = choice;
                 self.egui_ctx.set_theme(choice.preference());
             }
-            AppCommand::Trace(command) => self.apply_trace(command),
-            AppCommand::Upcast(command) => self.upcast_command(command),
+            AppCommand::Trace(command) => {
+                with_page!(self, trace, |page, ctx| page.on_command(ctx, command));
+            }
+            AppCommand::Upcast(command) => {
+                with_page!(self, upcast, |page, ctx| page.on_command(ctx, command));
+            }
         }
     }
 
-    fn open(&mut self, location: String) {
+    pub(super) fn open(&mut self, location: String) {
         self.jobs.cancel_all();
         self.open_generation += 1;
         let generation = self.open_generation;
@@ -84,7 +89,7 @@ impl EventscopeApp {
         };
         let label = format!("Opening {shown}");
         self.jobs.spawn(
-            crate::app::jobs::Lane::Interactive,
+            crate::context::jobs::Lane::Interactive,
             &label,
             true,
             move |job| {
@@ -98,7 +103,7 @@ impl EventscopeApp {
         );
     }
 
-    fn select_stream(&mut self, stream_id: String, version: Option<u64>) {
+    pub(super) fn select_stream(&mut self, stream_id: String, version: Option<u64>) {
         if self.stream_view.stream_id.as_deref() == Some(stream_id.as_str()) {
             if let Some(version) = version {
                 self.select_version(version);
@@ -128,10 +133,10 @@ impl EventscopeApp {
             self.stream_view.scroll_to = usize::try_from(row).ok();
         }
         self.request_stream();
-        self.replay_on_stream_selected();
+        with_page!(self, replay, |page, ctx| page.on_stream_selected(ctx));
     }
 
-    fn select_version(&mut self, version: u64) {
+    pub(super) fn select_version(&mut self, version: u64) {
         self.stream_view.selected_version = Some(version);
         let row = self.stream_view.row_of(version);
         self.stream_view.scroll_to = usize::try_from(row).ok();
@@ -142,7 +147,7 @@ impl EventscopeApp {
         }
     }
 
-    fn inspect(&mut self, event: crate::core::Event) {
+    pub(super) fn inspect(&mut self, event: crate::core::Event) {
         if self.stream_view.stream_id.as_deref() == Some(event.stream_id.as_str()) {
             self.stream_view.selected_version = Some(event.stream_version);
         }
@@ -156,7 +161,7 @@ impl EventscopeApp {
         self.request_inspector_text();
     }
 
-    fn go_to(&mut self, text: &str) {
+    pub(super) fn go_to(&mut self, text: &str) {
         self.stream_view.goto_message = None;
         if self.stream_view.stream_id.is_none() {
             return;
@@ -168,7 +173,7 @@ impl EventscopeApp {
             .and_then(|p| p.trim().parse::<u64>().ok())
         {
             self.spawn_read(
-                crate::app::jobs::Lane::Interactive,
+                crate::context::jobs::Lane::Interactive,
                 "Finding position",
                 false,
                 move |source| {
@@ -253,250 +258,7 @@ impl EventscopeApp {
         }
     }
 
-    /// Applies one job result.
-    #[allow(clippy::too_many_lines)] // A flat dispatch over all messages.
-    pub(super) fn handle(&mut self, msg: AppMsg) {
-        match msg {
-            AppMsg::Opened {
-                generation,
-                location,
-                result,
-            } => {
-                if generation != self.open_generation {
-                    return;
-                }
-                self.connect.opening = None;
-                match result {
-                    Ok(source) => {
-                        self.state.remember(&location);
-                        self.connect.open = false;
-                        self.connect.error = None;
-                        self.lag_history = None;
-                        self.request_history(&location);
-                        let is_demo = self.is_demo_location(&location);
-                        self.replay_on_open(&location, is_demo);
-                        self.open_trace_index(&location);
-                        self.store = Some(OpenStore {
-                            // Shown in the title and header: never with a password.
-                            location: crate::source::grpc::redact_url(&location),
-                            source,
-                            info: None,
-                            head: 0,
-                        });
-                        self.reset_views();
-                    }
-                    Err(error) => {
-                        let location = crate::source::grpc::redact_url(&location);
-                        let tried = if location.contains("://") {
-                            format!("tried: connecting to the server at {location}")
-                        } else {
-                            format!("tried: opening {location} as a SQLite file, read-only")
-                        };
-                        tracing::error!("opening {location}: {error}");
-                        self.connect.error = Some(format!("{error}\n({tried})"));
-                        self.connect.open = true;
-                    }
-                }
-            }
-            AppMsg::DemoReady(result) => {
-                self.demo_status = None;
-                match result {
-                    Ok((path, anchor)) => {
-                        self.start_live(path.clone(), anchor);
-                        self.open(path.display().to_string());
-                    }
-                    Err(error) => {
-                        self.connect.error =
-                            Some(format!("could not create the demo store: {error}"));
-                        tracing::error!("creating the demo store: {error}");
-                    }
-                }
-            }
-            AppMsg::Info(info) => {
-                if let Some(store) = &mut self.store {
-                    store.head = store.head.max(info.head_position);
-                    store.info = Some(info);
-                }
-            }
-            AppMsg::Head(head) => self.on_head(head),
-            AppMsg::StreamCount { generation, count } => {
-                if generation == self.streams.rows.generation {
-                    self.streams.rows.total = Some(count);
-                }
-            }
-            AppMsg::StreamPage {
-                generation,
-                page,
-                rows,
-            } => self.streams.rows.insert(generation, page, rows),
-            AppMsg::Categories(categories) => self.streams.categories = Some(categories),
-            AppMsg::EventTypes(types) => self.log.all_types = Some(types),
-            AppMsg::Stream { generation, info } => {
-                if generation != self.stream_view.generation {
-                    return;
-                }
-                match info {
-                    Some(info) => {
-                        let grew = self
-                            .stream_view
-                            .info
-                            .as_ref()
-                            .is_some_and(|old| old.event_count != info.event_count);
-                        let last_page =
-                            info.event_count.saturating_sub(1) / self.stream_view.rows.page_size;
-                        self.stream_view.rows.total = Some(info.event_count);
-                        let first_load = self.stream_view.info.is_none();
-                        self.stream_view.info = Some(info);
-                        if grew {
-                            // The old last page may have been short: fetch it again.
-                            self.stream_view
-                                .rows
-                                .invalidate_page(last_page.saturating_sub(1));
-                            self.stream_view.rows.invalidate_page(last_page);
-                        }
-                        if let Some(version) = self.pending_version.filter(|_| first_load) {
-                            self.select_version(version);
-                        } else if self.stream_view.follow && (first_load || grew) {
-                            let last = self.stream_view.rows.total.unwrap_or(1).saturating_sub(1);
-                            self.stream_view.scroll_to = usize::try_from(last).ok();
-                        }
-                    }
-                    None => {
-                        let stream = self.stream_view.stream_id.clone().unwrap_or_default();
-                        self.error("Reading stream", &format!("stream not found: {stream}"));
-                    }
-                }
-            }
-            AppMsg::StreamEvents {
-                generation,
-                page,
-                events,
-            } => {
-                self.stream_view.insert_page(generation, page, events);
-                if let Some(version) = self.pending_version {
-                    let row = self.stream_view.row_of(version);
-                    if let Some(event) = self.stream_view.rows.row(row).cloned() {
-                        self.pending_version = None;
-                        self.inspect(event);
-                    }
-                }
-            }
-            AppMsg::GoToVersion {
-                generation,
-                version,
-                query,
-            } => {
-                if generation != self.stream_view.generation {
-                    return;
-                }
-                match version {
-                    Some(version) => self.select_version(version),
-                    None => {
-                        self.stream_view.goto_message =
-                            Some(format!("no event at or before {query}"))
-                    }
-                }
-            }
-            AppMsg::GoToPosition { event, position } => match event {
-                Some(event) => self.apply(AppCommand::OpenInStream(event)),
-                None => {
-                    self.stream_view.goto_message = Some(format!("no event at position {position}"))
-                }
-            },
-            AppMsg::LogEvents {
-                generation,
-                placement,
-                events,
-            } => {
-                if generation != self.log.generation {
-                    return;
-                }
-                match placement {
-                    LogPlacement::Prepend => self.log.loading.0 = false,
-                    LogPlacement::Append => self.log.loading.1 = false,
-                    _ => self.log.loading = (false, false),
-                }
-                self.log.place(placement, events);
-            }
-            AppMsg::InspectorText {
-                generation,
-                payload,
-                metadata,
-                raw,
-            } => {
-                if generation == self.inspector.generation {
-                    self.inspector.payload_lines = Some(payload);
-                    self.inspector.metadata_lines = Some(metadata);
-                    self.inspector.raw_lines = raw;
-                }
-            }
-            AppMsg::LagSamples {
-                generation,
-                samples,
-                note,
-            } => {
-                if generation == self.open_generation {
-                    self.projections.add(samples);
-                    self.projections.summarize();
-                    if note.is_some() {
-                        self.projections.history_note = note;
-                    }
-                }
-            }
-            AppMsg::HistoryReady {
-                generation,
-                history,
-            } => {
-                if generation == self.open_generation {
-                    self.lag_history = Some(history);
-                }
-            }
-            AppMsg::Attached { location, source } => {
-                self.projections.attached.push(location);
-                self.attached.push(source);
-                self.last_lag_sample = None;
-            }
-            AppMsg::FilePicked(path) => {
-                if let Some(path) = path {
-                    self.connect.path = path.display().to_string();
-                    self.open(path.display().to_string());
-                }
-            }
-            AppMsg::Failed {
-                job_id,
-                context,
-                error,
-            } => {
-                if self.jobs.is_active(job_id) {
-                    self.error(&context, &error);
-                }
-                self.streams.rows.fail_job(job_id);
-                self.stream_view.rows.fail_job(job_id);
-                if self.stream_view.summary_job == Some(job_id) {
-                    self.stream_view.summary_job = None;
-                    self.stream_view.load_error = Some(error.clone());
-                }
-                let server = self.store.as_ref().is_some_and(OpenStore::is_server);
-                if Some(job_id) == self.head_job || server {
-                    self.retry_pending = true;
-                }
-                self.log.loading = (false, false);
-            }
-            AppMsg::JobProgress { job_id, fraction } => {
-                if let Some(job) = self.jobs.active.get_mut(&job_id) {
-                    job.progress = Some(fraction);
-                }
-            }
-            AppMsg::Replay(msg) => self.replay_msg(msg),
-            AppMsg::Trace(msg) => self.handle_trace(msg),
-            AppMsg::JobFinished { job_id } => {
-                self.jobs.active.remove(&job_id);
-            }
-            AppMsg::Upcast(msg) => self.upcast_message(*msg),
-        }
-    }
-
-    fn reset_views(&mut self) {
+    pub(super) fn reset_views(&mut self) {
         let view = self.state.view;
         self.streams = crate::ui::stream_list::StreamListState::default();
         self.stream_view = crate::ui::event_table::StreamViewState::default();
@@ -505,8 +267,8 @@ impl EventscopeApp {
         self.history.clear();
         self.pending_version = None;
         self.state.view = view;
-        self.trace = crate::ui::trace::TraceState {
-            index: std::mem::take(&mut self.trace.index),
+        self.trace.view = crate::ui::pages::trace::view::TraceState {
+            index: std::mem::take(&mut self.trace.view.index),
             ..Default::default()
         };
         let interval = self.projections.interval_secs;
@@ -530,7 +292,7 @@ impl EventscopeApp {
         self.last_head_poll = None;
     }
 
-    fn on_head(&mut self, head: u64) {
+    pub(super) fn on_head(&mut self, head: u64) {
         // The store answers (a server came back): load what failed meanwhile, backing off
         // while reads keep failing.
         let now = std::time::Instant::now();

@@ -5,22 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::app::EventscopeApp;
-use crate::app::messages::AppMsg;
+use crate::context::demo::DemoAnchor;
+use crate::context::messages::AppMsg;
 
 /// Events in the demo store created on first start.
 const DEMO_EVENTS: u64 = 50_000;
-
-/// A read-write connection to the demo store kept open while the app runs (see
-/// `start_demo`).
-pub struct DemoAnchor {
-    _connection: std::sync::Mutex<rusqlite::Connection>,
-}
-
-impl std::fmt::Debug for DemoAnchor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DemoAnchor")
-    }
-}
 
 /// The live writer thread of the demo store.
 pub struct DemoRuntime {
@@ -59,7 +48,7 @@ impl EventscopeApp {
         };
         self.demo_status = Some(format!("Preparing the demo store {}", path.display()));
         self.jobs.spawn(
-            crate::app::jobs::Lane::Background,
+            crate::context::jobs::Lane::Background,
             "Creating the demo store",
             true,
             move |job| {
@@ -69,15 +58,14 @@ impl EventscopeApp {
                             std::fs::create_dir_all(parent)?;
                         }
                         // End the generated history about now, so the live part follows on.
-                        #[allow(clippy::cast_possible_wrap)] // A small constant.
-                        let span = chrono::TimeDelta::milliseconds(DEMO_EVENTS as i64 * 1525);
+                        let span =
+                            chrono::TimeDelta::milliseconds(DEMO_EVENTS.cast_signed() * 1525);
                         let options = crate::demo::DemoOptions {
                             events: DEMO_EVENTS,
                             start: chrono::Utc::now() - span,
                             ..Default::default()
                         };
                         crate::demo::write_demo(&path, &options, &mut |written| {
-                            #[allow(clippy::cast_precision_loss)] // Progress only.
                             job.progress(written as f32 / DEMO_EVENTS as f32);
                         })?;
                     }
@@ -88,12 +76,7 @@ impl EventscopeApp {
                     anchor.query_row("SELECT COUNT(*) FROM projection_checkpoints", [], |_| {
                         Ok(())
                     })?;
-                    Ok((
-                        path,
-                        DemoAnchor {
-                            _connection: std::sync::Mutex::new(anchor),
-                        },
-                    ))
+                    Ok((path, DemoAnchor::new(anchor)))
                 })();
                 job.send(AppMsg::DemoReady(result.map_err(|e| format!("{e:#}"))));
             },
@@ -120,7 +103,7 @@ impl EventscopeApp {
                 self.demo = Some(DemoRuntime {
                     stop,
                     _anchor: anchor,
-                })
+                });
             }
             Err(error) => self.error("starting the live demo writer", &error.to_string()),
         }
@@ -129,7 +112,7 @@ impl EventscopeApp {
 
 impl EventscopeApp {
     /// Whether a location is the demo store this app created (its reducers are built in).
-    pub(super) fn is_demo_location(&self, location: &str) -> bool {
+    pub(super) fn is_demo_location(location: &str) -> bool {
         demo_path().is_some_and(|p| p.as_path() == std::path::Path::new(location))
             || crate::replay::config::is_demo_store(std::path::Path::new(location))
     }

@@ -2,31 +2,79 @@
 //! results, and lays out the views. `logic` handles messages and polling; `ui` draws and
 //! then applies the commands the views produced.
 
-pub mod jobs;
-pub mod messages;
-pub mod paged;
-pub mod state;
-pub mod upcast;
+#![warn(clippy::pedantic, missing_docs)]
+// Counts and positions become f32/f64 only to draw them (progress bars, chart axes, row
+// offsets): an error past the 24th bit is far below a pixel.
+#![allow(clippy::cast_precision_loss)]
+// Scroll offsets and chart coordinates go back to row and second counts; egui keeps them
+// non-negative and far inside the integer range.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+// egui layout functions read top to bottom like the screen they draw, and a dispatch lists
+// every variant; splitting them would scatter one screen or one match over many helpers.
+#![allow(clippy::too_many_lines)]
+// View state holds independent toggles (checkboxes, loading flags), not a state machine.
+#![allow(clippy::struct_excessive_bools)]
+// Commands and messages are moved out of their enum by the dispatch; taking their fields by
+// value keeps each dispatch arm one line.
+#![allow(clippy::needless_pass_by_value)]
+
+/// Runs `$body` on the page in field `$page` with a [`PageCtx`] borrowing the shared parts
+/// of the app (a macro, so the borrows of the page and of the shared fields stay apart),
+/// then applies the commands the page produced.
+macro_rules! with_page {
+    ($app:ident, $page:ident, |$p:ident, $ctx:ident| $body:expr) => {{
+        let mut commands = Vec::new();
+        let result = {
+            let $ctx = &mut $crate::context::page::PageCtx {
+                jobs: &mut $app.jobs,
+                store: $app.store.as_ref(),
+                store_generation: $app.open_generation,
+                view: $app.state.view,
+                egui: &$app.egui_ctx,
+                stream: $app.stream_view.stream_id.as_deref().map(|stream_id| {
+                    $crate::context::page::StreamFocus {
+                        stream_id,
+                        info: $app.stream_view.info.as_ref(),
+                        selected_version: $app.stream_view.selected_version,
+                    }
+                }),
+                mapping: $app.mapping.as_deref(),
+                last_error: &mut $app.last_error,
+                commands: &mut commands,
+            };
+            let $p = &mut $app.$page;
+            $body
+        };
+        for command in commands {
+            $app.apply(command);
+        }
+        result
+    }};
+}
+
+pub use crate::context::store::OpenStore;
+/// Re-exported from [`crate::context`], where pages and the app both import them.
+pub use crate::context::{jobs, messages, paged, state};
 
 mod commands;
 pub(crate) mod demo;
-pub mod replay;
+mod handle;
+mod layout;
 mod requests;
-pub mod trace;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::core::{EventSource, StoreInfo};
+use crate::context::jobs::Jobs;
+use crate::core::EventSource;
 use crate::ui::connect::ConnectState;
 use crate::ui::event_table::StreamViewState;
 use crate::ui::inspector::InspectorState;
 use crate::ui::log_view::LogState;
 use crate::ui::projections::ProjectionsState;
 use crate::ui::stream_list::StreamListState;
-use jobs::Jobs;
 use messages::AppCommand;
-use state::{AppState, View};
+use state::AppState;
 
 /// What to show first.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,32 +87,12 @@ pub enum Startup {
     Connect,
 }
 
-/// The open store.
-pub struct OpenStore {
-    /// Where it is.
-    pub location: String,
-    /// The source.
-    pub source: Arc<dyn EventSource>,
-    /// Its summary, once loaded.
-    pub info: Option<StoreInfo>,
-    /// Last known head.
-    pub head: u64,
-}
-
-impl OpenStore {
-    /// A server store (a URL), as opposed to a file.
-    #[must_use]
-    pub fn is_server(&self) -> bool {
-        self.location.contains("://")
-    }
-}
-
 /// How often the head is polled while a store is open.
 const HEAD_POLL: Duration = Duration::from_secs(1);
 /// The first wait between automatic retries of failed reads (see `retry_pending`).
 const AUTO_RETRY_FIRST: Duration = Duration::from_secs(1);
 /// The longest wait between automatic retries.
-const AUTO_RETRY_MAX: Duration = Duration::from_secs(60);
+const AUTO_RETRY_MAX: Duration = Duration::from_mins(1);
 /// Time budget for draining job results per frame.
 const DRAIN_BUDGET: Duration = Duration::from_millis(10);
 
@@ -89,15 +117,11 @@ pub struct EventscopeApp {
     /// Projection lag.
     pub projections: ProjectionsState,
     /// Replay views (time travel, snapshots, drift, reducers).
-    pub replay: crate::ui::replay::ReplayState,
-    /// Replay machinery.
-    pub replay_rt: replay::ReplayRuntime,
-    /// Correlation trace view.
-    pub trace: crate::ui::trace::TraceState,
-    /// Trace jobs and the correlation index.
-    pub trace_rt: trace::TraceRuntime,
+    pub replay: crate::ui::pages::replay::ReplayPage,
+    /// The trace page.
+    pub trace: crate::ui::pages::trace::TracePage,
     /// Upcasters view.
-    pub upcast: upcast::UpcastApp,
+    pub upcast: crate::ui::pages::upcast::UpcastPage,
     /// Tracking stores of downstream applications, attached for lag.
     attached: Vec<Arc<dyn EventSource>>,
     lag_job: Option<u64>,
@@ -109,7 +133,7 @@ pub struct EventscopeApp {
     pub history_dir: Option<std::path::PathBuf>,
     /// Last error, shown in the status bar.
     pub last_error: Option<String>,
-    /// Mapping file for SQLite stores (from the command line).
+    /// Mapping file for `SQLite` stores (from the command line).
     pub mapping: Option<std::path::PathBuf>,
     /// The live demo writer, when running.
     demo: Option<demo::DemoRuntime>,
@@ -158,7 +182,6 @@ impl EventscopeApp {
     /// # Panics
     /// When the OS refuses to start worker threads.
     #[must_use]
-    #[allow(clippy::expect_used)] // Without worker threads the app cannot work at all.
     pub fn with_state(
         ctx: &egui::Context,
         state: AppState,
@@ -182,11 +205,9 @@ impl EventscopeApp {
             log: LogState::default(),
             inspector: InspectorState::default(),
             projections: ProjectionsState::default(),
-            replay: crate::ui::replay::ReplayState::default(),
-            replay_rt: replay::ReplayRuntime::default(),
-            trace: crate::ui::trace::TraceState::default(),
-            trace_rt: trace::TraceRuntime::default(),
-            upcast: upcast::UpcastApp::default(),
+            replay: crate::ui::pages::replay::ReplayPage::default(),
+            trace: crate::ui::pages::trace::TracePage::default(),
+            upcast: crate::ui::pages::upcast::UpcastPage::default(),
             attached: Vec::new(),
             lag_job: None,
             last_lag_sample: None,
@@ -227,8 +248,7 @@ impl EventscopeApp {
 
     /// Records an error for the status bar and the log.
     fn error(&mut self, context: &str, error: &str) {
-        tracing::error!("{context}: {error}");
-        self.last_error = Some(format!("{context}: {error}"));
+        crate::context::page::record_error(&mut self.last_error, context, error);
     }
 
     /// Drains job results within the frame budget.
@@ -265,12 +285,12 @@ impl EventscopeApp {
         }
         if self
             .last_compaction
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(300))
+            .is_none_or(|t| t.elapsed() >= Duration::from_mins(5))
         {
             self.last_compaction = Some(Instant::now());
             self.compact_lag_history();
         }
-        self.poll_trace_index();
+        with_page!(self, trace, |page, ctx| page.logic(ctx));
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }
 
@@ -303,299 +323,6 @@ impl EventscopeApp {
             self.title = title;
         }
     }
-
-    fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<AppCommand> {
-        use egui::{Key, KeyboardShortcut, Modifiers};
-        let mut commands = Vec::new();
-        let ctrl = |key| KeyboardShortcut::new(Modifiers::COMMAND, key);
-        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::O))) {
-            commands.push(AppCommand::ShowConnect);
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::F))) {
-            match self.state.view {
-                View::Streams => self.streams.focus_filter = true,
-                View::Log => self.log.focus_filter = true,
-                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
-            }
-        }
-        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
-            match self.state.view {
-                View::Streams => self.stream_view.focus_goto = true,
-                View::Log => self.log.focus_goto = true,
-                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
-            }
-        }
-        let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
-        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
-            if self.connect.open {
-                self.connect.open = false;
-            } else if typing {
-                ctx.memory_mut(|m| {
-                    if let Some(id) = m.focused() {
-                        m.surrender_focus(id);
-                    }
-                });
-            } else if self.inspector.event.is_some() {
-                self.inspector.event = None;
-                self.stream_view.selected_version = None;
-                self.log.selected = None;
-            } else if let Some((stream_id, version)) = self.history.pop() {
-                commands.push(AppCommand::SelectStream { stream_id, version });
-                // Going back must not push the stream we leave.
-                self.history.pop();
-            }
-        }
-        if !typing {
-            let step = ctx.input(|i| {
-                let page = 20i64;
-                if i.key_pressed(Key::ArrowDown) {
-                    1
-                } else if i.key_pressed(Key::ArrowUp) {
-                    -1
-                } else if i.key_pressed(Key::PageDown) {
-                    page
-                } else if i.key_pressed(Key::PageUp) {
-                    -page
-                } else {
-                    0
-                }
-            });
-            if step != 0 {
-                self.move_selection(step);
-            }
-        }
-        commands
-    }
-
-    fn draw(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {
-        let ctx = ui.ctx().clone();
-        let mut commands = self.shortcuts(&ctx);
-        for file in ctx.input(|i| i.raw.dropped_files.clone()) {
-            let path = file.path();
-            if !path.as_os_str().is_empty() {
-                commands.push(AppCommand::Open(path.display().to_string()));
-            }
-        }
-        let ui_ctx_info = self.store.as_ref().and_then(|s| s.info.clone());
-        let head = self.store.as_ref().map_or(0, |s| s.head);
-        egui::Panel::top("top-bar").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.strong("eventscope");
-                if let Some(store) = &self.store {
-                    ui.separator();
-                    ui.label(egui::RichText::new(&store.location).monospace())
-                        .on_hover_text(&store.location);
-                    if let Some(info) = &store.info {
-                        ui.label(format!("· {} layout ({})", info.layout, info.layout_detail));
-                        ui.label(format!(
-                            "· {} · {}",
-                            crate::ui::count_of(info.stream_count, "stream", "streams"),
-                            info.event_count.map_or_else(
-                                || "events not counted".to_owned(),
-                                |n| crate::ui::count_of(n, "event", "events")
-                            )
-                        ));
-                    }
-                }
-            });
-            ui.horizontal(|ui| {
-                if self.store.is_some() {
-                    let mut view = self.state.view;
-                    ui.selectable_value(&mut view, View::Streams, "Streams");
-                    ui.selectable_value(&mut view, View::Log, "Log");
-                    ui.selectable_value(&mut view, View::Projections, "Projections");
-                    ui.selectable_value(&mut view, View::Drift, "Drift")
-                        .on_hover_text("Stored snapshots compared with full replays, store-wide");
-                    ui.selectable_value(&mut view, View::Trace, "Trace");
-                    ui.selectable_value(&mut view, View::Upcasters, "Upcasters");
-                    if view != self.state.view {
-                        commands.push(AppCommand::SetView(view));
-                    }
-                }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.menu_button("Theme", |ui| {
-                        use state::ThemeChoice;
-                        for (choice, name) in [
-                            (ThemeChoice::System, "Follow system"),
-                            (ThemeChoice::Dark, "Dark"),
-                            (ThemeChoice::Light, "Light"),
-                        ] {
-                            if ui
-                                .selectable_label(self.state.theme == choice, name)
-                                .clicked()
-                            {
-                                commands.push(AppCommand::SetTheme(choice));
-                            }
-                        }
-                    });
-                    if ui
-                        .button("Open…")
-                        .on_hover_text("Open another store (Ctrl+O)")
-                        .clicked()
-                    {
-                        commands.push(AppCommand::ShowConnect);
-                    }
-                });
-            });
-        });
-        egui::Panel::bottom("status-bar").show(ui, |ui| {
-            let ui_ctx = crate::ui::UiCtx {
-                info: ui_ctx_info.as_ref(),
-                head,
-            };
-            let retry = self.store.as_ref().map(|store| {
-                if store.is_server() {
-                    "Reconnect"
-                } else {
-                    "Retry"
-                }
-            });
-            crate::ui::status_bar::status_bar_ui(
-                ui,
-                &ui_ctx,
-                &self.jobs.active,
-                self.last_error.as_deref(),
-                retry,
-                &mut commands,
-            );
-        });
-        if self.store.is_none() {
-            egui::CentralPanel::default().show(ui, |ui| {
-                if let Some(status) = &self.demo_status {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label(status);
-                    });
-                    ui.add_space(12.0);
-                }
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    crate::ui::connect::connect_ui(
-                        ui,
-                        &mut self.connect,
-                        &self.state.recent,
-                        &mut commands,
-                    );
-                });
-            });
-            return commands;
-        }
-        // The replay tabs need the width; the inspector shows there once an event is opened.
-        let replay_tab = self.state.view == View::Streams
-            && self.stream_view.stream_id.is_some()
-            && self.replay.tab != crate::ui::replay::StreamTab::Events;
-        if !matches!(
-            self.state.view,
-            View::Projections | View::Drift | View::Trace | View::Upcasters
-        ) && (!replay_tab || self.inspector.event.is_some())
-        {
-            egui::Panel::right("inspector")
-                .resizable(true)
-                .default_size(360.0)
-                .min_size(260.0)
-                .show(ui, |ui| {
-                    crate::ui::inspector::inspector_ui(ui, &mut self.inspector, &mut commands);
-                });
-        }
-        match self.state.view {
-            View::Streams => {
-                egui::Panel::left("streams")
-                    .resizable(true)
-                    .default_size(440.0)
-                    .min_size(240.0)
-                    .show(ui, |ui| {
-                        crate::ui::stream_list::stream_list_ui(
-                            ui,
-                            &mut self.streams,
-                            &mut commands,
-                        );
-                    });
-                egui::CentralPanel::default().show(ui, |ui| {
-                    if self.stream_view.stream_id.is_some() {
-                        crate::ui::replay::stream_tabs_ui(ui, &mut self.replay, &mut commands);
-                    }
-                    match self.replay.tab {
-                        crate::ui::replay::StreamTab::TimeTravel
-                            if self.stream_view.stream_id.is_some() =>
-                        {
-                            crate::ui::replay::time_travel_ui(
-                                ui,
-                                &mut self.replay.time_travel,
-                                &mut commands,
-                            );
-                        }
-                        crate::ui::replay::StreamTab::Snapshots
-                            if self.stream_view.stream_id.is_some() =>
-                        {
-                            crate::ui::replay::snapshots_ui(
-                                ui,
-                                &mut self.replay.snapshots,
-                                &mut commands,
-                            );
-                        }
-                        _ => crate::ui::event_table::event_table_ui(
-                            ui,
-                            &mut self.stream_view,
-                            &mut commands,
-                        ),
-                    }
-                });
-            }
-            View::Log => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::log_view::log_view_ui(ui, &mut self.log, &mut commands);
-                });
-            }
-            View::Projections => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::projections::projections_ui(
-                        ui,
-                        &mut self.projections,
-                        &mut commands,
-                    );
-                });
-            }
-            View::Drift => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::replay::drift_ui(ui, &mut self.replay.drift, &mut commands);
-                });
-            }
-            View::Trace => {
-                egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::trace::trace_ui(ui, &mut self.trace, &mut commands);
-                });
-            }
-            View::Upcasters => {
-                egui::Panel::left("upcast-side")
-                    .resizable(true)
-                    .default_size(300.0)
-                    .min_size(220.0)
-                    .show(ui, |ui| {
-                        crate::ui::upcast::upcast_side_ui(ui, &mut self.upcast.view, &mut commands);
-                    });
-                egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::upcast::upcast_ui(ui, &mut self.upcast.view, &mut commands);
-                });
-            }
-        }
-        crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.reducers, &mut commands);
-        if self.connect.open {
-            let mut open = true;
-            egui::Window::new("Open a store")
-                .open(&mut open)
-                .collapsible(false)
-                .default_width(520.0)
-                .show(&ctx, |ui| {
-                    crate::ui::connect::connect_ui(
-                        ui,
-                        &mut self.connect,
-                        &self.state.recent,
-                        &mut commands,
-                    );
-                });
-            self.connect.open &= open;
-        }
-        commands
-    }
 }
 
 impl Drop for EventscopeApp {
@@ -612,7 +339,7 @@ impl eframe::App for EventscopeApp {
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
         self.poll();
-        self.upcast_logic();
+        with_page!(self, upcast, |page, ctx| page.logic(ctx));
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

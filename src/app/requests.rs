@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::app::EventscopeApp;
-use crate::app::jobs::Lane;
-use crate::app::messages::{AppMsg, LogPlacement};
+use crate::context::jobs::Lane;
+use crate::context::messages::{AppMsg, LogPlacement};
 use crate::core::{Direction, LogQuery};
 
 impl EventscopeApp {
@@ -21,21 +21,7 @@ impl EventscopeApp {
         + 'static,
     ) -> Option<u64> {
         let source = self.source()?;
-        let context = label.to_owned();
-        self.jobs.spawn(lane, label, visible, move |job| {
-            let msg = match read(source.as_ref()) {
-                Ok(msg) => msg,
-                Err(crate::core::SourceError::Cancelled) => return,
-                Err(e) => AppMsg::Failed {
-                    job_id: job.id,
-                    context,
-                    error: e.to_string(),
-                },
-            };
-            if !job.token.is_cancelled() {
-                job.send(msg);
-            }
-        })
+        crate::context::page::spawn_read(&mut self.jobs, source, lane, label, visible, read)
     }
 
     pub(super) fn request_head(&mut self) -> Option<u64> {

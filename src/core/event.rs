@@ -1,4 +1,4 @@
-//! The event model shared by every source and view.
+//! The event model shared by every source and view. (Over 600 lines: the payload type and the event it belongs to are one concern, and their tests sit beside them.)
 
 use std::sync::{Arc, OnceLock};
 
@@ -458,6 +458,24 @@ pub struct FieldProblem {
     pub raw: Option<String>,
 }
 
+impl FieldProblem {
+    /// A problem with `field` (a key of [`Event::to_json`]).
+    #[must_use]
+    pub fn new(field: &str, problem: impl Into<String>, raw: Option<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            problem: problem.into(),
+            raw,
+        }
+    }
+
+    /// Stored bytes as the `raw` of a problem: the text when they are UTF-8, else hex.
+    #[must_use]
+    pub fn raw_of_bytes(bytes: &[u8]) -> String {
+        std::str::from_utf8(bytes).map_or_else(|_| hex(bytes), str::to_owned)
+    }
+}
+
 /// An event type as shown and as stored (the same for most stores).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EventTypeName {
@@ -480,22 +498,55 @@ impl Event {
         self.event_type == name || self.stored_type.as_deref() == Some(name)
     }
 
-    /// The JSON object printed by `eventscope events|log --json`.
+    /// The JSON object printed by `eventscope events|log --json`: the fields in a fixed
+    /// order, `stored_type` (the type as stored; the same as `event_type` for most stores)
+    /// after `event_type`, and, only when some fields could not be read, those fields as
+    /// `null` and a `problems` list (`[{field, problem, raw}]`) at the end.
     #[must_use]
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        self.to_json_with(false)
+    }
+
+    fn to_json_with(&self, stored_payload: bool) -> serde_json::Value {
+        let payload = if stored_payload {
+            self.payload.to_stored_json()
+        } else {
+            self.payload.to_json()
+        };
+        let mut value = serde_json::json!({
             "global_position": self.global_position,
             "stream_id": self.stream_id,
             "stream_version": self.stream_version,
             "event_id": self.event_id,
             "event_type": self.event_type,
+            "stored_type": self.stored_type(),
             "schema_version": self.schema_version,
             "recorded_at": self.recorded_at.map(crate::core::time::format_rfc3339),
-            "payload": self.payload.to_json(),
+            "payload": payload,
             "metadata": self.metadata.to_json(),
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
-        })
+        });
+        if !self.problems.is_empty()
+            && let Some(object) = value.as_object_mut()
+        {
+            for problem in &self.problems {
+                if let Some(field) = object.get_mut(&problem.field) {
+                    *field = serde_json::Value::Null;
+                }
+            }
+            object.insert(
+                "problems".to_owned(),
+                serde_json::to_value(&self.problems).unwrap_or_default(),
+            );
+        }
+        value
+    }
+
+    /// Whether the field `field` (a key of [`Event::to_json`]) could not be read.
+    #[must_use]
+    pub fn is_unreadable(&self, field: &str) -> bool {
+        self.problems.iter().any(|p| p.field == field)
     }
 
     /// The object of [`Event::to_json`] as one line of JSON text, written straight from
@@ -505,12 +556,17 @@ impl Event {
     /// # Errors
     /// Only if serialisation fails (it does not for these types).
     pub fn to_json_line(&self, stored_payload: bool) -> serde_json::Result<String> {
+        if !self.problems.is_empty() {
+            // Rare: rows with unreadable fields go through the value.
+            return serde_json::to_string(&self.to_json_with(stored_payload));
+        }
         serde_json::to_string(&EventLine {
             global_position: self.global_position,
             stream_id: &self.stream_id,
             stream_version: self.stream_version,
             event_id: self.event_id.as_deref(),
             event_type: &self.event_type,
+            stored_type: self.stored_type(),
             schema_version: self.schema_version,
             recorded_at: self.recorded_at.map(crate::core::time::format_rfc3339),
             payload: self.payload.serialize_as(stored_payload),
@@ -529,6 +585,7 @@ struct EventLine<'a, P: Serialize, M: Serialize> {
     stream_version: u64,
     event_id: Option<&'a str>,
     event_type: &'a str,
+    stored_type: &'a str,
     schema_version: Option<u32>,
     recorded_at: Option<String>,
     payload: P,
@@ -768,6 +825,68 @@ mod tests {
         let stored: serde_json::Value =
             serde_json::from_str(&event.to_json_line(true).unwrap()).unwrap();
         assert_eq!(stored["payload"]["amount"]["_type_"], "decimal_str");
+    }
+
+    #[test]
+    fn unreadable_fields_print_as_null_with_their_problems() {
+        let mut event = Event {
+            global_position: 9,
+            stream_id: "order-1".to_owned(),
+            stream_version: 0,
+            event_id: None,
+            event_type: "Placed".to_owned(),
+            schema_version: None,
+            recorded_at: None,
+            payload: Payload::from_bytes(br#"{"n": 1}"#),
+            metadata: Payload::empty(),
+            correlation_id: None,
+            causation_id: None,
+            stored_type: Some("shop:Order.Placed".to_owned()),
+            problems: Vec::new(),
+        };
+        let clean = event.to_json();
+        assert_eq!(clean["stored_type"], "shop:Order.Placed");
+        assert_eq!(clean["stream_version"], 0);
+        assert!(clean.get("problems").is_none());
+        event.problems = vec![
+            FieldProblem {
+                field: "stream_version".to_owned(),
+                problem: "text, not a number".to_owned(),
+                raw: Some("two".to_owned()),
+            },
+            FieldProblem {
+                field: "recorded_at".to_owned(),
+                problem: "not a time".to_owned(),
+                raw: Some("yesterday".to_owned()),
+            },
+        ];
+        assert!(event.is_unreadable("recorded_at") && !event.is_unreadable("payload"));
+        let bad = event.to_json();
+        assert_eq!(bad["stream_version"], serde_json::Value::Null);
+        assert_eq!(bad["recorded_at"], serde_json::Value::Null);
+        assert_eq!(bad["payload"], json!({"n": 1}));
+        assert_eq!(
+            bad["problems"],
+            json!([
+                {"field": "stream_version", "problem": "text, not a number", "raw": "two"},
+                {"field": "recorded_at", "problem": "not a time", "raw": "yesterday"},
+            ])
+        );
+        let line: serde_json::Value =
+            serde_json::from_str(&event.to_json_line(false).unwrap()).unwrap();
+        assert_eq!(line, bad);
+        // The keys stay in the documented order, problems last.
+        let text = event.to_json_line(false).unwrap();
+        let order: Vec<usize> = [
+            "\"event_type\"",
+            "\"stored_type\"",
+            "\"schema_version\"",
+            "\"problems\"",
+        ]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
     }
 
     #[test]

@@ -8,9 +8,11 @@ pub mod event;
 pub mod ids;
 pub mod lag;
 pub mod metadata;
+pub mod paging;
 pub mod query;
 pub mod source;
 pub mod time;
+pub mod type_names;
 pub mod typed;
 
 pub use event::{

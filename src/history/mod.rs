@@ -12,9 +12,10 @@
 //! # Schema
 //!
 //! `names(id INTEGER PRIMARY KEY, name TEXT UNIQUE)` and
-//! `samples(name_id, at_ms, position, head, lag_events, lag_ms)`, a `WITHOUT ROWID` table
+//! `samples(name_id, at_ms, position, head, lag_events, lag_ms, behind_head_ms)`, a `WITHOUT ROWID` table
 //! whose primary key `(name_id, at_ms)` is the index by name and time (so a name is stored
-//! once, not in every row); lag seconds are stored as whole milliseconds (the precision
+//! once, not in every row); lag seconds (both the age of the oldest unprocessed event and
+//! the time behind the head in event time; -1 for unknown, and for rows of schema 1) are stored as whole milliseconds (the precision
 //! `crate::core::lag::lag_now` computes), which SQLite packs into 1–4 bytes instead of an
 //! 8-byte REAL. `meta(key, value)` holds the compaction watermark (samples before it are
 //! already downsampled; inserting older samples lowers it). WAL journal, incremental
@@ -57,8 +58,6 @@
 //! [`HistoryError`]; the app keeps working without history (or with
 //! [`LagHistory::in_memory`]).
 
-mod identity;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -69,10 +68,10 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 
 use crate::core::lag::LagSample;
 
-pub use identity::{canonical_location, store_identity};
+pub use crate::own::{canonical_location, store_identity};
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a lag history file (`ESLG`).
 pub const APPLICATION_ID: i64 = 0x4553_4C47;
@@ -350,6 +349,7 @@ fn init(conn: &Connection, path: Option<&Path>) -> Result<(), OpenFailure> {
              head        INTEGER NOT NULL,
              lag_events  INTEGER NOT NULL,
              lag_ms      INTEGER NOT NULL,
+             behind_head_ms INTEGER NOT NULL DEFAULT -1,
              PRIMARY KEY (name_id, at_ms)
          ) WITHOUT ROWID;
          CREATE TABLE IF NOT EXISTS meta (
@@ -359,6 +359,21 @@ fn init(conn: &Connection, path: Option<&Path>) -> Result<(), OpenFailure> {
          COMMIT;",
     )
     .map_err(&sql)?;
+    // Schema 1 had no behind-the-head column: add it (old samples read as unknown).
+    let has_behind_head: bool = conn
+        .query_row(
+            "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'behind_head_ms'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .map_err(&sql)?
+        > 0;
+    if !has_behind_head {
+        conn.execute_batch(
+            "ALTER TABLE samples ADD COLUMN behind_head_ms INTEGER NOT NULL DEFAULT -1",
+        )
+        .map_err(&sql)?;
+    }
     conn.pragma_update(None, "application_id", APPLICATION_ID)
         .map_err(&sql)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -380,35 +395,11 @@ fn open_once(path: &Path) -> Result<Connection, OpenFailure> {
 /// Moves an unusable history file aside (`<file>.corrupt`) and removes its WAL side files,
 /// which must not be replayed into the new file.
 fn move_aside(path: &Path) -> HistoryResult<()> {
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(".corrupt");
-    if let Err(error) = std::fs::rename(path, PathBuf::from(&aside))
-        && error.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(path = %path.display(), %error, "cannot move the history aside; removing it");
-        std::fs::remove_file(path).map_err(|source| HistoryError::Io {
-            action: "remove",
-            path: path.to_path_buf(),
-            source,
-        })?;
-    }
-    for suffix in ["-wal", "-shm", "-journal"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        let side = PathBuf::from(side);
-        match std::fs::remove_file(&side) {
-            Ok(()) => {}
-            Err(source) if source.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(HistoryError::Io {
-                    action: "remove",
-                    path: side,
-                    source,
-                });
-            }
-        }
-    }
-    Ok(())
+    crate::own::files::move_aside(path).map_err(|e| HistoryError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 /// Opens (creating) the history file, replacing it once if it is unusable.
@@ -435,7 +426,7 @@ fn open_or_replace(path: &Path) -> HistoryResult<Connection> {
     }
 }
 
-/// Reads a sample row `(at_ms, position, head, lag_events, lag_ms)`.
+/// Reads a sample row `(at_ms, position, head, lag_events, lag_ms, behind_head_ms)`.
 fn sample_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<LagSample>> {
     let at_ms: i64 = row.get(0)?;
     let Some(at) = DateTime::from_timestamp_millis(at_ms) else {
@@ -447,6 +438,7 @@ fn sample_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<LagSample
         head: to_u64(row.get(2)?),
         lag_events: to_u64(row.get(3)?),
         lag_seconds: millis_to_seconds(row.get(4)?),
+        behind_head_seconds: millis_to_seconds(row.get(5)?),
     }))
 }
 
@@ -511,8 +503,8 @@ fn insert_samples<'s>(
             let mut oldest = i64::MAX;
             let mut insert = tx.prepare_cached(&format!(
                 "INSERT OR {conflict} INTO samples
-                     (name_id, at_ms, position, head, lag_events, lag_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                     (name_id, at_ms, position, head, lag_events, lag_ms, behind_head_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
             ))?;
             for (name, sample) in samples {
                 let id = name_id(&tx, names, name)?;
@@ -525,6 +517,7 @@ fn insert_samples<'s>(
                     to_i64(sample.head),
                     to_i64(sample.lag_events),
                     seconds_to_millis(sample.lag_seconds),
+                    seconds_to_millis(sample.behind_head_seconds),
                 ])?;
             }
             // Older samples than the compaction watermark: let the next compaction see them.
@@ -720,7 +713,7 @@ impl LagHistory {
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let mut select = inner.conn.prepare_cached(
-                "SELECT at_ms, position, head, lag_events, lag_ms FROM samples
+                "SELECT at_ms, position, head, lag_events, lag_ms, behind_head_ms FROM samples
                  WHERE name_id = ?1 AND at_ms >= ?2 AND at_ms <= ?3 ORDER BY at_ms",
             )?;
             let mut out = Vec::new();

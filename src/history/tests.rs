@@ -17,7 +17,13 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 fn sample(time: DateTime<Utc>, position: u64, head: u64) -> LagSample {
-    LagSample::compute(time, position, head, Some(time - TimeDelta::seconds(2)))
+    LagSample::compute_with_head(
+        time,
+        position,
+        head,
+        Some(time - TimeDelta::seconds(2)),
+        Some(time - TimeDelta::seconds(1)),
+    )
 }
 
 fn tick(time: DateTime<Utc>, names: &[&str]) -> Vec<(String, LagSample)> {
@@ -571,4 +577,77 @@ fn week_of_samples_for_20_projections_size() {
     assert_eq!(loaded.len(), 20);
     assert!(rows <= 20 * (3600 + 7 * 24 * 60 + 10));
     assert!(size < 16_000_000);
+}
+
+#[test]
+fn behind_head_seconds_round_trip_and_unknown_stays_unknown() {
+    let history = LagHistory::in_memory().unwrap();
+    let with_head = LagSample::compute_with_head(
+        at(10),
+        1,
+        5,
+        Some(at(-100)),
+        Some(at(-40) + TimeDelta::milliseconds(250)),
+    );
+    assert!((with_head.behind_head_seconds - 60.25).abs() < 1e-9);
+    let unknown = LagSample::compute(at(11), 1, 5, Some(at(-100)));
+    history
+        .record(&[("p".to_owned(), with_head), ("p".to_owned(), unknown)])
+        .unwrap();
+    let loaded = history.load(at(0)).unwrap();
+    assert_eq!(loaded[0].1[0].behind_head_seconds, 60.25);
+    assert_eq!(loaded[0].1[0].lag_seconds, with_head.lag_seconds);
+    assert!(loaded[0].1[1].behind_head_seconds.is_nan());
+}
+
+#[test]
+fn a_schema_1_history_gains_the_behind_head_column_and_keeps_its_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = store_identity("/some/old.db");
+    let path = history_path(dir.path(), &id).unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        // The file as schema 1 wrote it.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA auto_vacuum = INCREMENTAL;
+             CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE samples (
+                 name_id INTEGER NOT NULL, at_ms INTEGER NOT NULL, position INTEGER NOT NULL,
+                 head INTEGER NOT NULL, lag_events INTEGER NOT NULL, lag_ms INTEGER NOT NULL,
+                 PRIMARY KEY (name_id, at_ms)) WITHOUT ROWID;
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO names VALUES (1, 'p');",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO samples VALUES (1, ?1, 3, 8, 5, 2000)",
+            [at(5).timestamp_millis()],
+        )
+        .unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let history = LagHistory::open_in(dir.path(), &id).unwrap();
+    let loaded = history.load(at(0)).unwrap();
+    assert_eq!(loaded[0].1.len(), 1);
+    assert_eq!(loaded[0].1[0].lag_events, 5);
+    assert_eq!(loaded[0].1[0].lag_seconds, 2.0);
+    assert!(loaded[0].1[0].behind_head_seconds.is_nan());
+    history
+        .record(&[(
+            "p".to_owned(),
+            LagSample::compute_with_head(at(6), 3, 8, Some(at(0)), Some(at(4))),
+        )])
+        .unwrap();
+    drop(history);
+    let history = LagHistory::open_in(dir.path(), &id).unwrap();
+    let loaded = history.load(at(0)).unwrap();
+    assert_eq!(loaded[0].1[1].behind_head_seconds, 4.0);
+    let conn = Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
 }

@@ -193,6 +193,38 @@ pub trait Reducer: Send {
     fn value_at(&mut self, pointer: &str) -> ReduceResult<Option<Value>> {
         Ok(self.state()?.pointer(pointer).cloned())
     }
+
+    /// The event types this reducer names (a script's handler keys, without `$init` and
+    /// `$any`); `None` for reducers that name no types (generic merge, commands).
+    ///
+    /// # Errors
+    /// When the reducer cannot be asked.
+    fn handler_names(&mut self) -> ReduceResult<Option<Vec<String>>> {
+        Ok(None)
+    }
+}
+
+/// Warnings for a reducer whose handler names match no event type of the store (each such
+/// name with the closest stored types; see
+/// [`crate::core::type_names::unknown_type_warnings`]). What the window shows and the CLI
+/// prints on stderr after loading a reducer.
+///
+/// # Errors
+/// When the store's type names cannot be read or the reducer cannot be asked.
+pub fn handler_warnings(
+    reducer: &mut dyn Reducer,
+    source: &dyn crate::core::source::EventSource,
+) -> ReduceResult<Vec<String>> {
+    let Some(names) = reducer.handler_names()? else {
+        return Ok(Vec::new());
+    };
+    let known = source.event_type_names()?;
+    Ok(crate::core::type_names::unknown_type_warnings(
+        &reducer.info().label,
+        "handler",
+        &names,
+        &known,
+    ))
 }
 
 /// Folds events into a reducer from its initial state, returning the final state.

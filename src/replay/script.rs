@@ -47,10 +47,15 @@ function __esApply(json) {
   const h = __es.handlers;
   const ev = __esEvent(json);
   let f = h[ev.type];
+  if (typeof f !== "function" && ev.storedType !== ev.type) { f = h[ev.storedType]; }
   if (typeof f !== "function") { f = h.$any; }
   if (typeof f !== "function") { return; }
   const r = f(__es.state, ev);
   if (r !== undefined) { __es.state = r; }
+}
+function __esHandlerNames() {
+  const h = __es.handlers;
+  return JSON.stringify(Object.keys(h).filter((k) => !k.startsWith("$") && typeof h[k] === "function"));
 }
 function __esLoad(json) { __es.state = JSON.parse(json); }
 function __esState() {
@@ -227,5 +232,22 @@ impl Reducer for ScriptReducer {
             e => ReduceError::reducer(&self.info.label, format!("reading {pointer}: {e}")),
         })?;
         text.map(|t| self.parse_state(&t)).transpose()
+    }
+
+    fn handler_names(&mut self) -> ReduceResult<Option<Vec<String>>> {
+        let text = self
+            .sandbox
+            .call(|ctx| {
+                let f: rquickjs::Function<'_> = ctx.globals().get("__esHandlerNames")?;
+                f.call::<_, String>(())
+            })
+            .map_err(|e| match e {
+                ScriptError::Cancelled => ReduceError::Cancelled,
+                e => ReduceError::reducer(&self.info.label, format!("listing handlers: {e}")),
+            })?;
+        let names: Vec<String> = serde_json::from_str(&text).map_err(|e| {
+            ReduceError::reducer(&self.info.label, format!("listing handlers: {e}"))
+        })?;
+        Ok(Some(names))
     }
 }

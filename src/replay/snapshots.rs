@@ -371,6 +371,28 @@ impl<'a> ReducerCache<'a> {
             Err(e) => Err(e.clone()),
         }
     }
+
+    /// Warnings for the reducers built so far whose handler names match no event type of
+    /// the store (see [`super::handler_warnings`]), sorted, each once; what the window
+    /// shows and the CLI prints on stderr after a drift report.
+    ///
+    /// # Errors
+    /// When the store's type names cannot be read.
+    pub fn handler_warnings(&mut self, source: &dyn EventSource) -> ReduceResult<Vec<String>> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut reducers: Vec<&mut Box<dyn Reducer>> = self
+            .built
+            .values_mut()
+            .filter_map(|r| r.as_mut().ok())
+            .collect();
+        if let Some(one) = self.one.as_mut() {
+            reducers.push(one);
+        }
+        for reducer in reducers {
+            out.extend(super::handler_warnings(reducer.as_mut(), source)?);
+        }
+        Ok(out.into_iter().collect())
+    }
 }
 
 /// Checks every stream that has snapshots. Reports progress after each stream; stops early

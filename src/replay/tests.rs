@@ -99,3 +99,74 @@ fn generic_reducer_merges_objects_and_ignores_other_payloads() {
     assert_eq!(state, json!({"b": {"c": 2, "d": 3}}));
     assert_eq!(reducer.info().kind, ReducerKind::Generic);
 }
+
+fn typed_event(version: u64, shown: &str, stored: Option<&str>, amount: i64) -> Event {
+    Event {
+        global_position: version,
+        stream_id: "acc-1".to_owned(),
+        stream_version: version,
+        event_id: None,
+        event_type: shown.to_owned(),
+        schema_version: None,
+        recorded_at: None,
+        payload: crate::core::event::Payload::from_json(json!({ "amount": amount })),
+        metadata: crate::core::event::Payload::empty(),
+        correlation_id: None,
+        causation_id: None,
+        stored_type: stored.map(str::to_owned),
+        problems: Vec::new(),
+    }
+}
+
+#[test]
+fn script_handlers_named_by_the_stored_type_fire_like_the_shown_name() {
+    use super::script::{ScriptOptions, ScriptReducer};
+    let events = [
+        typed_event(1, "Account.Opened", Some("bank:Account.Opened"), 0),
+        typed_event(2, "Account.Deposited", Some("bank:Account.Deposited"), 5),
+        typed_event(3, "Account.Deposited", Some("bank:Account.Deposited"), 7),
+        // No stored form: only the shown name can match.
+        typed_event(4, "Account.Deposited", None, 11),
+    ];
+    let by = |opened: &str, deposited: &str| {
+        format!(
+            r#"fromAll().when({{
+                $init() {{ return {{ balance: 0, seen: [] }}; }},
+                "{opened}"(s, e) {{ s.open = true; s.seen.push(e.storedType); }},
+                "{deposited}"(s, e) {{ s.balance += e.data.amount; s.seen.push(e.type); }},
+            }});"#
+        )
+    };
+    let fold_with = |source: &str| {
+        let mut reducer =
+            ScriptReducer::new("r.js", source, &ScriptOptions::default()).expect("loads");
+        let names = reducer
+            .handler_names()
+            .expect("names")
+            .expect("a script names types");
+        (fold(&mut reducer, &events).expect("folds"), names)
+    };
+    let (shown, shown_names) = fold_with(&by("Account.Opened", "Account.Deposited"));
+    let (stored, stored_names) = fold_with(&by("bank:Account.Opened", "bank:Account.Deposited"));
+    assert_eq!(
+        shown,
+        json!({"balance": 23, "open": true, "seen": ["bank:Account.Opened", "Account.Deposited", "Account.Deposited", "Account.Deposited"]})
+    );
+    // The stored names fire for the events that carry them; event 4 has no stored form.
+    assert_eq!(
+        stored,
+        json!({"balance": 12, "open": true, "seen": ["bank:Account.Opened", "Account.Deposited", "Account.Deposited"]})
+    );
+    assert_eq!(shown_names, ["Account.Opened", "Account.Deposited"]);
+    assert_eq!(
+        stored_names,
+        ["bank:Account.Opened", "bank:Account.Deposited"]
+    );
+    // Generic reducers name no types.
+    assert_eq!(
+        super::generic::GenericReducer::new()
+            .handler_names()
+            .expect("ok"),
+        None
+    );
+}

@@ -271,7 +271,9 @@ impl Sandbox {
     }
 }
 
-/// The `event` object handed to scripts, as JSON text. The engine-side prelude adds the
+/// The `event` object handed to scripts, as JSON text: `type` is the shown type and
+/// `storedType` the type as the store keeps it (the same for most stores; the topic
+/// `module:Class.Event` for Python `eventsourcing`). The engine-side prelude adds the
 /// aliases (`eventType`, `body`, `sequenceNumber`).
 #[must_use]
 pub fn event_json(event: &Event) -> String {
@@ -280,6 +282,7 @@ pub fn event_json(event: &Event) -> String {
     struct EventOut<'a> {
         #[serde(rename = "type")]
         event_type: &'a str,
+        stored_type: &'a str,
         data: &'a serde_json::Value,
         metadata: &'a serde_json::Value,
         stream_id: &'a str,
@@ -303,6 +306,7 @@ pub fn event_json(event: &Event) -> String {
     let metadata = event.metadata.as_json().unwrap_or(&null);
     let out = EventOut {
         event_type: &event.event_type,
+        stored_type: event.stored_type(),
         data,
         metadata,
         stream_id: &event.stream_id,

@@ -128,3 +128,28 @@ fn cancellation_stops_a_running_script() {
     handle.join().expect("join");
     assert_eq!(result.expect_err("cancelled"), ScriptError::Cancelled);
 }
+
+#[test]
+fn event_object_carries_the_shown_and_the_stored_type() {
+    let mut event = crate::core::event::Event {
+        global_position: 3,
+        stream_id: "a-1".to_owned(),
+        stream_version: 1,
+        event_id: None,
+        event_type: "BankAccount.Opened".to_owned(),
+        schema_version: None,
+        recorded_at: None,
+        payload: crate::core::event::Payload::empty(),
+        metadata: crate::core::event::Payload::empty(),
+        correlation_id: None,
+        causation_id: None,
+        stored_type: Some("bank:BankAccount.Opened".to_owned()),
+        problems: Vec::new(),
+    };
+    let value: serde_json::Value = serde_json::from_str(&event_json(&event)).expect("json");
+    assert_eq!(value["type"], "BankAccount.Opened");
+    assert_eq!(value["storedType"], "bank:BankAccount.Opened");
+    event.stored_type = None;
+    let value: serde_json::Value = serde_json::from_str(&event_json(&event)).expect("json");
+    assert_eq!(value["storedType"], "BankAccount.Opened");
+}

@@ -41,6 +41,15 @@ fn oldest_unprocessed_at(
     })
 }
 
+/// When the newest event of the log was recorded (the head's time, for the
+/// behind-the-head figure); `None` when the log is empty or keeps no times.
+fn head_recorded_at(source: &dyn EventSource) -> SourceResult<Option<DateTime<Utc>>> {
+    Ok(source
+        .read_log(&LogQuery::newest(1))?
+        .first()
+        .and_then(|e| e.recorded_at))
+}
+
 /// One lag sample per checkpoint of `source` and of the `attached` stores (the tracking
 /// stores of downstream applications that follow `source`), against `source`'s head.
 ///
@@ -58,6 +67,12 @@ pub fn sample_lag(
     }
     let mut first_unprocessed = HashMap::new();
     let mut samples = Vec::with_capacity(checkpoints.len());
+    // Read once, and only when some checkpoint is behind.
+    let head_at = if checkpoints.iter().any(|c| c.position < head) {
+        head_recorded_at(source)?
+    } else {
+        None
+    };
     for checkpoint in checkpoints {
         let recorded_at = if checkpoint.position < head {
             match first_unprocessed.get(&checkpoint.position) {
@@ -73,7 +88,7 @@ pub fn sample_lag(
         };
         samples.push((
             checkpoint.name,
-            LagSample::compute(now, checkpoint.position, head, recorded_at),
+            LagSample::compute_with_head(now, checkpoint.position, head, recorded_at, head_at),
         ));
     }
     Ok(samples)
@@ -114,6 +129,7 @@ pub fn reconstruct_lag(
     }
     let head = source.head()?;
     let mut heads = HashMap::new();
+    let mut head_times = HashMap::new();
     let mut out = Vec::with_capacity(history.len());
     for sample in history {
         let Some(at) = sample.recorded_at else {
@@ -127,14 +143,27 @@ pub fn reconstruct_lag(
                 h
             }
         };
-        let recorded = if sample.position < head_then {
-            oldest_unprocessed_at(source, sample.position, at)?
+        let (recorded, head_time) = if sample.position < head_then {
+            let head_time = match head_times.get(&head_then) {
+                Some(t) => *t,
+                None => {
+                    let t = recorded_at_from(source, head_then)?
+                        .filter(|(position, _)| *position == head_then)
+                        .and_then(|(_, t)| t);
+                    head_times.insert(head_then, t);
+                    t
+                }
+            };
+            (
+                oldest_unprocessed_at(source, sample.position, at)?,
+                head_time,
+            )
         } else {
-            None
+            (None, None)
         };
         out.push((
             sample.name,
-            LagSample::compute(at, sample.position, head_then, recorded),
+            LagSample::compute_with_head(at, sample.position, head_then, recorded, head_time),
         ));
     }
     Ok(out)

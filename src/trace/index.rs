@@ -186,23 +186,11 @@ fn open_checked(path: &Path) -> TraceResult<Result<Connection, String>> {
 }
 
 fn remove_files(path: &Path) -> TraceResult<()> {
-    for suffix in ["", "-wal", "-shm"] {
-        let mut file = path.as_os_str().to_owned();
-        file.push(suffix);
-        let file = PathBuf::from(file);
-        match std::fs::remove_file(&file) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => {
-                return Err(TraceError::Io {
-                    action: "remove",
-                    path: file,
-                    source,
-                });
-            }
-        }
-    }
-    Ok(())
+    crate::own::files::remove_with_side_files(path).map_err(|e| TraceError::Io {
+        action: e.action,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 impl TraceIndex {

@@ -7,7 +7,6 @@
 //! them (see [`crate::core::metadata`]: the usual keys, nested `metadata`/`headers`
 //! objects, or the JSON paths of a mapping file).
 
-pub mod cli;
 pub mod export;
 pub mod find;
 pub mod graph;

@@ -3,7 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::ui::Commands;
 use crate::ui::theme::palette;
 

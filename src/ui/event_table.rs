@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::messages::AppCommand;
-use crate::app::paged::PagedRows;
+use crate::context::messages::AppCommand;
+use crate::context::paged::PagedRows;
 use crate::core::{Event, StreamInfo};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::{Commands, short_id, short_time};
@@ -271,7 +271,7 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                                 }
                             });
                             row.col(|ui| {
-                                crate::ui::right_aligned(ui, (first_version + index).to_string())
+                                crate::ui::right_aligned(ui, (first_version + index).to_string());
                             });
                             for _ in 0..(3 + usize::from(show_schema)) {
                                 row.col(|_| {});
@@ -280,10 +280,10 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                         };
                         row.set_selected(selected_version == Some(event.stream_version));
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.global_position.to_string())
+                            crate::ui::right_aligned(ui, event.global_position.to_string());
                         });
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.stream_version.to_string())
+                            crate::ui::right_aligned(ui, event.stream_version.to_string());
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(&event.event_type).truncate());

@@ -3,7 +3,7 @@
 
 use egui::{RichText, Ui};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::core::{Event, Payload};
 use crate::ui::theme::palette;
 use crate::ui::widgets::json_tree::{TreeAction, json_tree_ui};
@@ -296,7 +296,7 @@ fn payload_tree_ui(
 /// A trace button next to a correlation id (trace it) or a causation id (trace the
 /// correlation of the event that carries it).
 fn trace_button(ui: &mut egui::Ui, field: &str, id: &str, commands: &mut Vec<AppCommand>) {
-    use crate::app::trace::TraceCommand;
+    use crate::context::trace::TraceCommand;
     let (command, label, hover) = match field {
         "Correlation" => (
             TraceCommand::Correlation(id.to_owned()),

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::core::time::parse_timestamp;
 use crate::core::{Event, LogQuery};
 use crate::ui::theme::{ROW_HEIGHT, palette};
@@ -129,8 +129,12 @@ impl LogState {
     }
 
     /// Adds events in the given placement, keeping memory bounded.
-    pub fn place(&mut self, placement: crate::app::messages::LogPlacement, mut events: Vec<Event>) {
-        use crate::app::messages::LogPlacement;
+    pub fn place(
+        &mut self,
+        placement: crate::context::messages::LogPlacement,
+        mut events: Vec<Event>,
+    ) {
+        use crate::context::messages::LogPlacement;
         match placement {
             LogPlacement::ReplaceAtEnd | LogPlacement::ReplaceAtStart => {
                 self.at_start = placement == LogPlacement::ReplaceAtStart && events.is_empty();
@@ -169,7 +173,6 @@ impl LogState {
 }
 
 /// Draws the log view.
-#[allow(clippy::too_many_lines)] // One table with its filter bar; splitting would scatter it.
 pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
     let colours = palette(ui);
     ui.horizontal_wrapped(|ui| {
@@ -344,7 +347,7 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
                         let event = &events[row.index()];
                         row.set_selected(selected == Some(event.global_position));
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.global_position.to_string())
+                            crate::ui::right_aligned(ui, event.global_position.to_string());
                         });
                         row.col(|ui| {
                             if ui
@@ -356,7 +359,7 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
                             }
                         });
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.stream_version.to_string())
+                            crate::ui::right_aligned(ui, event.stream_version.to_string());
                         });
                         row.col(|ui| {
                             ui.add(egui::Label::new(&event.event_type).truncate());

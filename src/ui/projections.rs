@@ -7,7 +7,7 @@ use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{HLine, Legend, Line, Plot, PlotPoints};
 
-use crate::app::messages::AppCommand;
+use crate::context::messages::AppCommand;
 use crate::core::lag::{LagSample, LagStatus, LagSummary};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::{Commands, thousands};
@@ -173,14 +173,12 @@ fn duration_text(seconds: f64) -> String {
 }
 
 fn time_label(seconds: f64) -> String {
-    #[allow(clippy::cast_possible_truncation)] // Chart coordinates are seconds since 1970.
     let millis = (seconds * 1e3) as i64;
     chrono::DateTime::from_timestamp_millis(millis)
         .map_or_else(String::new, |t| t.format("%H:%M:%S").to_string())
 }
 
 /// Draws the projections view.
-#[allow(clippy::too_many_lines)] // Table, controls and chart of one view.
 pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut Commands) {
     let colours = palette(ui);
     ui.horizontal_wrapped(|ui| {
@@ -275,15 +273,14 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                         row.col(|ui| crate::ui::right_aligned(ui, thousands(summary.head)));
                         row.col(|ui| crate::ui::right_aligned(ui, thousands(summary.lag_events)));
                         row.col(|ui| {
-                            crate::ui::right_aligned(ui, duration_text(summary.lag_seconds))
+                            crate::ui::right_aligned(ui, duration_text(summary.lag_seconds));
                         });
                         row.col(|ui| {
                             crate::ui::right_aligned(
                                 ui,
                                 summary
                                     .rate
-                                    .map(|r| format!("{r:.1}"))
-                                    .unwrap_or_else(|| "—".to_owned()),
+                                    .map_or_else(|| "—".to_owned(), |r| format!("{r:.1}")),
                             );
                         });
                         row.col(|ui| {

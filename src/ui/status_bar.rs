@@ -2,8 +2,8 @@
 
 use egui::{RichText, Ui};
 
-use crate::app::jobs::ActiveJob;
-use crate::app::messages::AppCommand;
+use crate::context::jobs::ActiveJob;
+use crate::context::messages::AppCommand;
 use crate::ui::theme::palette;
 use crate::ui::{Commands, UiCtx, thousands};
 

@@ -4,8 +4,8 @@
 use egui::{RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::messages::AppCommand;
-use crate::app::paged::PagedRows;
+use crate::context::messages::AppCommand;
+use crate::context::paged::PagedRows;
 use crate::core::{StreamInfo, StreamQuery, StreamSort};
 use crate::ui::theme::{ROW_HEIGHT, palette};
 use crate::ui::{Commands, thousands};

@@ -124,9 +124,13 @@ struct Acc {
     failures: BTreeMap<(FailureKind, u32, u32), FailureGroup>,
     native: Shape,
     upcasted: Shape,
+    /// The type the upcasters registered this type's steps under (its shown or stored
+    /// form), when they did.
+    steps_key: Option<String>,
 }
 
-/// The stored type names (as the store spells them) whose base type is `wanted`.
+/// The type names (shown form, which every source's log filter takes) whose base type, in
+/// its shown or its stored form, is `wanted`.
 ///
 /// # Errors
 /// When the store cannot be read.
@@ -135,10 +139,12 @@ pub fn stored_types_of(
     wanted: &str,
     upcasters: &Upcasters,
 ) -> Result<Vec<String>, SourceError> {
+    let rules = upcasters.rules();
     Ok(source
-        .event_types()?
+        .event_type_names()?
         .into_iter()
-        .filter(|t| base_type(t, upcasters.rules()) == wanted)
+        .filter(|t| base_type(&t.shown, rules) == wanted || base_type(&t.stored, rules) == wanted)
+        .map(|t| t.shown)
         .collect())
 }
 
@@ -226,9 +232,17 @@ fn check_event(
     accs: &mut BTreeMap<String, Acc>,
 ) -> Result<(), CheckError> {
     let stored = detect(event, upcasters.rules());
-    let latest = upcasters.latest(&stored.base_type);
+    let key = upcasters.steps_key(event, &stored.base_type);
+    let latest = upcasters.latest(key);
     if !accs.contains_key(&stored.base_type) {
-        accs.insert(stored.base_type.clone(), Acc::default());
+        let steps_key = latest.is_some().then(|| key.to_owned());
+        accs.insert(
+            stored.base_type.clone(),
+            Acc {
+                steps_key,
+                ..Acc::default()
+            },
+        );
     }
     let Some(acc) = accs.get_mut(&stored.base_type) else {
         return Ok(());
@@ -288,7 +302,7 @@ fn check_event(
 }
 
 fn finish(upcasters: &Upcasters, event_type: String, acc: Acc) -> TypeReport {
-    let latest_version = upcasters.latest(&event_type);
+    let latest_version = upcasters.latest(acc.steps_key.as_deref().unwrap_or(&event_type));
     let mut note = None;
     let shape_mismatches = match latest_version {
         Some(latest) if acc.native.count == 0 && acc.ok > 0 => {

@@ -344,6 +344,48 @@ impl Upcasters {
         self.steps.keys().cloned().collect()
     }
 
+    /// The type under which `event`'s steps are registered: its base type as shown
+    /// (`base_type`, from [`detect`]) when steps are registered under it, else the base of
+    /// the type as stored (Python `eventsourcing` topics `module:Class.Event`) when steps
+    /// are registered under that, else `base_type`. An `upcast(type, …)` call may name
+    /// either form.
+    #[must_use]
+    pub fn steps_key<'a>(&self, event: &'a Event, base_type: &'a str) -> &'a str {
+        if self.steps.contains_key(base_type) {
+            return base_type;
+        }
+        let Some(stored) = event.stored_type.as_deref() else {
+            return base_type;
+        };
+        let stored_base = crate::upcast::version::base_type(stored, &self.rules);
+        if self.steps.contains_key(stored_base) {
+            stored_base
+        } else {
+            base_type
+        }
+    }
+
+    /// Warnings for registered types that match no event type of the store, in either form
+    /// (version suffixes stripped as the rules say), naming the closest stored types; what
+    /// the window shows and the CLI prints on stderr after loading upcasters.
+    #[must_use]
+    pub fn type_warnings(&self, known: &[crate::core::event::EventTypeName]) -> Vec<String> {
+        let bases: Vec<crate::core::event::EventTypeName> = known
+            .iter()
+            .map(|t| crate::core::event::EventTypeName {
+                shown: crate::upcast::version::base_type(&t.shown, &self.rules).to_owned(),
+                stored: crate::upcast::version::base_type(&t.stored, &self.rules).to_owned(),
+            })
+            .collect();
+        let names = self.types();
+        crate::core::type_names::unknown_type_warnings(
+            &self.labels.join(", "),
+            "upcaster",
+            &names,
+            &bases,
+        )
+    }
+
     /// The latest version a type's upcasters reach (`None`: no upcasters for it).
     #[must_use]
     pub fn latest(&self, base_type: &str) -> Option<u32> {
@@ -379,8 +421,9 @@ impl Upcasters {
     /// of the returned run.
     pub fn run(&self, event: &Event, keep_steps: bool) -> Result<UpcastRun, ScriptError> {
         let stored = detect(event, &self.rules);
-        let latest = self.latest(&stored.base_type);
-        let chain = self.chain(&stored.base_type, stored.version);
+        let key = self.steps_key(event, &stored.base_type).to_owned();
+        let latest = self.latest(&key);
+        let chain = self.chain(&key, stored.version);
         let mut run = UpcastRun {
             final_version: stored.version,
             stored,

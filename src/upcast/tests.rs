@@ -377,3 +377,60 @@ fn shape_comparison() {
         vec![(MismatchKind::TypeMismatch, "/lines".to_owned())]
     );
 }
+
+#[test]
+fn upcasters_registered_under_the_stored_type_run_like_the_shown_one() {
+    let mut stored = event("BankAccount.Deposited", Some(1), json!({"amount": "1.00"}));
+    stored.stored_type = Some("bank:BankAccount.Deposited".to_owned());
+    let by_shown = load(
+        r#"upcast("BankAccount.Deposited", 1, 2, (e) => { e.data.currency = "EUR"; e.data.seen = e.storedType; return e; });"#,
+    );
+    let by_stored = load(
+        r#"upcast("bank:BankAccount.Deposited", 1, 2, (e) => { e.data.currency = "EUR"; e.data.seen = e.storedType; return e; });"#,
+    );
+    let a = by_shown.run(&stored, false).unwrap();
+    let b = by_stored.run(&stored, false).unwrap();
+    assert!(a.failure.is_none() && b.failure.is_none(), "{a:?} {b:?}");
+    assert_eq!(a.final_version, 2);
+    assert_eq!(b.final_version, 2);
+    assert_eq!(a.outputs, b.outputs);
+    assert_eq!(
+        b.outputs[0].data,
+        json!({"amount": "1.00", "currency": "EUR", "seen": "bank:BankAccount.Deposited"})
+    );
+    assert_eq!(
+        by_stored.latest(by_stored.steps_key(&stored, "BankAccount.Deposited")),
+        Some(2)
+    );
+    // An event whose stored type is something else is not upcasted by the stored name.
+    let mut other = stored.clone();
+    other.stored_type = Some("other:BankAccount.Deposited".to_owned());
+    assert!(by_stored.run(&other, false).unwrap().chain.is_empty());
+}
+
+#[test]
+fn upcaster_names_matching_no_type_are_warned_about() {
+    use crate::core::event::EventTypeName;
+    let known = [
+        EventTypeName {
+            shown: "BankAccount.Deposited".to_owned(),
+            stored: "bank:BankAccount.Deposited".to_owned(),
+        },
+        EventTypeName {
+            shown: "OrderPlaced.v2".to_owned(),
+            stored: "OrderPlaced.v2".to_owned(),
+        },
+    ];
+    let ok = load(
+        r#"upcast("bank:BankAccount.Deposited", 1, 2, (e) => e); upcast("OrderPlaced", 1, 2, (e) => e);"#,
+    );
+    assert!(ok.type_warnings(&known).is_empty());
+    let wrong = load(r#"upcast("bank:BankAccount.Deposit", 1, 2, (e) => e);"#);
+    assert_eq!(
+        wrong.type_warnings(&known),
+        [
+            "test.js: none of its 1 upcaster name matches an event type in this store, so no event is upcasted",
+            "test.js: no event type `bank:BankAccount.Deposit`; did you mean `bank:BankAccount.Deposited` (shown as `BankAccount.Deposited`)?",
+        ]
+    );
+}

@@ -200,3 +200,155 @@ fn help_explains_every_command() {
         assert!(String::from_utf8(sub.stdout).unwrap().contains("--json") || command == "demo");
     }
 }
+
+/// `--limit` above the page size (10,000) and `--limit all` return every event of a
+/// 25,000-event store, page after page; a limit that cuts the output short says so on
+/// stderr, and one that does not says nothing.
+#[test]
+fn limits_above_the_page_size_and_all_return_every_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = crate::common::demo_store(dir.path(), 25_000, 7);
+    let source = crate::common::open(&path);
+    let info = source.info().unwrap();
+    let total = info.event_count.unwrap();
+    assert!(total >= 25_000, "{total}");
+    let store = path.display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec![args[0], store.as_str()];
+        all.extend_from_slice(&args[1..]);
+        eventscope(&all)
+    };
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let positions = |o: &std::process::Output| {
+        json_lines(o)
+            .iter()
+            .map(|e| e["global_position"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    for limit in ["1000000", "all"] {
+        let out = run(&["log", "--limit", limit, "--json"]);
+        let got = positions(&out);
+        assert_eq!(got.len() as u64, total, "--limit {limit}");
+        assert!(got.windows(2).all(|w| w[0] < w[1]), "in order, no repeats");
+        assert_eq!(got.last().copied(), Some(info.head_position));
+        assert!(!stderr(&out).contains("more follow"), "{}", stderr(&out));
+    }
+    // Cut short: exactly the limit, across pages, and a note on stderr.
+    let out = run(&["log", "--limit", "12345", "--json"]);
+    assert_eq!(positions(&out).len(), 12_345);
+    assert!(
+        stderr(&out).contains("note: showing 12345 events; more follow"),
+        "{}",
+        stderr(&out)
+    );
+    // The default limit also says so.
+    let out = run(&["log", "--json"]);
+    assert_eq!(positions(&out).len(), 100);
+    assert!(stderr(&out).contains("showing 100 events; more follow"));
+    // The newest N beyond a page, in global order.
+    let out = run(&["log", "--newest", "15000", "--json"]);
+    let newest = positions(&out);
+    assert_eq!(newest.len(), 15_000);
+    assert!(newest.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(newest.last().copied(), Some(info.head_position));
+    // A type filter pages too: every event of the type, counted against the store.
+    let some_type = source.event_types().unwrap()[0].clone();
+    let of_type = crate::common::all_events(source.as_ref())
+        .into_iter()
+        .filter(|e| e.event_type == some_type)
+        .count();
+    let out = run(&["log", "--type", &some_type, "--limit", "all", "--json"]);
+    assert_eq!(positions(&out).len(), of_type);
+
+    // Streams: all of them, and the count the store gives.
+    let out = run(&["streams", "--limit", "all", "--json"]);
+    assert_eq!(json_lines(&out).len() as u64, info.stream_count);
+    assert!(!stderr(&out).contains("more follow"));
+    if info.stream_count > 100 {
+        let out = run(&["streams", "--json"]);
+        assert_eq!(json_lines(&out).len(), 100);
+        assert!(stderr(&out).contains("showing 100 streams; more follow"));
+    }
+    // A stream forwards and backwards, all of it.
+    let biggest = json_lines(&run(&["streams", "--limit", "all", "--json"]))
+        .into_iter()
+        .max_by_key(|s| s["event_count"].as_u64().unwrap())
+        .unwrap();
+    let id = biggest["stream_id"].as_str().unwrap();
+    let count = biggest["event_count"].as_u64().unwrap();
+    let forwards = json_lines(&run(&["events", id, "--limit", "all", "--json"]));
+    assert_eq!(forwards.len() as u64, count);
+    let backwards = json_lines(&run(&[
+        "events",
+        id,
+        "--limit",
+        "all",
+        "--backwards",
+        "--json",
+    ]));
+    assert_eq!(backwards.len() as u64, count);
+    assert_eq!(backwards.first(), forwards.last());
+    let out = run(&["events", id, "--limit", "2", "--json"]);
+    assert_eq!(json_lines(&out).len(), 2.min(count as usize));
+    if count > 2 {
+        assert!(stderr(&out).contains("showing 2 events; more follow"));
+    }
+    // A bad limit is a clear error.
+    let out = run(&["log", "--limit", "lots"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a number of rows or `all`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// One stream longer than a page (12,345 events): `events --limit all` forwards and
+/// backwards, and from a version, returns every event exactly once, in order.
+#[test]
+fn events_of_a_stream_longer_than_a_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.db");
+    let mut conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, aggregate_id TEXT NOT NULL, \
+         version INTEGER NOT NULL, event_type TEXT NOT NULL, event_version INTEGER NOT NULL DEFAULT 1, \
+         payload TEXT NOT NULL, metadata TEXT, created_at TEXT NOT NULL);",
+    )
+    .unwrap();
+    let tx = conn.transaction().unwrap();
+    for i in 0..12_345i64 {
+        let stream = if i % 10 == 9 { "other-1" } else { "long-1" };
+        tx.execute(
+            "INSERT INTO events (event_id, aggregate_id, version, event_type, payload, created_at) \
+             VALUES (?1, ?2, (SELECT count(*) + 1 FROM events WHERE aggregate_id = ?2), 'Ticked', ?3, '2024-01-01T00:00:00Z')",
+            rusqlite::params![format!("e{i}"), stream, format!("{{\"i\": {i}}}")],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+    drop(conn);
+    let want: u64 = 12_345 - 12_345 / 10;
+    let store = path.display().to_string();
+    let versions = |args: &[&str]| {
+        let mut all = vec!["events", store.as_str(), "long-1", "--json"];
+        all.extend_from_slice(args);
+        json_lines(&eventscope(&all))
+            .iter()
+            .map(|e| e["stream_version"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let forwards = versions(&["--limit", "all"]);
+    assert_eq!(forwards, (1..=want).collect::<Vec<_>>());
+    let backwards = versions(&["--limit", "all", "--backwards"]);
+    assert_eq!(backwards, (1..=want).rev().collect::<Vec<_>>());
+    let from = versions(&["--limit", "10500", "--from-version", "500"]);
+    assert_eq!(from, (500..11_000).collect::<Vec<_>>());
+    let cut = eventscope(&["events", &store, "long-1", "--json", "--limit", "10001"]);
+    assert_eq!(json_lines(&cut).len(), 10_001);
+    assert!(String::from_utf8_lossy(&cut.stderr).contains("showing 10001 events; more follow"));
+    let missing = eventscope(&["events", &store, "nope-1", "--json"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("stream not found: nope-1"));
+}

@@ -203,3 +203,64 @@ fn emmett_log_filters() {
     });
     assert_eq!(carts.unwrap(), 3);
 }
+
+/// Emmett stores the type as the application names it: the stored and the shown form are
+/// the same, every type filters to exactly its events (counted in the file's own SQL), and
+/// a reducer or upcaster naming them gets no warning while a misspelt one does.
+#[test]
+fn emmett_type_names_are_stored_as_shown_and_filter_alike() {
+    let path = fixture("emmett/emmett.db");
+    let source = open(&path);
+    let names = source.event_type_names().unwrap();
+    assert!(!names.is_empty());
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    for name in &names {
+        assert_eq!(name.shown, name.stored);
+        let events = source
+            .read_log(&LogQuery {
+                event_types: vec![name.stored.clone()],
+                limit: 10_000,
+                ..LogQuery::default()
+            })
+            .unwrap();
+        let want: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM emt_messages WHERE message_type = ?1",
+                [&name.stored],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(events.len() as i64, want, "{}", name.stored);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.has_type(&name.stored) && e.stored_type() == name.stored)
+        );
+    }
+    let first = &names[0].stored;
+    let misspelt = format!("{first}x");
+    let warnings = eventscope::core::type_names::unknown_type_warnings(
+        "r.js",
+        "handler",
+        std::slice::from_ref(&misspelt),
+        &names,
+    );
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[1].contains(&format!(
+            "no event type `{misspelt}`; did you mean `{first}`"
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        eventscope::core::type_names::unknown_type_warnings(
+            "r.js",
+            "handler",
+            std::slice::from_ref(first),
+            &names
+        )
+        .is_empty()
+    );
+}

@@ -359,3 +359,56 @@ fn filters_and_paging() {
         None
     );
 }
+
+/// Filtering the log by the stored topic (`domain:BankAccount.Closed`, what the library
+/// stores and its users write) gives the same events as by the shown name, through the
+/// source and through `eventscope log --type`. Needs the SQLite source's stored-type
+/// support (fidelity-sqlite).
+#[test]
+fn log_filter_by_stored_topic_equals_filter_by_shown_name() {
+    let path = fixture("eventsourcing/es_sqlite.db");
+    let source = open(&path);
+    let names = source.event_type_names().unwrap();
+    let closed = names
+        .iter()
+        .find(|t| t.shown == "BankAccount.Closed")
+        .expect("BankAccount.Closed");
+    assert_eq!(closed.stored, "domain:BankAccount.Closed");
+    for (shown, stored) in [
+        ("BankAccount.Closed", "domain:BankAccount.Closed"),
+        ("BankAccount.Deposited", "domain:BankAccount.Deposited"),
+        ("Order.Placed", "domain:Order.Placed"),
+    ] {
+        let read = |name: &str| {
+            source
+                .read_log(&LogQuery {
+                    event_types: vec![name.to_owned()],
+                    limit: 10_000,
+                    ..LogQuery::default()
+                })
+                .unwrap()
+        };
+        let by_shown = read(shown);
+        assert!(!by_shown.is_empty(), "{shown}");
+        assert!(
+            by_shown
+                .iter()
+                .all(|e| e.event_type == shown && e.stored_type() == stored && e.has_type(stored))
+        );
+        assert_eq!(read(stored), by_shown, "{stored}");
+    }
+    let path = path.display().to_string();
+    let cli = |name: &str| {
+        crate::common::json_lines(&crate::common::eventscope(&[
+            "log", &path, "--type", name, "--json",
+        ]))
+    };
+    let by_shown = cli("BankAccount.Closed");
+    assert!(!by_shown.is_empty());
+    assert_eq!(cli("domain:BankAccount.Closed"), by_shown);
+    assert!(
+        by_shown
+            .iter()
+            .all(|e| e["stored_type"] == "domain:BankAccount.Closed")
+    );
+}

@@ -25,7 +25,7 @@ fn has_label_containing(h: &AppHarness<'_>, part: &str) -> bool {
 fn open_demo(dir: &Path, cache: &Path) -> (AppHarness<'static>, std::path::PathBuf) {
     let (path, _) = crate::common::demo_store(dir, 5_000, 11);
     let mut h = harness(Startup::Connect);
-    h.state_mut().trace_rt.index_dir = Some(cache.to_owned());
+    h.state_mut().trace.index_dir = Some(cache.to_owned());
     h.state_mut()
         .apply(AppCommand::Open(path.display().to_string()));
     (h, path)
@@ -48,7 +48,7 @@ fn trace_view_tree_timeline_navigation_and_export() {
     let (mut h, path) = open_demo(dir.path(), cache.path());
     let before = crate::common::store_fingerprint(&path);
     wait_until(&mut h, "the index", |h| {
-        matches!(h.state().trace.index, IndexView::Ready { .. })
+        matches!(h.state().trace.view.index, IndexView::Ready { .. })
     });
     // A flow that reached its shipment (order → payment → shipment).
     let source = eventscope::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
@@ -71,8 +71,10 @@ fn trace_view_tree_timeline_navigation_and_export() {
     h.get_by_label("Id").focus();
     h.get_by_label("Id").type_text(&correlation);
     h.get_by_label("Show trace").click();
-    wait_until(&mut h, "the trace", |h| h.state().trace.trace.is_some());
-    let trace = h.state().trace.trace.clone().unwrap();
+    wait_until(&mut h, "the trace", |h| {
+        h.state().trace.view.trace.is_some()
+    });
+    let trace = h.state().trace.view.trace.clone().unwrap();
     assert!(trace.nodes.len() >= 3);
     assert!(has_label(&h, "OrderPlaced"));
     assert!(has_label(&h, &order));
@@ -112,7 +114,7 @@ fn trace_view_tree_timeline_navigation_and_export() {
     h.get_by_label("Export to").type_text(out.to_str().unwrap());
     h.get_by_label("Export JSON").click();
     wait_until(&mut h, "the export", |h| {
-        h.state().trace.export_message.is_some()
+        h.state().trace.view.export_message.is_some()
     });
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -144,11 +146,11 @@ fn trace_view_tree_timeline_navigation_and_export() {
     h.get_by_label("Trace correlation").click();
     wait_until(&mut h, "the trace again", |h| {
         h.state().state.view == View::Trace
-            && h.state().trace.trace.is_some()
-            && h.state().trace.pending.is_none()
+            && h.state().trace.view.trace.is_some()
+            && h.state().trace.view.pending.is_none()
     });
     assert_eq!(
-        h.state().trace.trace.as_ref().unwrap().correlation_id,
+        h.state().trace.view.trace.as_ref().unwrap().correlation_id,
         correlation
     );
     drop(h);
@@ -181,9 +183,9 @@ fn trace_view_by_event_id_and_flags() {
         .type_text(requested.event_id.as_deref().unwrap());
     h.get_by_label("Find event").click();
     wait_until(&mut h, "the trace of the event", |h| {
-        h.state().trace.trace.is_some() && h.state().trace.pending.is_none()
+        h.state().trace.view.trace.is_some() && h.state().trace.view.pending.is_none()
     });
-    let trace = h.state().trace.trace.clone().unwrap();
+    let trace = h.state().trace.view.trace.clone().unwrap();
     assert_eq!(
         trace.correlation_id,
         requested.correlation_id.clone().unwrap()
@@ -195,7 +197,7 @@ fn trace_view_by_event_id_and_flags() {
     // Flow 3: a child recorded before its parent.
     h.get_by_label("Correlation id").click();
     settle(&mut h);
-    h.state_mut().trace.input.clear();
+    h.state_mut().trace.view.input.clear();
     h.get_by_label("Id").focus();
     h.get_by_label("Id")
         .type_text(&correlation_of(&path, "order-000003"));
@@ -203,6 +205,7 @@ fn trace_view_by_event_id_and_flags() {
     wait_until(&mut h, "flow 3", |h| {
         h.state()
             .trace
+            .view
             .trace
             .as_ref()
             .is_some_and(|t| t.out_of_order_count() > 0)
@@ -210,11 +213,13 @@ fn trace_view_by_event_id_and_flags() {
     assert!(has_label(&h, "recorded before its parent"));
 
     // Unknown ids say so.
-    h.state_mut().trace.input.clear();
+    h.state_mut().trace.view.input.clear();
     h.get_by_label("Id").focus();
     h.get_by_label("Id").type_text("no-such-id");
     h.get_by_label("Show trace").click();
-    wait_until(&mut h, "the message", |h| h.state().trace.message.is_some());
+    wait_until(&mut h, "the message", |h| {
+        h.state().trace.view.message.is_some()
+    });
     assert!(has_label_containing(
         &h,
         "no event carries the correlation id no-such-id"

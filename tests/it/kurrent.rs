@@ -668,3 +668,84 @@ fn serve_kurrent_emulator() {
     eprintln!("KurrentDB emulator on esdb://127.0.0.1:{port}?tls=false for {seconds} s");
     std::thread::sleep(Duration::from_secs(seconds));
 }
+
+/// Fields the client hands on but eventscope cannot read (metadata that is not JSON, a
+/// schema version that is not a number) become problems of that event; the page is still
+/// returned with every event, and the others are unaffected.
+#[test]
+fn kurrent_unreadable_fields_are_problems_not_failed_pages() {
+    let mut data = EmulatorData::default();
+    data.append(
+        "order-1",
+        "OrderPlaced",
+        &json!({"order": 1}),
+        &json!({"$correlationId": "c-1"}),
+    );
+    data.append_raw(
+        "order-1",
+        "OrderPaid",
+        br#"{"amount": 30}"#.to_vec(),
+        b"\xff\xfenot json".to_vec(),
+    );
+    data.append(
+        "order-1",
+        "OrderShipped",
+        &json!({}),
+        &json!({"$correlationId": "c-1", "schemaVersion": "two"}),
+    );
+    data.append(
+        "order-1",
+        "OrderClosed",
+        &json!({}),
+        &json!({"$correlationId": "c-1", "schemaVersion": "3"}),
+    );
+    let emulator = Emulator::start(data);
+    let source = connect(&emulator.url(""));
+    let events = source
+        .read_stream("order-1", None, Direction::Forwards, 100)
+        .unwrap();
+    assert_eq!(events.len(), 4);
+    assert!(events[0].problems.is_empty());
+    assert_eq!(events[0].correlation_id.as_deref(), Some("c-1"));
+    assert_eq!(events[1].problems.len(), 1, "{:?}", events[1].problems);
+    let bad_metadata = &events[1].problems[0];
+    assert_eq!(bad_metadata.field, "metadata");
+    assert!(
+        bad_metadata.problem.starts_with("not JSON"),
+        "{bad_metadata:?}"
+    );
+    assert_eq!(bad_metadata.raw.as_deref(), Some("fffe6e6f74206a736f6e"));
+    assert_eq!(events[1].payload.as_json(), Some(&json!({"amount": 30})));
+    let json = events[1].to_json();
+    assert_eq!(json["metadata"], serde_json::Value::Null);
+    assert_eq!(json["problems"][0]["field"], "metadata");
+    assert_eq!(events[2].schema_version, None);
+    assert_eq!(
+        events[2].problems,
+        [eventscope::core::FieldProblem::new(
+            "schema_version",
+            "`schemaVersion` in the metadata is not a whole number from 0 to 4294967295",
+            Some("\"two\"".to_owned()),
+        )]
+    );
+    assert!(events[3].problems.is_empty());
+    assert_eq!(events[3].schema_version, Some(3));
+    // The log and the CLI carry the same problems.
+    let log = source
+        .read_log(&LogQuery {
+            limit: 100,
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(log.len(), 4);
+    assert_eq!(log[1].problems, events[1].problems);
+    let lines = crate::common::json_lines(&crate::common::eventscope(&[
+        "log",
+        &emulator.url(""),
+        "--json",
+    ]));
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[2]["schema_version"], serde_json::Value::Null);
+    assert_eq!(lines[2]["problems"][0]["raw"], "\"two\"");
+    assert!(lines[0].get("problems").is_none());
+}

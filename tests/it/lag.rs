@@ -49,6 +49,30 @@ fn eventsourcing_downstream_lag_equals_library_report() {
         "{} vs {want}",
         sample.lag_seconds
     );
+    // Behind the head in event time: the head notification's time minus that one's, which
+    // does not depend on when we look.
+    let head_time = stored_timestamp(
+        &upstream_path,
+        &format!(
+            "SELECT json_extract(CAST(state AS TEXT), '$.timestamp._data_') FROM stored_events WHERE rowid = {}",
+            sample.head
+        ),
+    );
+    let behind = (head_time - first_unprocessed).num_milliseconds() as f64 / 1000.0;
+    assert!(behind > 0.0);
+    assert!(
+        (sample.behind_head_seconds - behind).abs() < 0.002,
+        "{} vs {behind}",
+        sample.behind_head_seconds
+    );
+    let later = sample_lag(
+        upstream.as_ref(),
+        &[open(&fixture("eventsourcing/es_sqlite_downstream.db"))],
+        now + chrono::TimeDelta::days(365),
+    )
+    .unwrap();
+    assert_eq!(later[0].1.behind_head_seconds, sample.behind_head_seconds);
+    assert!(later[0].1.lag_seconds > sample.lag_seconds + 364.0 * 86_400.0);
 }
 
 #[test]
@@ -79,8 +103,19 @@ fn emmett_subscription_lag_equals_library_report() {
             );
             let want = (now - created).num_milliseconds() as f64 / 1000.0;
             assert!((sample.lag_seconds - want).abs() < 0.002, "{id}");
+            let head_created = stored_timestamp(
+                &path,
+                &format!("SELECT created FROM emt_messages WHERE global_position = {head}"),
+            );
+            let behind = (head_created - created).num_milliseconds() as f64 / 1000.0;
+            assert!(
+                (sample.behind_head_seconds - behind).abs() < 0.002,
+                "{id}: {} vs {behind}",
+                sample.behind_head_seconds
+            );
         } else {
             assert_eq!(sample.lag_seconds, 0.0, "{id} is caught up");
+            assert_eq!(sample.behind_head_seconds, 0.0, "{id} is caught up");
         }
     }
 }
@@ -118,6 +153,30 @@ fn demo_history_reconstructs_past_lag() {
         if let Some(next) = at_head.get(1) {
             assert!(next.recorded_at.unwrap() > sample.at);
         }
+        // Behind the head then: the head event's time minus the first unprocessed one's.
+        if sample.lag_events > 0 {
+            let first = source
+                .read_log(&eventscope::core::LogQuery {
+                    from_position: Some(sample.position + 1),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .unwrap()[0]
+                .recorded_at
+                .unwrap();
+            let want = ((at_head[0].recorded_at.unwrap() - first)
+                .num_milliseconds()
+                .max(0) as f64)
+                / 1000.0;
+            assert!(
+                (sample.behind_head_seconds - want).abs() < 0.002,
+                "{} vs {want}",
+                sample.behind_head_seconds
+            );
+            assert!(sample.behind_head_seconds <= sample.lag_seconds + 0.002);
+        } else {
+            assert_eq!(sample.behind_head_seconds, 0.0);
+        }
     }
     // Heads grow over time.
     let heads: Vec<u64> = past
@@ -145,11 +204,31 @@ fn lag_cli_json() {
             "head",
             "lag_events",
             "lag_seconds",
+            "behind_head_seconds",
             "status",
         ] {
             assert!(line.get(key).is_some(), "{key} in {line}");
         }
+        let keys: Vec<&String> = line.as_object().unwrap().keys().collect();
+        let at = |k: &str| keys.iter().position(|key| *key == k).unwrap();
+        assert_eq!(at("behind_head_seconds"), at("lag_seconds") + 1, "{line}");
+        if line["lag_events"].as_u64().unwrap() > 0 {
+            assert!(line["behind_head_seconds"].as_f64().unwrap() >= 0.0);
+            assert!(
+                line["behind_head_seconds"].as_f64().unwrap()
+                    <= line["lag_seconds"].as_f64().unwrap()
+            );
+        }
     }
+    let table = crate::common::stdout_of(&crate::common::eventscope(&[
+        "lag",
+        store.to_str().unwrap(),
+    ]));
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("age (s)") && header.contains("behind head (s)"),
+        "{table}"
+    );
     let caught_up = lines
         .iter()
         .find(|l| l["name"] == "shopping_cart_summary")

@@ -692,3 +692,108 @@ fn cli_state_check_snapshots_and_verify_evidence() {
         "the command must not have run"
     );
 }
+
+/// The fixture's reducer with every handler named by the stored topic
+/// (`"domain:BankAccount.Deposited"(s, e)`) replays to the same states as by the shown
+/// names; a reducer naming no type gets the did-you-mean warning. Needs the SQLite source's
+/// stored-type support (fidelity-sqlite).
+#[test]
+fn reducer_handlers_by_stored_topic_equal_handlers_by_shown_name() {
+    let source = open(&fixture("eventsourcing/es_sqlite.db"));
+    let stream = "8cb2a7ef-b0e4-4fa1-be95-1c42ea79c999";
+    let text = std::fs::read_to_string(fixture("eventsourcing/replay/bank.js")).unwrap();
+    let by_topic = text
+        .replace("\"BankAccount.", "\"domain:BankAccount.")
+        .replace("\"Order.", "\"domain:Order.");
+    assert_ne!(by_topic, text);
+    let load = |source_text: &str| -> Box<dyn Reducer> {
+        Box::new(ScriptReducer::new("bank.js", source_text, &ScriptOptions::default()).unwrap())
+    };
+    let mut shown_reducer = load(&text);
+    let mut topic_reducer = load(&by_topic);
+    assert!(
+        eventscope::replay::handler_warnings(shown_reducer.as_mut(), source.as_ref())
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        eventscope::replay::handler_warnings(topic_reducer.as_mut(), source.as_ref())
+            .unwrap()
+            .is_empty()
+    );
+    let mut a = Timeline::build(source.clone(), stream, shown_reducer, &mut |_| {}).unwrap();
+    let mut b = Timeline::build(source.clone(), stream, topic_reducer, &mut |_| {}).unwrap();
+    assert_eq!(a.events().len(), 75);
+    for index in [0usize, 1, 9, 33, 74] {
+        let left = a.step(Some(index)).unwrap().state;
+        let right = b.step(Some(index)).unwrap().state;
+        assert_eq!(left, right, "state after event index {index}");
+    }
+    assert_ne!(*a.step(Some(74)).unwrap().state, json!({}));
+
+    let mut typo = load(
+        r#"fromAll().when({ $init() { return {}; }, "domain:BankAccount.Openned"(s, e) { s.open = true; } });"#,
+    );
+    let warnings = eventscope::replay::handler_warnings(typo.as_mut(), source.as_ref()).unwrap();
+    assert_eq!(
+        warnings,
+        [
+            "bank.js: none of its 1 handler name matches an event type in this store, so no handler ever runs",
+            "bank.js: no event type `domain:BankAccount.Openned`; did you mean `domain:BankAccount.Opened` (shown as `BankAccount.Opened`)?",
+        ]
+    );
+}
+
+/// `eventscope state` with a reducer whose handlers name no type of the store warns on
+/// stderr with the closest types (the state is still printed: it is the reducer's answer),
+/// and a reducer that names real types does not.
+#[test]
+fn cli_warns_about_a_reducer_that_names_no_stored_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = crate::common::demo_store(dir.path(), 300, 3);
+    let source = open(&store);
+    let account = source
+        .list_streams(&eventscope::core::StreamQuery {
+            category: Some("account".to_owned()),
+            limit: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .remove(0)
+        .stream_id;
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let typo = write(
+        "typo.js",
+        r#"fromAll().when({ $init() { return { n: 0 }; }, AccountOpend(s, e) { s.n += 1; } });"#,
+    );
+    let right = write(
+        "right.js",
+        r#"fromAll().when({ $init() { return { n: 0 }; }, AccountOpened(s, e) { s.n += 1; } });"#,
+    );
+    let store = store.display().to_string();
+    let out = crate::common::eventscope(&["state", &store, &account, "--reducer", &typo, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: {typo}: none of its 1 handler name matches an event type in this store, so no handler ever runs"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "warning: {typo}: no event type `AccountOpend`; did you mean `AccountOpened`?"
+        )),
+        "{stderr}"
+    );
+    let out =
+        crate::common::eventscope(&["state", &store, &account, "--reducer", &right, "--json"]);
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let state = crate::common::json_lines(&out);
+    assert_eq!(state[0]["state"]["n"], 1);
+}

@@ -28,9 +28,10 @@ fn open_demo(dir: &std::path::Path) -> (std::path::PathBuf, AppHarness<'static>)
 fn step_version(h: &AppHarness<'_>) -> Option<u64> {
     h.state()
         .replay
+        .view
         .time_travel
         .step
-        .as_ref()
+        .value()
         .map(|s| s.version)
 }
 
@@ -43,10 +44,10 @@ fn time_travel_slider_version_as_of_and_blame() {
     wait_until(&mut h, "the stream", |h| has_label(h, "Time travel"));
     h.get_by_label("Time travel").click();
     wait_until(&mut h, "the fold and the last state", |h| {
-        h.state().replay.time_travel.step.is_some()
-            && !h.state().replay.time_travel.events.is_empty()
+        h.state().replay.view.time_travel.step.value().is_some()
+            && !h.state().replay.view.time_travel.events.is_empty()
     });
-    let n = h.state().replay.time_travel.events.len() as u64;
+    let n = h.state().replay.view.time_travel.events.len() as u64;
     assert_eq!(step_version(&h), Some(n), "starts at the latest version");
     assert!(
         has_label(&h, "Reducer: script demo/reducers.js"),
@@ -76,7 +77,14 @@ fn time_travel_slider_version_as_of_and_blame() {
     )
     .unwrap();
     assert_eq!(
-        *h.state().replay.time_travel.step.as_ref().unwrap().state,
+        *h.state()
+            .replay
+            .view
+            .time_travel
+            .step
+            .value()
+            .unwrap()
+            .state,
         expected.answer.state
     );
     assert!(has_label(&h, "Version 17"));
@@ -97,7 +105,9 @@ fn time_travel_slider_version_as_of_and_blame() {
     });
 
     // "As of": the last event at or before the time of event 40.
-    let at = h.state().replay.time_travel.events[39].recorded_at.unwrap();
+    let at = h.state().replay.view.time_travel.events[39]
+        .recorded_at
+        .unwrap();
     h.get_by_label("As of").focus();
     h.get_by_label("As of")
         .type_text(&eventscope::core::time::format_rfc3339(at));
@@ -108,9 +118,12 @@ fn time_travel_slider_version_as_of_and_blame() {
     let lastref = h.get_by_label("lastReference");
     lastref.click();
     wait_until(&mut h, "blame", |h| {
-        matches!(h.state().replay.time_travel.blame, Some(Ok(_)))
+        matches!(
+            h.state().replay.view.time_travel.blame.result(),
+            Some(Ok(_))
+        )
     });
-    let blame = match &h.state().replay.time_travel.blame {
+    let blame = match h.state().replay.view.time_travel.blame.result() {
         Some(Ok(b)) => b.clone(),
         other => panic!("{other:?}"),
     };
@@ -161,9 +174,9 @@ fn snapshot_diff_and_drift_report() {
     });
     h.get_by_label("Run drift report").click();
     wait_until(&mut h, "the report", |h| {
-        matches!(h.state().replay.drift.report, Some(Ok(_)))
+        matches!(h.state().replay.view.drift.report, Some(Ok(_)))
     });
-    let shown = match &h.state().replay.drift.report {
+    let shown = match &h.state().replay.view.drift.report {
         Some(Ok(r)) => r.clone(),
         _ => unreachable!(),
     };
@@ -176,11 +189,11 @@ fn snapshot_diff_and_drift_report() {
         .expect("the drifted stream is listed");
     row.click();
     wait_until(&mut h, "the snapshot checks", |h| {
-        h.state().replay.tab == StreamTab::Snapshots
-            && matches!(h.state().replay.snapshots.checks, Some(Ok(_)))
+        h.state().replay.view.tab == StreamTab::Snapshots
+            && matches!(h.state().replay.view.snapshots.checks, Some(Ok(_)))
     });
     let (checks, selected) = {
-        let s = &h.state().replay.snapshots;
+        let s = &h.state().replay.view.snapshots;
         (s.checks.clone().unwrap().unwrap(), s.selected)
     };
     // The earliest drifted snapshot is selected and its diff is shown.
@@ -226,8 +239,8 @@ fn a_command_beside_the_store_needs_approval_and_a_hanging_one_leaves_the_app_us
     .unwrap();
     // eventscope's own directories for this test (never the user's), set before opening.
     let mut h = harness(Startup::Connect);
-    h.state_mut().replay_rt.settings_dir = Some(dir.path().join("settings"));
-    h.state_mut().replay_rt.data_dir = Some(dir.path().join("data"));
+    h.state_mut().replay.settings_dir = Some(dir.path().join("settings"));
+    h.state_mut().replay.data_dir = Some(dir.path().join("data"));
     h.state_mut().history_dir = Some(dir.path().join("data"));
     h.state_mut()
         .apply(eventscope::app::messages::AppCommand::Open(
@@ -241,6 +254,7 @@ fn a_command_beside_the_store_needs_approval_and_a_hanging_one_leaves_the_app_us
     wait_until(&mut h, "the refusal", |h| {
         h.state()
             .replay
+            .view
             .time_travel
             .error
             .as_deref()
@@ -259,6 +273,7 @@ fn a_command_beside_the_store_needs_approval_and_a_hanging_one_leaves_the_app_us
     wait_until(&mut h, "the stopped replay", |h| {
         h.state()
             .replay
+            .view
             .time_travel
             .failure
             .as_deref()
@@ -266,11 +281,11 @@ fn a_command_beside_the_store_needs_approval_and_a_hanging_one_leaves_the_app_us
     });
     assert!(std::fs::read_to_string(dir.path().join("data/trusted-commands.txt")).is_ok());
     // Still usable: close the window, switch tabs and views.
-    h.state_mut().replay.reducers.open = false;
+    h.state_mut().replay.view.reducers.open = false;
     h.run_steps(2);
     h.get_by_label("Snapshots").click();
     wait_until(&mut h, "the snapshots tab", |h| {
-        h.state().replay.tab == StreamTab::Snapshots
+        h.state().replay.view.tab == StreamTab::Snapshots
     });
     h.get_by_label("Log").click();
     h.run_steps(2);

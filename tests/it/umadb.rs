@@ -385,3 +385,57 @@ fn umadb_server_killed_mid_read_then_back() {
 fn umadb_source(server: &UmaDbServer) -> Arc<dyn EventSource> {
     connect(&server.url(""))
 }
+
+/// Metadata values eventscope cannot read (a time that does not parse, a schema version
+/// that is not a number) become problems of that event; the page is still returned whole.
+#[test]
+fn umadb_unreadable_metadata_fields_are_problems_not_failed_pages() {
+    let Some(command) =
+        umadb_or_skip("umadb_unreadable_metadata_fields_are_problems_not_failed_pages")
+    else {
+        return;
+    };
+    let server = UmaDbServer::start(&command);
+    let head = server.python(
+        r#"
+def ev(t, tags, meta):
+    return umadb.Event(t, json.dumps({"n": 1}).encode(), tags=tags, uuid=uuid.uuid4(), metadata=meta)
+client.append([
+    ev("Good", ["order:1"], {"timestamp": "2026-01-02T03:04:05Z", "schema_version": "2"}),
+    ev("BadTime", ["order:1"], {"timestamp": "next tuesday"}),
+    ev("BadVersion", ["order:1"], {"schema_version": "v-two"}),
+])
+print(client.head())
+"#,
+    );
+    assert_eq!(head.trim(), "3");
+    let source = connect(&server.url(""));
+    let events = source
+        .read_log(&LogQuery {
+            limit: 100,
+            ..LogQuery::default()
+        })
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    assert!(events[0].problems.is_empty(), "{:?}", events[0].problems);
+    assert_eq!(events[0].schema_version, Some(2));
+    assert!(events[0].recorded_at.is_some());
+    assert_eq!(events[1].recorded_at, None);
+    assert_eq!(
+        events[1].problems,
+        [eventscope::core::FieldProblem::new(
+            "recorded_at",
+            "`timestamp` in the metadata is not a time",
+            Some("next tuesday".to_owned()),
+        )]
+    );
+    assert_eq!(events[2].problems.len(), 1);
+    assert_eq!(events[2].problems[0].field, "schema_version");
+    assert_eq!(events[2].problems[0].raw.as_deref(), Some("v-two"));
+    let stream = source
+        .read_stream("order:1", None, Direction::Forwards, 100)
+        .unwrap();
+    assert_eq!(stream.len(), 3);
+    assert_eq!(stream[1].problems, events[1].problems);
+    assert_eq!(events[1].to_json()["problems"][0]["field"], "recorded_at");
+}

@@ -646,3 +646,52 @@ fn cli_one_line_per_type_and_exit_status() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken.js"), "{stderr}");
 }
+
+/// An upcaster registered for the stored topic (`upcast("domain:BankAccount.Deposited", …)`)
+/// upcasts exactly what the one registered for the shown name does, and one that names no
+/// type gets the did-you-mean warning. Needs the SQLite source's stored-type support
+/// (fidelity-sqlite).
+#[test]
+fn eventsourcing_upcaster_by_stored_topic_equals_by_shown_name() {
+    let source = open(&fixture("eventsourcing/es_sqlite.db"));
+    let text = std::fs::read_to_string(fixture("eventsourcing/upcasters.js")).unwrap();
+    let by_topic = upcasters(
+        &text.replace(
+            "upcast(\"BankAccount.Deposited\"",
+            "upcast(\"domain:BankAccount.Deposited\"",
+        ),
+        DEFAULT_BUDGET,
+    );
+    assert_eq!(by_topic.types(), ["domain:BankAccount.Deposited"]);
+    let names = source.event_type_names().unwrap();
+    assert!(by_topic.type_warnings(&names).is_empty());
+    assert!(fixture_upcasters().type_warnings(&names).is_empty());
+    let a = check(source.as_ref(), &fixture_upcasters(), None, &mut |_| {}).unwrap();
+    let b = check(source.as_ref(), &by_topic, None, &mut |_| {}).unwrap();
+    assert_eq!(a, b);
+    let deposited = report(&b, "BankAccount.Deposited");
+    assert_eq!((deposited.upcast_ok, deposited.upcast_failed), (50, 0));
+    assert_eq!(deposited.latest_version, Some(2));
+    // `--type` by the topic picks the same events.
+    let only = check(
+        source.as_ref(),
+        &by_topic,
+        Some("domain:BankAccount.Deposited"),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(only.types, vec![deposited.clone()]);
+
+    let typo = upcasters(
+        r#"upcast("domain:BankAccount.Deposit", 1, 2, (e) => e);"#,
+        DEFAULT_BUDGET,
+    );
+    let warnings = typo.type_warnings(&names);
+    assert_eq!(
+        warnings,
+        [
+            "test.js: none of its 1 upcaster name matches an event type in this store, so no event is upcasted",
+            "test.js: no event type `domain:BankAccount.Deposit`; did you mean `domain:BankAccount.Deposited` (shown as `BankAccount.Deposited`)?",
+        ]
+    );
+}

@@ -1,4 +1,4 @@
-//! KurrentDB (EventStoreDB) over gRPC through the official `kurrentdb` client (source layer).
+//! KurrentDB (EventStoreDB) over gRPC through the official `kurrentdb` client (source layer). (Over 600 lines: one client with its stream index, reads and conversions, which share its runtime and state; URL recognition lives in `grpc/mod.rs`.)
 //!
 //! - Connection strings as KurrentDB users write them: `kurrentdb://`, `esdb://` (and
 //!   `kurrent://`, `kdb://`), `+discover` for clusters (gossip), `tls`, `tlsVerifyCert`,
@@ -26,7 +26,9 @@ use kurrentdb::{
     ReadAllOptions, ReadStreamOptions, ResolvedEvent, StreamPosition, SubscriptionFilter,
 };
 
-use crate::core::event::{Checkpoint, Event, Payload, Snapshot, StoreInfo, StreamInfo};
+use crate::core::event::{
+    Checkpoint, Event, FieldProblem, Payload, Snapshot, StoreInfo, StreamInfo,
+};
 use crate::core::metadata::IdPaths;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{CorrelatedEvents, EventSource, SourceError, SourceResult};
@@ -317,19 +319,34 @@ impl KurrentSource {
         } else {
             Payload::from_bytes(&recorded.custom_metadata)
         };
+        let mut problems = Vec::new();
+        if !metadata.is_empty() && !metadata.is_json() {
+            problems.push(FieldProblem::new(
+                "metadata",
+                "not JSON (its correlation and causation ids cannot be read)",
+                Some(FieldProblem::raw_of_bytes(&recorded.custom_metadata)),
+            ));
+        }
         let (correlation_id, causation_id) = metadata
             .as_json()
             .map(|m| self.options.id_paths.extract(m))
             .unwrap_or_default();
         let schema_version = metadata.as_json().and_then(|m| {
-            ["schema_version", "schemaVersion", "$schemaVersion"]
+            let (key, value) = ["schema_version", "schemaVersion", "$schemaVersion"]
                 .iter()
-                .find_map(|k| m.get(*k))
-                .and_then(|v| {
-                    v.as_u64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                })
-                .and_then(|v| u32::try_from(v).ok())
+                .find_map(|k| m.get(*k).map(|v| (*k, v)))?;
+            let version = value
+                .as_u64()
+                .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+                .and_then(|v| u32::try_from(v).ok());
+            if version.is_none() && !value.is_null() {
+                problems.push(FieldProblem::new(
+                    "schema_version",
+                    format!("`{key}` in the metadata is not a whole number from 0 to 4294967295"),
+                    Some(value.to_string()),
+                ));
+            }
+            version
         });
         Event {
             global_position,
@@ -348,7 +365,7 @@ impl KurrentSource {
             correlation_id,
             causation_id,
             stored_type: None,
-            problems: Vec::new(),
+            problems,
         }
     }
 

@@ -1,4 +1,4 @@
-//! UmaDB over gRPC (source layer): `umadb.v1.DCB` Read, Head, GetTrackingInfo.
+//! UmaDB over gRPC (source layer): `umadb.v1.DCB` Read, Head, GetTrackingInfo. (Over 600 lines: one client with its tag index, reads and conversions, which share its runtime and state.)
 //!
 //! UmaDB has no streams: events carry a type and tags. eventscope shows tags as streams by
 //! a [`TagRule`] (default: tags shaped `prefix:value`, hiding tags that occur on a single
@@ -20,7 +20,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::core::event::{Checkpoint, Event, Payload, Snapshot, StoreInfo, StreamInfo};
+use crate::core::event::{
+    Checkpoint, Event, FieldProblem, Payload, Snapshot, StoreInfo, StreamInfo,
+};
 use crate::core::metadata::IdPaths;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{EventSource, SourceError, SourceResult};
@@ -480,14 +482,49 @@ impl UmaDbSource {
         }
         let metadata = serde_json::Value::Object(metadata);
         let (correlation_id, causation_id) = self.options.id_paths.extract(&metadata);
+        // Metadata values are text; each is read on its own, and one that cannot be read
+        // is a problem of its field, not of the page.
+        let mut problems = Vec::new();
         let recorded_at = ["recorded_at", "timestamp", "created_at", "createdAt"]
             .iter()
-            .find_map(|key| metadata.get(*key).and_then(serde_json::Value::as_str))
-            .and_then(crate::core::time::parse_timestamp);
+            .find_map(|key| {
+                metadata
+                    .get(*key)
+                    .and_then(serde_json::Value::as_str)
+                    .map(|v| (*key, v))
+            })
+            .and_then(|(key, text)| {
+                let time = crate::core::time::parse_timestamp(text);
+                if time.is_none() {
+                    problems.push(FieldProblem::new(
+                        "recorded_at",
+                        format!("`{key}` in the metadata is not a time"),
+                        Some(text.to_owned()),
+                    ));
+                }
+                time
+            });
         let schema_version = ["schema_version", "schemaVersion"]
             .iter()
-            .find_map(|key| metadata.get(*key).and_then(serde_json::Value::as_str))
-            .and_then(|v| v.parse().ok());
+            .find_map(|key| {
+                metadata
+                    .get(*key)
+                    .and_then(serde_json::Value::as_str)
+                    .map(|v| (*key, v))
+            })
+            .and_then(|(key, text)| {
+                let version = text.trim().parse::<u32>().ok();
+                if version.is_none() {
+                    problems.push(FieldProblem::new(
+                        "schema_version",
+                        format!(
+                            "`{key}` in the metadata is not a whole number from 0 to 4294967295"
+                        ),
+                        Some(text.to_owned()),
+                    ));
+                }
+                version
+            });
         Event {
             global_position: position,
             stream_id,
@@ -501,7 +538,7 @@ impl UmaDbSource {
             correlation_id,
             causation_id,
             stored_type: None,
-            problems: Vec::new(),
+            problems,
         }
     }
 

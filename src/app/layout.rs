@@ -1,0 +1,296 @@
+//! The window's layout: header and page tabs, the page on screen, the status bar, the
+//! connect and reducers windows, and the keyboard shortcuts.
+
+use crate::app::EventscopeApp;
+use crate::context::messages::AppCommand;
+use crate::context::state::View;
+
+impl EventscopeApp {
+    pub(super) fn shortcuts(&mut self, ctx: &egui::Context) -> Vec<AppCommand> {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let mut commands = Vec::new();
+        let ctrl = |key| KeyboardShortcut::new(Modifiers::COMMAND, key);
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::O))) {
+            commands.push(AppCommand::ShowConnect);
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::F))) {
+            match self.state.view {
+                View::Streams => self.streams.focus_filter = true,
+                View::Log => self.log.focus_filter = true,
+                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
+            }
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
+            match self.state.view {
+                View::Streams => self.stream_view.focus_goto = true,
+                View::Log => self.log.focus_goto = true,
+                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
+            }
+        }
+        let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
+        if ctx.input_mut(|i| i.consume_key(Modifiers::NONE, Key::Escape)) {
+            if self.connect.open {
+                self.connect.open = false;
+            } else if typing {
+                ctx.memory_mut(|m| {
+                    if let Some(id) = m.focused() {
+                        m.surrender_focus(id);
+                    }
+                });
+            } else if self.inspector.event.is_some() {
+                self.inspector.event = None;
+                self.stream_view.selected_version = None;
+                self.log.selected = None;
+            } else if let Some((stream_id, version)) = self.history.pop() {
+                commands.push(AppCommand::SelectStream { stream_id, version });
+                // Going back must not push the stream we leave.
+                self.history.pop();
+            }
+        }
+        if !typing {
+            let step = ctx.input(|i| {
+                let page = 20i64;
+                if i.key_pressed(Key::ArrowDown) {
+                    1
+                } else if i.key_pressed(Key::ArrowUp) {
+                    -1
+                } else if i.key_pressed(Key::PageDown) {
+                    page
+                } else if i.key_pressed(Key::PageUp) {
+                    -page
+                } else {
+                    0
+                }
+            });
+            if step != 0 {
+                self.move_selection(step);
+            }
+        }
+        commands
+    }
+
+    pub(super) fn draw(&mut self, ui: &mut egui::Ui) -> Vec<AppCommand> {
+        let ctx = ui.ctx().clone();
+        let mut commands = self.shortcuts(&ctx);
+        for file in ctx.input(|i| i.raw.dropped_files.clone()) {
+            let path = file.path();
+            if !path.as_os_str().is_empty() {
+                commands.push(AppCommand::Open(path.display().to_string()));
+            }
+        }
+        let ui_ctx_info = self.store.as_ref().and_then(|s| s.info.clone());
+        let head = self.store.as_ref().map_or(0, |s| s.head);
+        egui::Panel::top("top-bar").show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.strong("eventscope");
+                if let Some(store) = &self.store {
+                    ui.separator();
+                    ui.label(egui::RichText::new(&store.location).monospace())
+                        .on_hover_text(&store.location);
+                    if let Some(info) = &store.info {
+                        ui.label(format!("· {} layout ({})", info.layout, info.layout_detail));
+                        ui.label(format!(
+                            "· {} · {}",
+                            crate::ui::count_of(info.stream_count, "stream", "streams"),
+                            info.event_count.map_or_else(
+                                || "events not counted".to_owned(),
+                                |n| crate::ui::count_of(n, "event", "events")
+                            )
+                        ));
+                    }
+                }
+            });
+            ui.horizontal(|ui| {
+                if self.store.is_some() {
+                    let mut view = self.state.view;
+                    ui.selectable_value(&mut view, View::Streams, "Streams");
+                    ui.selectable_value(&mut view, View::Log, "Log");
+                    ui.selectable_value(&mut view, View::Projections, "Projections");
+                    ui.selectable_value(&mut view, View::Drift, "Drift")
+                        .on_hover_text("Stored snapshots compared with full replays, store-wide");
+                    ui.selectable_value(&mut view, View::Trace, "Trace");
+                    ui.selectable_value(&mut view, View::Upcasters, "Upcasters");
+                    if view != self.state.view {
+                        commands.push(AppCommand::SetView(view));
+                    }
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.menu_button("Theme", |ui| {
+                        use crate::context::state::ThemeChoice;
+                        for (choice, name) in [
+                            (ThemeChoice::System, "Follow system"),
+                            (ThemeChoice::Dark, "Dark"),
+                            (ThemeChoice::Light, "Light"),
+                        ] {
+                            if ui
+                                .selectable_label(self.state.theme == choice, name)
+                                .clicked()
+                            {
+                                commands.push(AppCommand::SetTheme(choice));
+                            }
+                        }
+                    });
+                    if ui
+                        .button("Open…")
+                        .on_hover_text("Open another store (Ctrl+O)")
+                        .clicked()
+                    {
+                        commands.push(AppCommand::ShowConnect);
+                    }
+                });
+            });
+        });
+        egui::Panel::bottom("status-bar").show(ui, |ui| {
+            let ui_ctx = crate::ui::UiCtx {
+                info: ui_ctx_info.as_ref(),
+                head,
+            };
+            let retry = self.store.as_ref().map(|store| {
+                if store.is_server() {
+                    "Reconnect"
+                } else {
+                    "Retry"
+                }
+            });
+            crate::ui::status_bar::status_bar_ui(
+                ui,
+                &ui_ctx,
+                &self.jobs.active,
+                self.last_error.as_deref(),
+                retry,
+                &mut commands,
+            );
+        });
+        if self.store.is_none() {
+            egui::CentralPanel::default().show(ui, |ui| {
+                if let Some(status) = &self.demo_status {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(status);
+                    });
+                    ui.add_space(12.0);
+                }
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    crate::ui::connect::connect_ui(
+                        ui,
+                        &mut self.connect,
+                        &self.state.recent,
+                        &mut commands,
+                    );
+                });
+            });
+            return commands;
+        }
+        // The replay tabs need the width; the inspector shows there once an event is opened.
+        let replay_tab = self.state.view == View::Streams
+            && self.stream_view.stream_id.is_some()
+            && self.replay.view.tab != crate::ui::replay::StreamTab::Events;
+        if !matches!(
+            self.state.view,
+            View::Projections | View::Drift | View::Trace | View::Upcasters
+        ) && (!replay_tab || self.inspector.event.is_some())
+        {
+            egui::Panel::right("inspector")
+                .resizable(true)
+                .default_size(360.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    crate::ui::inspector::inspector_ui(ui, &mut self.inspector, &mut commands);
+                });
+        }
+        match self.state.view {
+            View::Streams => {
+                egui::Panel::left("streams")
+                    .resizable(true)
+                    .default_size(440.0)
+                    .min_size(240.0)
+                    .show(ui, |ui| {
+                        crate::ui::stream_list::stream_list_ui(
+                            ui,
+                            &mut self.streams,
+                            &mut commands,
+                        );
+                    });
+                egui::CentralPanel::default().show(ui, |ui| {
+                    if self.stream_view.stream_id.is_some() {
+                        crate::ui::replay::stream_tabs_ui(ui, &mut self.replay.view, &mut commands);
+                    }
+                    match self.replay.view.tab {
+                        crate::ui::replay::StreamTab::TimeTravel
+                            if self.stream_view.stream_id.is_some() =>
+                        {
+                            crate::ui::replay::time_travel_ui(
+                                ui,
+                                &mut self.replay.view.time_travel,
+                                &mut commands,
+                            );
+                        }
+                        crate::ui::replay::StreamTab::Snapshots
+                            if self.stream_view.stream_id.is_some() =>
+                        {
+                            crate::ui::replay::snapshots_ui(
+                                ui,
+                                &mut self.replay.view.snapshots,
+                                &mut commands,
+                            );
+                        }
+                        _ => crate::ui::event_table::event_table_ui(
+                            ui,
+                            &mut self.stream_view,
+                            &mut commands,
+                        ),
+                    }
+                });
+            }
+            View::Log => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::log_view::log_view_ui(ui, &mut self.log, &mut commands);
+                });
+            }
+            View::Projections => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::projections::projections_ui(
+                        ui,
+                        &mut self.projections,
+                        &mut commands,
+                    );
+                });
+            }
+            View::Drift => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::replay::drift_ui(ui, &mut self.replay.view.drift, &mut commands);
+                });
+            }
+            View::Trace => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::pages::trace::view::trace_ui(
+                        ui,
+                        &mut self.trace.view,
+                        &mut commands,
+                    );
+                });
+            }
+            View::Upcasters => {
+                self.upcast.ui(ui, &mut commands);
+            }
+        }
+        crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.view.reducers, &mut commands);
+        if self.connect.open {
+            let mut open = true;
+            egui::Window::new("Open a store")
+                .open(&mut open)
+                .collapsible(false)
+                .default_width(520.0)
+                .show(&ctx, |ui| {
+                    crate::ui::connect::connect_ui(
+                        ui,
+                        &mut self.connect,
+                        &self.state.recent,
+                        &mut commands,
+                    );
+                });
+            self.connect.open &= open;
+        }
+        commands
+    }
+}

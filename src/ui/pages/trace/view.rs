@@ -1,0 +1,722 @@
+//! The trace view: a correlation id (or an event id) → every event of that correlation
+//! across streams, as a causal tree, a timeline (one lane per stream) and a list, with
+//! exports. Draws from [`TraceState`] only; asks for work through
+//! [`crate::context::trace::TraceCommand`].
+
+use std::sync::Arc;
+
+use egui::RichText;
+use egui_plot::{Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Polygon};
+
+use crate::context::messages::AppCommand;
+use crate::context::trace::TraceCommand;
+use crate::trace::{Method, RootKind, Trace};
+use crate::ui::theme::{SERIES, palette};
+use crate::ui::{count_of, long_time, short_id, thousands};
+
+/// The state of the correlation index, as the view shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum IndexView {
+    /// No store open.
+    #[default]
+    None,
+    /// Being opened.
+    Opening,
+    /// Catching up.
+    Building {
+        /// Indexed through.
+        indexed_through: u64,
+        /// Store head.
+        head: u64,
+        /// The index file.
+        path: String,
+    },
+    /// Cancelled by the user; traces scan what is not indexed.
+    Paused {
+        /// Indexed through.
+        indexed_through: u64,
+        /// Store head.
+        head: u64,
+        /// The index file.
+        path: String,
+    },
+    /// Caught up with the head.
+    Ready {
+        /// Indexed through.
+        indexed_through: u64,
+        /// The index file.
+        path: String,
+    },
+    /// Could not be opened or built; traces scan.
+    Unavailable(String),
+}
+
+/// Sub-views of a trace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TraceTab {
+    /// Parent → caused events.
+    #[default]
+    Tree,
+    /// One lane per stream, time on x.
+    Timeline,
+    /// Flat list in global order.
+    Events,
+}
+
+/// The trace view's state.
+#[derive(Default)]
+pub struct TraceState {
+    /// What the user typed.
+    pub input: String,
+    /// The input is an event id (find its correlation), not a correlation id.
+    pub by_event_id: bool,
+    /// The trace shown.
+    pub trace: Option<Arc<Trace>>,
+    /// How it was found.
+    pub method: Option<Method>,
+    /// What is running (label), while a trace or lookup runs.
+    pub pending: Option<String>,
+    /// Not found / errors / cancelled.
+    pub message: Option<String>,
+    /// The trace was found from this event id.
+    pub found_by_event: Option<String>,
+    /// Selected event (global position).
+    pub selected: Option<u64>,
+    /// Sub-view.
+    pub tab: TraceTab,
+    /// Export target typed by the user.
+    pub export_path: String,
+    /// Result of the last export.
+    pub export_message: Option<String>,
+    /// The correlation index.
+    pub index: IndexView,
+}
+
+fn index_line(ui: &mut egui::Ui, state: &TraceState, commands: &mut Vec<AppCommand>) {
+    let colours = palette(ui);
+    ui.horizontal(|ui| {
+        match &state.index {
+            IndexView::None => {}
+            IndexView::Opening => {
+                ui.label(RichText::new("Correlation index: opening…").color(colours.muted));
+            }
+            IndexView::Building {
+                indexed_through,
+                head,
+                path,
+            } => {
+                let percent = if *head == 0 {
+                    0.0
+                } else {
+                    *indexed_through as f64 * 100.0 / *head as f64
+                };
+                ui.label(
+                    RichText::new(format!(
+                        "Correlation index: building, {percent:.0} % (through position {} of {}) — traces scan what is not indexed yet",
+                        thousands(*indexed_through),
+                        thousands(*head)
+                    ))
+                    .color(colours.warning),
+                )
+                .on_hover_text(path);
+            }
+            IndexView::Paused {
+                indexed_through,
+                head,
+                path,
+            } => {
+                ui.label(
+                    RichText::new(format!(
+                        "Correlation index: paused at position {} of {} — traces scan the rest",
+                        thousands(*indexed_through),
+                        thousands(*head)
+                    ))
+                    .color(colours.warning),
+                )
+                .on_hover_text(path);
+                if ui.button("Resume").clicked() {
+                    commands.push(AppCommand::Trace(TraceCommand::ResumeIndex));
+                }
+            }
+            IndexView::Ready {
+                indexed_through,
+                path,
+            } => {
+                ui.label(
+                    RichText::new(format!(
+                        "Correlation index: up to date (through #{})",
+                        thousands(*indexed_through)
+                    ))
+                    .color(colours.muted),
+                )
+                .on_hover_text(format!("Kept in eventscope's cache, never in the store:\n{path}"));
+            }
+            IndexView::Unavailable(error) => {
+                ui.label(
+                    RichText::new(format!("Correlation index unavailable ({error}) — traces scan the store"))
+                        .color(colours.warning),
+                );
+            }
+        }
+    });
+}
+
+/// Draws the trace view.
+pub fn trace_ui(ui: &mut egui::Ui, state: &mut TraceState, commands: &mut Vec<AppCommand>) {
+    let colours = palette(ui);
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut state.by_event_id, false, "Correlation id");
+        ui.selectable_value(&mut state.by_event_id, true, "Event id");
+        let hint = if state.by_event_id {
+            "an event id: its correlation is traced"
+        } else {
+            "paste a correlation id"
+        };
+        let id_label = ui.label("Id");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut state.input)
+                    .hint_text(hint)
+                    .desired_width(380.0)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(id_label.id);
+        let label = if state.by_event_id {
+            "Find event"
+        } else {
+            "Show trace"
+        };
+        let submitted = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if ui.button(label).clicked() || submitted {
+            let id = state.input.trim().to_owned();
+            commands.push(AppCommand::Trace(if state.by_event_id {
+                TraceCommand::EventId(id)
+            } else {
+                TraceCommand::Correlation(id)
+            }));
+        }
+        if let Some(pending) = &state.pending {
+            ui.spinner();
+            ui.label(pending);
+            if ui.button("Cancel").clicked() {
+                commands.push(AppCommand::Trace(TraceCommand::Cancel));
+            }
+        }
+    });
+    index_line(ui, state, commands);
+    if let Some(message) = &state.message {
+        ui.label(RichText::new(message).color(colours.error));
+    }
+    let Some(trace) = state.trace.clone() else {
+        ui.add_space(24.0);
+        ui.label(
+            RichText::new(
+                "Enter a correlation id (or an event id) to see every event of that correlation across streams — or click 'Trace correlation' in the inspector",
+            )
+            .color(colours.muted),
+        );
+        return;
+    };
+    if trace.nodes.is_empty() {
+        return;
+    }
+    summary_ui(ui, state, &trace);
+    ui.horizontal(|ui| {
+        ui.selectable_value(&mut state.tab, TraceTab::Tree, "Causal tree");
+        ui.selectable_value(&mut state.tab, TraceTab::Timeline, "Timeline");
+        ui.selectable_value(&mut state.tab, TraceTab::Events, "Events");
+    });
+    ui.separator();
+    egui::Panel::bottom("trace-export").show(ui, |ui| export_ui(ui, state, commands));
+    egui::CentralPanel::default().show(ui, |ui| match state.tab {
+        TraceTab::Tree => tree_ui(ui, state, &trace, commands),
+        TraceTab::Timeline => timeline_ui(ui, state, &trace, commands),
+        TraceTab::Events => events_ui(ui, state, &trace, commands),
+    });
+}
+
+fn summary_ui(ui: &mut egui::Ui, state: &TraceState, trace: &Trace) {
+    let colours = palette(ui);
+    let (_, external, missing, cycles) = trace.root_counts();
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(format!(
+            "{} · {} · depth {} · {}",
+            count_of(trace.nodes.len() as u64, "event", "events"),
+            count_of(trace.streams.len() as u64, "stream", "streams"),
+            trace.max_depth(),
+            count_of(trace.roots.len() as u64, "root", "roots"),
+        ));
+        if external > 0 {
+            ui.label(format!(
+                "{external} external cause{}",
+                if external == 1 { "" } else { "s" }
+            ));
+        }
+        if missing > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{missing} missing parent{}",
+                    if missing == 1 { "" } else { "s" }
+                ))
+                .color(colours.error),
+            );
+        }
+        if cycles > 0 {
+            ui.label(RichText::new(format!("{cycles} causation loop(s)")).color(colours.error));
+        }
+        let late = trace.out_of_order_count();
+        if late > 0 {
+            ui.label(
+                RichText::new(format!("{late} recorded before the parent")).color(colours.warning),
+            );
+        }
+        if !trace.gaps.is_empty() {
+            ui.label(
+                RichText::new(count_of(trace.gaps.len() as u64, "time gap", "time gaps"))
+                    .color(colours.warning),
+            );
+        }
+        let how = match &state.method {
+            Some(Method::Index { indexed_through }) => {
+                format!(
+                    "found with the index (through #{})",
+                    thousands(*indexed_through)
+                )
+            }
+            Some(Method::Scan) => "found by scanning the store".to_owned(),
+            Some(Method::Store { origin }) => format!("found with {origin}"),
+            None => String::new(),
+        };
+        ui.label(RichText::new(how).color(colours.muted));
+        if let Some(event_id) = &state.found_by_event {
+            ui.label(
+                RichText::new(format!("(correlation of event {})", short_id(event_id, 13)))
+                    .color(colours.muted),
+            );
+        }
+    });
+    ui.label(
+        RichText::new(format!("correlation {}", trace.correlation_id))
+            .monospace()
+            .color(colours.muted),
+    );
+}
+
+/// The badges of a node: root kind, out of order, gap before it.
+fn badges(ui: &mut egui::Ui, trace: &Trace, index: usize) {
+    let colours = palette(ui);
+    let node = &trace.nodes[index];
+    match &node.root {
+        Some(RootKind::External { cause_id }) => {
+            ui.label(
+                RichText::new(format!("external cause {}", short_id(cause_id, 16)))
+                    .color(colours.muted),
+            )
+            .on_hover_text(cause_id);
+        }
+        Some(RootKind::MissingParent { cause_id }) => {
+            ui.label(
+                RichText::new(format!("missing parent {}", short_id(cause_id, 16)))
+                    .color(colours.error),
+            )
+            .on_hover_text(format!(
+                "The causation id {cause_id} looks like an event id, but no event of this trace carries it"
+            ));
+        }
+        Some(RootKind::Cycle { cause_id }) => {
+            ui.label(RichText::new("causation loop").color(colours.error))
+                .on_hover_text(cause_id);
+        }
+        Some(RootKind::NoCause) | None => {}
+    }
+    if node.out_of_order {
+        ui.label(RichText::new("recorded before its parent").color(colours.warning));
+    }
+    if let Some(gap) = trace.gaps.iter().find(|g| g.before == index) {
+        ui.label(
+            RichText::new(format!("gap of {} before", duration_text(gap.seconds)))
+                .color(colours.warning),
+        );
+    }
+}
+
+fn duration_text(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.1} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else if seconds < 172_800.0 {
+        format!("{:.1} h", seconds / 3600.0)
+    } else {
+        format!("{:.1} days", seconds / 86_400.0)
+    }
+}
+
+fn tree_ui(
+    ui: &mut egui::Ui,
+    state: &mut TraceState,
+    trace: &Trace,
+    commands: &mut Vec<AppCommand>,
+) {
+    let colours = palette(ui);
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for index in trace.tree_order() {
+                let node = &trace.nodes[index];
+                let event = &node.event;
+                ui.horizontal(|ui| {
+                    ui.add_space(node.depth as f32 * 22.0);
+                    lane_dot(ui, node.lane, node.parent.is_none());
+                    let selected = state.selected == Some(event.global_position);
+                    let response = ui
+                        .selectable_label(selected, RichText::new(&event.event_type).strong())
+                        .on_hover_text(format!(
+                            "#{} · {} v{}\n{}\nClick: inspect · double-click: open in its stream",
+                            event.global_position,
+                            event.stream_id,
+                            event.stream_version,
+                            long_time(event.recorded_at)
+                        ));
+                    if response.clicked() {
+                        state.selected = Some(event.global_position);
+                        commands.push(AppCommand::Inspect(Box::new(event.clone())));
+                    }
+                    if response.double_clicked() {
+                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                    }
+                    if ui
+                        .link(
+                            RichText::new(&event.stream_id)
+                                .monospace()
+                                .color(colours.link),
+                        )
+                        .on_hover_text("Open this event in its stream")
+                        .clicked()
+                    {
+                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                    }
+                    ui.label(
+                        RichText::new(format!(
+                            "v{} · #{}",
+                            event.stream_version,
+                            thousands(event.global_position)
+                        ))
+                        .monospace()
+                        .color(colours.muted),
+                    );
+                    badges(ui, trace, index);
+                });
+            }
+        });
+}
+
+/// A dot in the lane's colour: filled for roots, a ring for caused events.
+fn lane_dot(ui: &mut egui::Ui, lane: usize, root: bool) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    let colour = SERIES[lane % SERIES.len()];
+    if root {
+        ui.painter().circle_filled(rect.center(), 4.5, colour);
+    } else {
+        ui.painter()
+            .circle_stroke(rect.center(), 3.5, egui::Stroke::new(1.5, colour));
+    }
+}
+
+fn events_ui(
+    ui: &mut egui::Ui,
+    state: &mut TraceState,
+    trace: &Trace,
+    commands: &mut Vec<AppCommand>,
+) {
+    let colours = palette(ui);
+    egui::ScrollArea::both()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            egui::Grid::new("trace-events")
+                .striped(true)
+                .num_columns(7)
+                .show(ui, |ui| {
+                    for header in [
+                        "position",
+                        "recorded at",
+                        "stream",
+                        "version",
+                        "type",
+                        "depth",
+                        "",
+                    ] {
+                        ui.strong(header);
+                    }
+                    ui.end_row();
+                    for (index, node) in trace.nodes.iter().enumerate() {
+                        let event = &node.event;
+                        ui.label(RichText::new(thousands(event.global_position)).monospace());
+                        ui.label(
+                            RichText::new(crate::ui::short_time(event.recorded_at)).monospace(),
+                        );
+                        if ui
+                            .link(
+                                RichText::new(&event.stream_id)
+                                    .monospace()
+                                    .color(colours.link),
+                            )
+                            .clicked()
+                        {
+                            commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                        }
+                        ui.label(event.stream_version.to_string());
+                        let selected = state.selected == Some(event.global_position);
+                        if ui.selectable_label(selected, &event.event_type).clicked() {
+                            state.selected = Some(event.global_position);
+                            commands.push(AppCommand::Inspect(Box::new(event.clone())));
+                        }
+                        ui.label(node.depth.to_string());
+                        ui.horizontal(|ui| badges(ui, trace, index));
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
+/// One point per event: x = seconds since the trace's first recorded time (or the position
+/// order when times are missing), y = −lane.
+/// The timeline's x origin: the first recorded time, down to its whole minute, so the
+/// axis marks (multiples of its step in seconds) fall on round times.
+fn timeline_origin(trace: &Trace) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DurationRound as _, TimeDelta};
+    let first = trace.nodes.iter().find_map(|n| n.event.recorded_at)?;
+    Some(first.duration_trunc(TimeDelta::minutes(1)).unwrap_or(first))
+}
+
+fn event_points(trace: &Trace) -> Vec<[f64; 2]> {
+    let start = timeline_origin(trace);
+    trace
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let x = match (start, node.event.recorded_at) {
+                (Some(start), Some(at)) => (at - start).num_milliseconds() as f64 / 1e3,
+                _ => i as f64,
+            };
+            [x, -(node.lane as f64)]
+        })
+        .collect()
+}
+
+fn timeline_ui(
+    ui: &mut egui::Ui,
+    state: &mut TraceState,
+    trace: &Trace,
+    commands: &mut Vec<AppCommand>,
+) {
+    let colours = palette(ui);
+    let points = event_points(trace);
+    let start = timeline_origin(trace);
+    let lanes = trace.streams.clone();
+    let lane_names = lanes.clone();
+    let hover_points = points.clone();
+    let hover_text: Vec<String> = trace
+        .nodes
+        .iter()
+        .map(|n| {
+            format!(
+                "{} · #{}\n{} v{}\n{}",
+                n.event.event_type,
+                n.event.global_position,
+                n.event.stream_id,
+                n.event.stream_version,
+                long_time(n.event.recorded_at)
+            )
+        })
+        .collect();
+    ui.label(
+        RichText::new("One lane per stream; hover a point for details, click it to open the event in its stream")
+            .color(colours.muted),
+    );
+    let plot = Plot::new("trace-timeline")
+        .allow_scroll(false)
+        .y_grid_spacer(move |input| {
+            let (low, high) = input.bounds;
+            (0..lanes.len())
+                .map(|lane| -(lane as f64))
+                .filter(|y| *y >= low - 1.0 && *y <= high + 1.0)
+                .map(|value| egui_plot::GridMark {
+                    value,
+                    step_size: 1.0,
+                })
+                .collect()
+        })
+        .y_axis_formatter(move |mark, _| {
+            let lane = (-mark.value).round();
+            if (mark.value + lane).abs() > 1e-6 || lane < 0.0 {
+                return String::new();
+            }
+            lane_names
+                .get(lane as usize)
+                .map(|s| short_id(s, 22))
+                .unwrap_or_default()
+        })
+        .y_axis_min_width(150.0)
+        .x_axis_formatter(move |mark, _| match start {
+            Some(start) => {
+                let at = start + chrono::TimeDelta::milliseconds((mark.value * 1e3) as i64);
+                if mark.step_size >= 1.0 {
+                    at.format("%H:%M:%S").to_string()
+                } else {
+                    at.format("%H:%M:%S%.3f").to_string()
+                }
+            }
+            None => format!("event {}", mark.value),
+        })
+        .include_y(0.5)
+        .include_y(-(trace.streams.len() as f64) + 0.5)
+        .label_formatter(move |position| match position {
+            egui_plot::HoverPosition::NearDataPoint { position, .. } => hover_points
+                .iter()
+                .position(|p| (p[0] - position.x).abs() < 1e-9 && (p[1] - position.y).abs() < 1e-9)
+                .and_then(|i| hover_text.get(i).cloned()),
+            egui_plot::HoverPosition::Elsewhere { .. } => None,
+        });
+    let gap_colour = colours.warning.gamma_multiply(0.25);
+    let response = plot.show(ui, |plot_ui| {
+        let bottom = -(trace.streams.len() as f64) + 0.5;
+        for gap in &trace.gaps {
+            let (a, b) = (points[gap.after][0], points[gap.before][0]);
+            plot_ui.polygon(
+                Polygon::new(
+                    format!("gap {}", duration_text(gap.seconds)),
+                    PlotPoints::from(vec![[a, bottom], [b, bottom], [b, 0.5], [a, 0.5]]),
+                )
+                .fill_color(gap_colour)
+                .stroke(egui::Stroke::NONE),
+            );
+        }
+        for (index, node) in trace.nodes.iter().enumerate() {
+            if let Some(parent) = node.parent {
+                let colour = if node.out_of_order {
+                    colours.error
+                } else {
+                    colours.muted
+                };
+                plot_ui.line(
+                    Line::new(
+                        "causation",
+                        PlotPoints::from(vec![points[parent], points[index]]),
+                    )
+                    .color(colour)
+                    .width(if node.out_of_order { 2.0 } else { 1.0 }),
+                );
+            }
+        }
+        for (lane, stream) in trace.streams.iter().enumerate() {
+            let lane_points: Vec<[f64; 2]> = trace
+                .nodes
+                .iter()
+                .zip(&points)
+                .filter(|(n, _)| n.lane == lane)
+                .map(|(_, p)| *p)
+                .collect();
+            plot_ui.points(
+                Points::new(stream.clone(), PlotPoints::from(lane_points))
+                    .color(SERIES[lane % SERIES.len()])
+                    .radius(5.0)
+                    .filled(true)
+                    .shape(MarkerShape::Circle),
+            );
+        }
+        let flagged: Vec<[f64; 2]> = trace
+            .nodes
+            .iter()
+            .zip(&points)
+            .filter(|(n, _)| {
+                n.out_of_order
+                    || matches!(
+                        n.root,
+                        Some(RootKind::MissingParent { .. } | RootKind::Cycle { .. })
+                    )
+            })
+            .map(|(_, p)| *p)
+            .collect();
+        if !flagged.is_empty() {
+            plot_ui.points(
+                Points::new("flagged", PlotPoints::from(flagged))
+                    .color(colours.error)
+                    .radius(9.0)
+                    .filled(false)
+                    .shape(MarkerShape::Circle),
+            );
+        }
+        if let Some(selected) = state.selected.and_then(|p| trace.node_at(p)) {
+            plot_ui.points(
+                Points::new("selected", PlotPoints::from(vec![points[selected]]))
+                    .color(colours.link)
+                    .radius(8.0)
+                    .filled(false)
+                    .shape(MarkerShape::Square),
+            );
+        }
+    });
+    if response.response.clicked()
+        && let Some(pointer) = response.response.interact_pointer_pos()
+    {
+        let nearest = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let screen = response
+                    .transform
+                    .position_from_point(&PlotPoint::new(p[0], p[1]));
+                (i, screen.distance(pointer))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((index, distance)) = nearest
+            && distance < 12.0
+        {
+            let event = trace.nodes[index].event.clone();
+            state.selected = Some(event.global_position);
+            commands.push(AppCommand::OpenInStream(Box::new(event)));
+        }
+    }
+}
+
+fn export_ui(ui: &mut egui::Ui, state: &mut TraceState, commands: &mut Vec<AppCommand>) {
+    let colours = palette(ui);
+    ui.horizontal(|ui| {
+        let label = ui.label("Export to");
+        ui.add(
+            egui::TextEdit::singleline(&mut state.export_path)
+                .hint_text("/path/to/trace.json or .dot")
+                .desired_width(320.0),
+        )
+        .labelled_by(label.id);
+        if ui.button("Export JSON").clicked() {
+            commands.push(AppCommand::Trace(TraceCommand::Export {
+                path: state.export_path.clone(),
+                dot: false,
+            }));
+        }
+        if ui.button("Export DOT").clicked() {
+            commands.push(AppCommand::Trace(TraceCommand::Export {
+                path: state.export_path.clone(),
+                dot: true,
+            }));
+        }
+        ui.separator();
+        if ui.button("Save JSON…").clicked() {
+            commands.push(AppCommand::Trace(TraceCommand::ExportDialog { dot: false }));
+        }
+        if ui.button("Save DOT…").clicked() {
+            commands.push(AppCommand::Trace(TraceCommand::ExportDialog { dot: true }));
+        }
+        if let Some(message) = &state.export_message {
+            let colour = if message.starts_with("saved ") {
+                colours.muted
+            } else {
+                colours.error
+            };
+            ui.label(RichText::new(message).color(colour));
+        }
+    });
+}
