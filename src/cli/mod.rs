@@ -68,6 +68,20 @@ pub enum Command {
     /// Run every stored event through its upcaster chain and compare upcasted old events with
     /// native ones; exit 1 on any failure or shape mismatch.
     Upcast(crate::cli::upcast::UpcastArgs),
+    /// Mapping files for SQLite schemas eventscope does not detect.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+}
+
+/// `mapping` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// Print a commented mapping file drafted from a SQLite store's schema (read-only):
+    /// fill in every `FILL_IN`, check the guesses, then pass it with --mapping FILE.
+    Suggest {
+        /// The SQLite file.
+        store: PathBuf,
+    },
 }
 
 /// `lag` arguments.
@@ -458,6 +472,10 @@ pub fn run(
                     .collect();
                 write_table(out, &["name", "position", "head", "updated at"], &rows)?;
             }
+            Ok(())
+        }
+        Command::Mapping(MappingCommand::Suggest { store }) => {
+            write!(out, "{}", crate::source::sqlite::mapping::suggest(store)?)?;
             Ok(())
         }
     }

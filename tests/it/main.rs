@@ -5,11 +5,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod bad_input;
+mod bad_rows;
 mod cli;
 mod common;
 mod demo_store;
 mod emmett;
 mod eventsourcing;
+mod guide;
 #[cfg(feature = "gui")]
 mod gui;
 #[cfg(all(feature = "gui", feature = "grpc"))]

@@ -1,6 +1,6 @@
 //! A schema no built-in layout knows, described by a mapping file.
 
-use eventscope::core::{Direction, LogQuery};
+use eventscope::core::{Direction, EventSource, LogQuery};
 use eventscope::source::{OpenOptions, open};
 
 fn write_custom_store(dir: &std::path::Path) -> std::path::PathBuf {
@@ -132,4 +132,130 @@ fn bad_mapping_files_are_explained() {
         assert!(message.contains(want), "want {want:?} in {message:?}");
         assert!(message.contains("bad.toml"), "names the file: {message}");
     }
+}
+
+/// Writes a store with an odd schema no layout detects, and the rows given.
+fn odd_store(dir: &std::path::Path, ddl: &str, rows: &[&str]) -> std::path::PathBuf {
+    let path = dir.join("odd.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(ddl).unwrap();
+    for row in rows {
+        conn.execute_batch(row).unwrap();
+    }
+    drop(conn);
+    path
+}
+
+fn open_with_mapping(
+    store: &std::path::Path,
+    mapping: &str,
+) -> eventscope::core::SourceResult<std::sync::Arc<dyn EventSource>> {
+    let file = store.with_extension("toml");
+    std::fs::write(&file, mapping).unwrap();
+    eventscope::source::open(
+        store.to_str().unwrap(),
+        &OpenOptions {
+            mapping: Some(file),
+            ..OpenOptions::default()
+        },
+    )
+}
+
+/// `mapping suggest` on a ledger whose stream column has no usual name: the draft marks
+/// the blank, guesses the rest (type, payload, rowid position), and once the blank is
+/// filled the store opens; the CLI prints the same draft.
+#[test]
+fn suggested_mapping_with_its_blank_filled_opens_an_odd_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = odd_store(
+        dir.path(),
+        "CREATE TABLE ledger (entry_no INTEGER PRIMARY KEY, acct TEXT, kind TEXT, body TEXT, \
+         stamp REAL, revision INTEGER); CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);",
+        &[
+            "INSERT INTO ledger VALUES (1, 'a-1', 'Opened', '{\"n\":1}', 1700000000.5, 1)",
+            "INSERT INTO ledger VALUES (2, 'a-2', 'Opened', '{\"n\":2}', 1700000001, 1)",
+            "INSERT INTO ledger VALUES (3, 'a-1', 'Paid', '{\"n\":3}', 1700000002, 2)",
+        ],
+    );
+    assert!(matches!(
+        eventscope::source::open(store.to_str().unwrap(), &OpenOptions::default()),
+        Err(eventscope::core::SourceError::UnknownLayout(_))
+    ));
+    let draft = eventscope::source::sqlite::mapping::suggest(&store).unwrap();
+    let blank = eventscope::source::sqlite::mapping::BLANK;
+    assert!(draft.contains("table = \"ledger\""), "{draft}");
+    assert!(
+        draft.contains(&format!("stream_id = \"{blank}\"  # FILL IN")),
+        "{draft}"
+    );
+    for guess in [
+        "position = \"rowid\"",
+        "event_type = \"kind\"",
+        "payload = \"body\"",
+        "version = \"revision\"",
+    ] {
+        assert!(draft.contains(guess), "{guess}: {draft}");
+    }
+    // As drafted, the blank is refused with a clear message.
+    let refused = open_with_mapping(&store, &draft).err().unwrap().to_string();
+    assert!(refused.contains(blank), "{refused}");
+    let filled = draft
+        .replace(&format!("stream_id = \"{blank}\""), "stream_id = \"acct\"")
+        .replace("# recorded_at = \"\"", "recorded_at = \"stamp\"");
+    let source = open_with_mapping(&store, &filled).unwrap();
+    let events = source
+        .read_stream("a-1", None, eventscope::core::Direction::Forwards, 10)
+        .unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.global_position, e.stream_version, e.event_type.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, 1, "Opened"), (3, 2, "Paid")]
+    );
+    assert_eq!(
+        events[0].recorded_at.map(|t| t.timestamp_millis()),
+        Some(1_700_000_000_500)
+    );
+    let cli = crate::common::eventscope(&["mapping", "suggest", store.to_str().unwrap()]);
+    assert!(cli.status.success());
+    assert_eq!(crate::common::stdout_of(&cli), draft);
+}
+
+/// A journal where neither the stream, the type nor the payload has a usual name and
+/// there is no version: three blanks; filled, with the version left out, the store opens
+/// and versions are the ordinal of each event in its stream.
+#[test]
+fn suggested_mapping_with_three_blanks_filled_opens_a_version_less_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = odd_store(
+        dir.path(),
+        "CREATE TABLE journal (who TEXT, what TEXT, doc BLOB, written_on TEXT);",
+        &[
+            "INSERT INTO journal VALUES ('x', 'A', '{}', '2025-01-01 10:00:00')",
+            "INSERT INTO journal VALUES ('y', 'A', '{}', '2025-01-01 10:00:01')",
+            "INSERT INTO journal VALUES ('x', 'B', '{}', '2025-01-01 10:00:02')",
+            "INSERT INTO journal VALUES ('x', 'C', '{}', '2025-01-01 10:00:03')",
+        ],
+    );
+    let draft = eventscope::source::sqlite::mapping::suggest(&store).unwrap();
+    let blank = eventscope::source::sqlite::mapping::BLANK;
+    assert_eq!(draft.matches(&format!("= \"{blank}\"")).count(), 3, "{draft}");
+    assert!(draft.contains("position = \"rowid\""), "{draft}");
+    assert!(draft.contains("# version = \"\""), "{draft}");
+    let filled = draft
+        .replace(&format!("stream_id = \"{blank}\""), "stream_id = \"who\"")
+        .replace(&format!("event_type = \"{blank}\""), "event_type = \"what\"")
+        .replace(&format!("payload = \"{blank}\""), "payload = \"doc\"");
+    let source = open_with_mapping(&store, &filled).unwrap();
+    let x = source
+        .read_stream("x", None, eventscope::core::Direction::Forwards, 10)
+        .unwrap();
+    assert_eq!(
+        x.iter()
+            .map(|e| (e.stream_version, e.event_type.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "A"), (2, "B"), (3, "C")]
+    );
+    assert!(source.info().unwrap().layout_detail.contains("ordinal"));
 }

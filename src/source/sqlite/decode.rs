@@ -167,6 +167,27 @@ pub(super) fn time_at(json: &serde_json::Value, path: &str) -> Option<DateTime<U
     }
 }
 
+/// The time at a path of a payload or metadata document; a value there that is not a
+/// time is a problem of `recorded_at` (no value at all is just no time).
+pub(super) fn time_in_document(
+    json: Option<&serde_json::Value>,
+    path: &str,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<DateTime<Utc>> {
+    let json = json?;
+    let found = time_at(json, path);
+    if found.is_none()
+        && let Some(value) = json_path(json, path).filter(|v| !v.is_null())
+    {
+        problems.push(FieldProblem::new(
+            "recorded_at",
+            "not a time",
+            Some(value.to_string()),
+        ));
+    }
+    found
+}
+
 pub(super) fn version_at_path(json: &serde_json::Value, path: &str) -> Option<u32> {
     match untyped(json_path(json, path)?) {
         serde_json::Value::Number(n) => n.as_u64().and_then(|v| u32::try_from(v).ok()),

@@ -197,19 +197,35 @@ pub(super) fn sample_schema_version(conn: &Connection, layout: &mut Layout) {
     }) else {
         return;
     };
-    let mut in_payload = None;
-    let mut in_metadata = None;
+    // A key counts only when every sampled document has it as a number (a `version`
+    // field in some payloads only is more likely data than a schema version).
+    let mut documents = [0usize; 2];
+    let mut found = [[0usize; SCHEMA_VERSION_KEYS.len()]; 2];
     for (payload, metadata) in rows.flatten() {
-        let key_of = |text: Option<String>| {
-            let value: serde_json::Value = serde_json::from_str(&text?).ok()?;
-            SCHEMA_VERSION_KEYS
-                .iter()
-                .find(|k| value.get(**k).is_some_and(serde_json::Value::is_u64))
-                .copied()
-        };
-        in_payload = in_payload.or_else(|| key_of(payload));
-        in_metadata = in_metadata.or_else(|| key_of(metadata));
+        for (side, text) in [payload, metadata].into_iter().enumerate() {
+            let Some(value) = text.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            else {
+                continue;
+            };
+            if !value.is_object() {
+                continue;
+            }
+            documents[side] += 1;
+            for (k, key) in SCHEMA_VERSION_KEYS.iter().enumerate() {
+                if value.get(*key).is_some_and(serde_json::Value::is_u64) {
+                    found[side][k] += 1;
+                }
+            }
+        }
     }
+    let key_on = |side: usize| {
+        SCHEMA_VERSION_KEYS
+            .iter()
+            .enumerate()
+            .find(|(k, _)| documents[side] > 0 && found[side][*k] == documents[side])
+            .map(|(_, key)| *key)
+    };
+    let (in_payload, in_metadata) = (key_on(0), key_on(1));
     let (source, key) = match (in_payload, in_metadata) {
         (Some(key), _) => (
             FieldSource::PayloadPath(format!("$.{key}")),

@@ -291,7 +291,7 @@ pub fn detect(schema: &Schema, options: &DetectOptions) -> SourceResult<Layout> 
          time (the guide's and eventscope's own layouts); `stored_events` (Python eventsourcing); `<app>_events` with \
          originator_id (eventsourcing-sqlalchemy); `emt_messages` (Emmett). For any other \
          schema, describe it in a mapping file and pass --mapping FILE (see README, \"Mapping \
-         files\")",
+         files\"); `eventscope mapping suggest FILE` drafts one from the schema",
         if found.is_empty() {
             "none".to_owned()
         } else {

@@ -39,6 +39,8 @@
 
 use serde::Deserialize;
 
+pub use super::suggest::{BLANK, suggest, suggest_for};
+
 use crate::core::metadata::IdPaths;
 use crate::core::source::{SourceError, SourceResult};
 use crate::source::sqlite::layout::{

@@ -24,6 +24,11 @@ pub(super) struct Sql {
     /// order, where `IN (…)` makes SQLite sort them in a temporary B-tree.
     pub stream_forwards_one: String,
     pub stream_backwards_one: String,
+    /// The four stream reads above without the version bound (`?5` / `?2` is bound and
+    /// unused), for a read from the start or the end: rows whose version is NULL or text
+    /// are then read too (and reported), instead of falling outside every range.
+    /// Order: forwards any, forwards one, backwards any, backwards one.
+    pub stream_unbounded: [String; 4],
     pub stream_categories: String,
     pub event_types: String,
     pub version_at: Option<String>,
@@ -39,8 +44,8 @@ pub(super) struct Sql {
     /// Events of a stream: `?1` id (single form) / `?1..?4` (`_any`).
     pub stream_count_one: String,
     pub stream_count_any: String,
-    /// The ordinal of the event at a position (`?1..?4` id forms, `?5` position).
-    pub ordinal_at: String,
+    /// The events of a stream (`?1..?4` id forms) after position `?5` up to `?6`.
+    pub ordinal_between: String,
     /// `(shown, stored)` type pairs, one per stored type.
     pub event_type_names: Option<String>,
 }
@@ -92,17 +97,6 @@ impl Sql {
             FieldSource::Column(c) => c.clone(),
             _ => "NULL".to_owned(),
         };
-        // An ordinal version in a log page: the count of the stream's events up to this
-        // one (an index range count per row); stream pages number their rows instead.
-        let log_version = if e.ordinal_version {
-            format!(
-                "(SELECT COUNT(*) FROM {t} AS \"__o\" WHERE \"__o\".{sid} = {t}.{sid} \
-                 AND \"__o\".{p} <= {t}.{p} AND {base_where})",
-                p = e.position
-            )
-        } else {
-            e.version.clone()
-        };
         let columns_with = |version: &str| {
             format!(
                 "{}, {sid}, {version}, {}, {}, {}, {}, {time_column}, {schema_column}, {}",
@@ -114,8 +108,13 @@ impl Sql {
                 e.stored_type.as_deref().unwrap_or("NULL"),
             )
         };
-        let event_columns = columns_with(&log_version);
-        // The version of an ordinal stream page is filled in from the page's offset.
+        // The version of an ordinal page is filled in afterwards (from the offset of a
+        // stream page; by counts per stream for a log page).
+        let event_columns = if e.ordinal_version {
+            columns_with("0")
+        } else {
+            columns_with(&e.version)
+        };
         let event_columns_ordinal = columns_with("0");
         let time_or_null = time_text.clone().unwrap_or_else(|| "NULL".to_owned());
         // Index-only aggregates (stream id, version, rowid position): no table row is read
@@ -187,8 +186,8 @@ impl Sql {
             format!("SELECT COUNT(*) FROM {t} WHERE {base_where} AND {one_condition}");
         let stream_count_any =
             format!("SELECT COUNT(*) FROM {t} WHERE {base_where} AND {in_stream}");
-        let ordinal_at = format!(
-            "SELECT COUNT(*) FROM {t} WHERE {base_where} AND {in_stream} AND {p} <= ?5",
+        let ordinal_between = format!(
+            "SELECT COUNT(*) FROM {t} WHERE {base_where} AND {in_stream} AND {p} > ?5 AND {p} <= ?6",
             p = e.position
         );
         let event_type_names = e.stored_type.as_ref().map(|stored| {
@@ -248,7 +247,7 @@ impl Sql {
             ordinal_any,
             stream_count_one,
             stream_count_any,
-            ordinal_at,
+            ordinal_between,
             event_type_names,
             // Only integer positions count (text sorts above numbers in SQLite).
             head: format!(
@@ -259,6 +258,12 @@ impl Sql {
             one_stream: format!(
                 "SELECT {stream_summary} FROM {t} WHERE {base_where} AND {in_stream}"
             ),
+            stream_unbounded: [
+                stream_read(">=", "ASC").replace(&format!(" AND {} >= ?5", e.version), " AND ?5 IS NOT NULL"),
+                stream_read_one(">=", "ASC").replace(&format!(" AND {} >= ?2", e.version), " AND ?2 IS NOT NULL"),
+                stream_read("<=", "DESC").replace(&format!(" AND {} <= ?5", e.version), " AND ?5 IS NOT NULL"),
+                stream_read_one("<=", "DESC").replace(&format!(" AND {} <= ?2", e.version), " AND ?2 IS NOT NULL"),
+            ],
             stream_forwards: stream_read(">=", "ASC"),
             stream_backwards: stream_read("<=", "DESC"),
             stream_forwards_one: stream_read_one(">=", "ASC"),
