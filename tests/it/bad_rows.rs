@@ -51,7 +51,10 @@ fn assert_cli_marks(path: &Path, bad: usize, total: usize) {
     assert!(out.status.success(), "{out:?}");
     let lines = crate::common::json_lines(&out);
     assert_eq!(lines.len(), total);
-    let with_problems: Vec<_> = lines.iter().filter(|l| l.get("problems").is_some()).collect();
+    let with_problems: Vec<_> = lines
+        .iter()
+        .filter(|l| l.get("problems").is_some())
+        .collect();
     assert_eq!(with_problems.len(), bad);
     for line in with_problems {
         for problem in line["problems"].as_array().unwrap() {
@@ -64,9 +67,10 @@ fn assert_cli_marks(path: &Path, bad: usize, total: usize) {
 #[test]
 fn design_layout_every_column() {
     let dir = tempfile::tempdir().unwrap();
-    // Not an INTEGER PRIMARY KEY: the position itself can be spoiled too.
+    // Not an INTEGER PRIMARY KEY: the position itself can be spoiled too; payload and
+    // metadata untyped, so a number stays a number (a TEXT column would store it as text).
     let ddl = "CREATE TABLE events (global_position INTEGER, aggregate_id TEXT, version INTEGER, \
-               event_type TEXT, payload TEXT, metadata TEXT, created_at TEXT, schema_version INTEGER);";
+               event_type TEXT, payload, metadata, created_at TEXT, schema_version INTEGER);";
     let good = |p: i64, v: i64| {
         format!(
             "INSERT INTO events VALUES ({p}, 's-1', {v}, 'T', '{{\"p\":{p}}}', '{{\"correlationId\":\"c\"}}', \
@@ -78,18 +82,48 @@ fn design_layout_every_column() {
     // (position, column, spoiled value, field, problem)
     let spoiled: [(i64, &str, &str, &str, &str); 13] = [
         (3, "version", "NULL", "stream_version", "NULL"),
-        (4, "version", "'three'", "stream_version", "text, not a number"),
+        (
+            4,
+            "version",
+            "'three'",
+            "stream_version",
+            "text, not a number",
+        ),
         (5, "version", "-4", "stream_version", "out of range"),
         (6, "version", "1e30", "stream_version", "out of range"),
         (7, "event_type", "NULL", "event_type", "NULL"),
         (8, "payload", "NULL", "payload", "NULL"),
         (9, "payload", "42", "payload", "a number, not a document"),
         (10, "metadata", "7", "metadata", "a number, not a document"),
-        (11, "created_at", "'last tuesday'", "recorded_at", "not a time"),
+        (
+            11,
+            "created_at",
+            "'last tuesday'",
+            "recorded_at",
+            "not a time",
+        ),
         (12, "created_at", "NULL", "recorded_at", "NULL"),
-        (13, "created_at", "x'00ff'", "recorded_at", "bytes, not a time"),
-        (14, "schema_version", "'new'", "schema_version", "text, not a number"),
-        (15, "schema_version", "99999999999", "schema_version", "out of range"),
+        (
+            13,
+            "created_at",
+            "x'00ff'",
+            "recorded_at",
+            "bytes, not a time",
+        ),
+        (
+            14,
+            "schema_version",
+            "'new'",
+            "schema_version",
+            "text, not a number",
+        ),
+        (
+            15,
+            "schema_version",
+            "99999999999",
+            "schema_version",
+            "out of range",
+        ),
     ];
     for (p, column, value, _, _) in spoiled {
         rows.push(good(p, p));
@@ -123,7 +157,10 @@ fn design_layout_every_column() {
         problem_of(&log, 11, "recorded_at").1.as_deref(),
         Some("last tuesday")
     );
-    assert_eq!(problem_of(&log, 13, "recorded_at").1.as_deref(), Some("00ff"));
+    assert_eq!(
+        problem_of(&log, 13, "recorded_at").1.as_deref(),
+        Some("00ff")
+    );
     assert_eq!(problem_of(&log, 16, "stream_id").0, "NULL");
     // Unreadable positions are reported on an event at position 0.
     let bad_positions: Vec<&Event> = log
@@ -149,9 +186,9 @@ fn design_layout_every_column() {
 #[test]
 fn version_less_guide_layout_every_column() {
     let dir = tempfile::tempdir().unwrap();
-    // The guide's first store, without its NOT NULL constraints.
+    // The guide's first store, without its NOT NULL constraints (metadata untyped).
     let ddl = "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, aggregate_id TEXT, \
-               event_type TEXT, payload TEXT, metadata TEXT, created_at TIMESTAMP);";
+               event_type TEXT, payload TEXT, metadata, created_at TIMESTAMP);";
     let rows: Vec<String> = [
         "'a', 'Opened', '{}', '{}', '2025-03-01 09:26:48.168819'",
         "'a', NULL, '{}', '{}', '2025-03-01 09:26:49'",
@@ -176,7 +213,10 @@ fn version_less_guide_layout_every_column() {
     assert_eq!(log.len(), 8);
     assert_eq!(problem_of(&log, 2, "event_type").0, "NULL");
     assert_eq!(problem_of(&log, 3, "payload").0, "NULL");
-    assert_eq!(problem_of(&log, 4, "metadata").0, "a number, not a document");
+    assert_eq!(
+        problem_of(&log, 4, "metadata").0,
+        "a number, not a document"
+    );
     assert_eq!(
         problem_of(&log, 5, "recorded_at"),
         ("not a time".to_owned(), Some("soon".to_owned()))
@@ -184,7 +224,10 @@ fn version_less_guide_layout_every_column() {
     // An epoch number is a time, not a problem.
     let epoch = log.iter().find(|e| e.global_position == 6).unwrap();
     assert!(epoch.problems.is_empty());
-    assert_eq!(epoch.recorded_at.map(|t| t.timestamp()), Some(1_740_821_212));
+    assert_eq!(
+        epoch.recorded_at.map(|t| t.timestamp()),
+        Some(1_740_821_212)
+    );
     assert_eq!(problem_of(&log, 7, "stream_id").0, "NULL");
     // Ordinals are unaffected by the bad fields: stream `a` is numbered 1..7.
     let versions: Vec<(u64, u64)> = log
@@ -196,7 +239,9 @@ fn version_less_guide_layout_every_column() {
         versions,
         [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (8, 7)]
     );
-    let stream = source.read_stream("a", None, Direction::Forwards, 100).unwrap();
+    let stream = source
+        .read_stream("a", None, Direction::Forwards, 100)
+        .unwrap();
     assert_eq!(stream.len(), 7);
     assert_eq!(stream[6].stream_version, 7);
     assert_cli_marks(&path, 5, 8);
@@ -254,7 +299,7 @@ fn eventsourcing_layout_every_column() {
 fn emmett_layout_every_column() {
     let dir = tempfile::tempdir().unwrap();
     let ddl = "CREATE TABLE emt_messages (stream_id TEXT, stream_position INTEGER, partition TEXT, \
-               message_kind TEXT, message_data TEXT, message_metadata TEXT, message_schema_version TEXT, \
+               message_kind TEXT, message_data, message_metadata, message_schema_version TEXT, \
                message_type TEXT, message_id TEXT, is_archived INTEGER DEFAULT 0, global_position INTEGER, \
                created TEXT);";
     let rows: Vec<String> = [
@@ -275,9 +320,15 @@ fn emmett_layout_every_column() {
     assert_eq!(source.info().unwrap().layout, "emmett");
     let log = whole_log(source.as_ref());
     assert_eq!(log.len(), 8);
-    assert_eq!(problem_of(&log, 2, "stream_version").0, "text, not a number");
+    assert_eq!(
+        problem_of(&log, 2, "stream_version").0,
+        "text, not a number"
+    );
     assert_eq!(problem_of(&log, 3, "payload").0, "a number, not a document");
-    assert_eq!(problem_of(&log, 4, "metadata").0, "a number, not a document");
+    assert_eq!(
+        problem_of(&log, 4, "metadata").0,
+        "a number, not a document"
+    );
     assert_eq!(problem_of(&log, 5, "event_type").0, "NULL");
     assert_eq!(problem_of(&log, 6, "recorded_at").0, "not a time");
     let fractional = log

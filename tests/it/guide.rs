@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use eventscope::core::LogQuery;
 use eventscope::core::query::Direction;
-use eventscope::core::{EventSource, LogQuery};
 use eventscope::replay::fold;
 use eventscope::replay::script::{ScriptOptions, ScriptReducer};
 use serde_json::{Value, json};
@@ -196,12 +196,7 @@ fn first_store_traces_a_transfer_across_both_accounts() {
         let want: Vec<(u64, &str)> = written
             .iter()
             .filter(|e| e["correlationId"] == id)
-            .map(|e| {
-                (
-                    e["id"].as_u64().unwrap(),
-                    e["event_type"].as_str().unwrap(),
-                )
-            })
+            .map(|e| (e["id"].as_u64().unwrap(), e["event_type"].as_str().unwrap()))
             .collect();
         assert_eq!(want.len(), 2);
         assert_eq!(

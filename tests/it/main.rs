@@ -11,13 +11,13 @@ mod common;
 mod demo_store;
 mod emmett;
 mod eventsourcing;
-mod guide;
 #[cfg(feature = "gui")]
 mod gui;
 #[cfg(all(feature = "gui", feature = "grpc"))]
 mod gui_grpc;
 #[cfg(feature = "gui")]
 mod gui_trace;
+mod guide;
 #[cfg(feature = "gui")]
 mod kit;
 #[cfg(feature = "grpc")]

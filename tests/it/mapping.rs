@@ -240,12 +240,19 @@ fn suggested_mapping_with_three_blanks_filled_opens_a_version_less_journal() {
     );
     let draft = eventscope::source::sqlite::mapping::suggest(&store).unwrap();
     let blank = eventscope::source::sqlite::mapping::BLANK;
-    assert_eq!(draft.matches(&format!("= \"{blank}\"")).count(), 3, "{draft}");
+    assert_eq!(
+        draft.matches(&format!("= \"{blank}\"")).count(),
+        3,
+        "{draft}"
+    );
     assert!(draft.contains("position = \"rowid\""), "{draft}");
     assert!(draft.contains("# version = \"\""), "{draft}");
     let filled = draft
         .replace(&format!("stream_id = \"{blank}\""), "stream_id = \"who\"")
-        .replace(&format!("event_type = \"{blank}\""), "event_type = \"what\"")
+        .replace(
+            &format!("event_type = \"{blank}\""),
+            "event_type = \"what\"",
+        )
         .replace(&format!("payload = \"{blank}\""), "payload = \"doc\"");
     let source = open_with_mapping(&store, &filled).unwrap();
     let x = source

@@ -1,6 +1,5 @@
 //! Opening the file read-only: the precheck of its header and the open mode its files call for.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

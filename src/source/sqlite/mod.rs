@@ -18,28 +18,18 @@ mod suggest;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 
 use crate::core::event::{
-    Checkpoint, CheckpointSample, Event, EventTypeName, Payload, Snapshot, StoreInfo, StreamInfo,
+    Checkpoint, CheckpointSample, Event, EventTypeName, Snapshot, StoreInfo, StreamInfo,
 };
-use crate::core::ids;
-use crate::core::metadata::json_path;
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::{EventSource, SourceError, SourceResult};
-use decode::{
-    bytes_of, collect_page, lenient_unsigned, lossy_text, problem, schema_version_of,
-    stored_payload, text_of, time_at, time_column, time_of, unsigned_or_problem, version_at_path,
-};
-use layout::{
-    CategoryRule, DetectOptions, FieldSource, IdEncoding, Layout, PayloadEncoding, Schema,
-    TimeFormat,
-};
 use conn::{OpenMode, choose_mode, open_connection, precheck, query_error};
+use decode::{collect_page, lenient_unsigned, text_of};
+use layout::{CategoryRule, DetectOptions, IdEncoding, Layout, Schema};
 use sql::Sql;
 
 /// Options for opening a SQLite store.
@@ -70,7 +60,6 @@ impl std::fmt::Debug for SqliteSource {
             .finish_non_exhaustive()
     }
 }
-
 
 impl SqliteSource {
     /// Opens a store read-only and detects (or reads from the mapping file) its layout.
@@ -183,9 +172,7 @@ impl SqliteSource {
         }
         result
     }
-
 }
-
 
 /// Seconds since the epoch rounded to the millisecond, the way SQLite's date functions
 /// round stored times, so comparisons in SQL are inclusive at the boundary; callers refine
@@ -371,6 +358,14 @@ impl EventSource for SqliteSource {
                 if backwards { "<=" } else { ">=" },
                 params.len()
             ));
+            if !backwards {
+                // Text sorts above every number: a row whose position is text (read, with
+                // a problem, from the start) must not come back on every later page.
+                sql.push_str(&format!(
+                    " AND typeof({}) IN ('integer', 'real')",
+                    events.position
+                ));
+            }
         }
         if !query.event_types.is_empty() {
             let start = params.len();

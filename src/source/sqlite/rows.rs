@@ -215,7 +215,10 @@ impl SqliteSource {
         })
     }
 
-    pub(super) fn stream_query_params(&self, query: &StreamQuery) -> (String, Vec<rusqlite::types::Value>) {
+    pub(super) fn stream_query_params(
+        &self,
+        query: &StreamQuery,
+    ) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value;
         let mut conditions = Vec::new();
         let mut params = Vec::new();

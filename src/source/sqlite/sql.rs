@@ -259,10 +259,14 @@ impl Sql {
                 "SELECT {stream_summary} FROM {t} WHERE {base_where} AND {in_stream}"
             ),
             stream_unbounded: [
-                stream_read(">=", "ASC").replace(&format!(" AND {} >= ?5", e.version), " AND ?5 IS NOT NULL"),
-                stream_read_one(">=", "ASC").replace(&format!(" AND {} >= ?2", e.version), " AND ?2 IS NOT NULL"),
-                stream_read("<=", "DESC").replace(&format!(" AND {} <= ?5", e.version), " AND ?5 IS NOT NULL"),
-                stream_read_one("<=", "DESC").replace(&format!(" AND {} <= ?2", e.version), " AND ?2 IS NOT NULL"),
+                stream_read(">=", "ASC")
+                    .replace(&format!(" AND {} >= ?5", e.version), " AND ?5 IS NOT NULL"),
+                stream_read_one(">=", "ASC")
+                    .replace(&format!(" AND {} >= ?2", e.version), " AND ?2 IS NOT NULL"),
+                stream_read("<=", "DESC")
+                    .replace(&format!(" AND {} <= ?5", e.version), " AND ?5 IS NOT NULL"),
+                stream_read_one("<=", "DESC")
+                    .replace(&format!(" AND {} <= ?2", e.version), " AND ?2 IS NOT NULL"),
             ],
             stream_forwards: stream_read(">=", "ASC"),
             stream_backwards: stream_read("<=", "DESC"),

@@ -24,13 +24,26 @@ struct Role {
 
 const POSITION: Role = Role {
     key: "position",
-    exact: &["global_position", "position", "id", "sequence", "seq", "offset"],
+    exact: &[
+        "global_position",
+        "position",
+        "id",
+        "sequence",
+        "seq",
+        "offset",
+    ],
     contains: &["position"],
     what: "the store-wide order of events (an increasing integer; \"rowid\" works for any table)",
 };
 const STREAM: Role = Role {
     key: "stream_id",
-    exact: &["aggregate_id", "stream_id", "stream_name", "stream", "entity_id"],
+    exact: &[
+        "aggregate_id",
+        "stream_id",
+        "stream_name",
+        "stream",
+        "entity_id",
+    ],
     contains: &["stream", "aggregate", "entity", "subject"],
     what: "the stream (aggregate) an event belongs to",
 };
