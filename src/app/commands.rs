@@ -159,8 +159,11 @@ impl EventscopeApp {
         self.request_info();
         with_page!(self, log, |page, ctx| page.on_open(ctx));
         let history_dir = self.history_dir.clone();
-        with_page!(self, projections, |page, ctx| page
-            .on_open(ctx, location, history_dir));
+        with_page!(self, projections, |page, ctx| page.on_open(
+            ctx,
+            location,
+            history_dir
+        ));
         self.last_head_poll = None;
     }
 

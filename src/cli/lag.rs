@@ -16,7 +16,11 @@ fn seconds_cell(seconds: f64) -> String {
     }
 }
 
-pub(super) fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Write) -> Result<()> {
+pub(super) fn run_lag(
+    args: &LagArgs,
+    mapping: Option<&PathBuf>,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
     use crate::core::lag::{LagParams, LagSample, LagSummary};
     let source = open(&args.store, mapping)?;
     let attached = args

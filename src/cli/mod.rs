@@ -552,7 +552,11 @@ fn print_events(
 }
 
 /// Writes rows as an aligned table (numbers right-aligned).
-pub(crate) fn write_table(out: &mut dyn std::io::Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+pub(crate) fn write_table(
+    out: &mut dyn std::io::Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<()> {
     let columns = header.len().max(rows.first().map_or(0, Vec::len));
     let mut widths = vec![0usize; columns];
     for (i, h) in header.iter().enumerate() {

@@ -265,7 +265,6 @@ pub fn segments<'a>(
     out
 }
 
-
 impl LagHistory {
     /// Opens (creating when needed) the history of `store_identity` in eventscope's data
     /// directory.

@@ -18,12 +18,12 @@
 #![allow(clippy::needless_pass_by_value)]
 
 pub mod connect;
-/// The streams page's event table (kept at its old path).
-pub use pages::streams::table as event_table;
 /// The inspector's view (kept at its old path).
 pub use pages::inspector::view as inspector;
 /// The log page's view (kept at its old path).
 pub use pages::log::view as log_view;
+/// The streams page's event table (kept at its old path).
+pub use pages::streams::table as event_table;
 pub mod pages;
 /// The projections page's view (kept at its old path).
 pub use pages::projections::view as projections;

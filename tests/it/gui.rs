@@ -51,7 +51,8 @@ fn browse_the_demo_store() {
     h.get_by_label("Go").click();
     wait_until(&mut h, "version 37", |h| {
         h.state()
-            .inspector.view
+            .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.stream_version == 37)
@@ -79,7 +80,8 @@ fn browse_the_demo_store() {
     h.key_press(egui::Key::ArrowDown);
     wait_until(&mut h, "version 38", |h| {
         h.state()
-            .inspector.view
+            .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.stream_version == 38)
@@ -93,7 +95,8 @@ fn browse_the_demo_store() {
     h.get_by_label(&v40.global_position.to_string()).click();
     wait_until(&mut h, "version 40", |h| {
         h.state()
-            .inspector.view
+            .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.stream_version == 40)
@@ -111,7 +114,10 @@ fn browse_the_demo_store() {
     h.get_by_label("Log").click();
     wait_until(&mut h, "the log", |h| !h.state().log.view.events.is_empty());
     let head = source.head().unwrap();
-    assert_eq!(h.state().log.view.events.last().unwrap().global_position, head);
+    assert_eq!(
+        h.state().log.view.events.last().unwrap().global_position,
+        head
+    );
     h.run_steps(3);
     assert!(
         has_label(&h, &head.to_string()),
@@ -213,7 +219,9 @@ fn scrolling_the_log_up_loads_older_events() {
         .apply(eventscope::app::messages::AppCommand::SetView(
             eventscope::app::state::View::Log,
         ));
-    wait_until(&mut h, "the log", |h| h.state().log.view.events.len() == 500);
+    wait_until(&mut h, "the log", |h| {
+        h.state().log.view.events.len() == 500
+    });
     let newest_first = h.state().log.view.events[0].global_position;
     h.hover_at(egui::pos2(500.0, 500.0));
     for _ in 0..200 {
@@ -230,7 +238,9 @@ fn scrolling_the_log_up_loads_older_events() {
             break;
         }
     }
-    wait_until(&mut h, "older events", |h| h.state().log.view.events.len() > 500);
+    wait_until(&mut h, "older events", |h| {
+        h.state().log.view.events.len() > 500
+    });
     let log = &h.state().log.view;
     assert!(log.events[0].global_position < newest_first);
     assert!(
@@ -274,7 +284,8 @@ fn log_stream_prefix_and_position() {
         .click();
     wait_until(&mut h, "position 1234", |h| {
         h.state()
-            .log.view
+            .log
+            .view
             .events
             .first()
             .is_some_and(|e| e.global_position == 1234)
@@ -311,7 +322,8 @@ fn go_to_a_position_and_a_time() {
     h.get_by_label("Go").click();
     wait_until(&mut h, "position 777", |h| {
         h.state()
-            .inspector.view
+            .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.global_position == 777)
@@ -327,7 +339,8 @@ fn go_to_a_position_and_a_time() {
     });
     wait_until(&mut h, "account-0001", |h| {
         h.state()
-            .streams.view
+            .streams
+            .view
             .info
             .as_ref()
             .is_some_and(|i| i.stream_id == "account-0001")
@@ -365,7 +378,8 @@ fn projections_table_and_chart_controls() {
         assert!(has_label(&h, &checkpoint.name), "{}", checkpoint.name);
         let summary = h
             .state()
-            .projections.view
+            .projections
+            .view
             .summaries
             .iter()
             .find(|s| s.name == checkpoint.name)
@@ -380,7 +394,14 @@ fn projections_table_and_chart_controls() {
     wait_until(&mut h, "reconstructed history", |h| {
         h.state().projections.view.history_note.is_some()
     });
-    assert!(h.state().projections.view.series.values().all(|s| s.len() > 3));
+    assert!(
+        h.state()
+            .projections
+            .view
+            .series
+            .values()
+            .all(|s| s.len() > 3)
+    );
     // Chart controls.
     h.get_by_label("Seconds behind").click();
     h.get_by_label("1 h").click();
@@ -415,7 +436,8 @@ fn lag_history_outlives_the_session_and_spares_the_store() {
     session(&mut h);
     wait_until(&mut h, "a few live samples", |h| {
         h.state()
-            .projections.view
+            .projections
+            .view
             .series
             .get("order-history")
             .is_some_and(|s| {
@@ -436,12 +458,14 @@ fn lag_history_outlives_the_session_and_spares_the_store() {
     session(&mut h);
     wait_until(&mut h, "history loaded", |h| {
         h.state()
-            .projections.view
+            .projections
+            .view
             .history_note
             .as_deref()
             .is_some_and(|n| n.contains("earlier sessions"))
             || h.state()
-                .projections.view
+                .projections
+                .view
                 .series
                 .get("order-history")
                 .is_some_and(|s| {

@@ -92,7 +92,8 @@ fn trace_view_tree_timeline_navigation_and_export() {
     settle(&mut h);
     assert_eq!(
         h.state()
-            .inspector.view
+            .inspector
+            .view
             .event
             .as_ref()
             .map(|e| e.event_type.as_str()),

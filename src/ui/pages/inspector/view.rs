@@ -125,7 +125,10 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
             if let Some(stored) = &event.stored_type {
                 ui.label("Stored type");
                 ui.add(egui::Label::new(RichText::new(stored).monospace()).truncate())
-                    .on_hover_text(format!("The type as the store keeps it (shown as {})", event.event_type));
+                    .on_hover_text(format!(
+                        "The type as the store keeps it (shown as {})",
+                        event.event_type
+                    ));
                 ui.end_row();
             }
             for problem in &event.problems {

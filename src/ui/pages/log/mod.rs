@@ -23,7 +23,7 @@ impl LogPage {
     /// Starts over for a newly opened store: the type list and the newest events.
     pub fn on_open(&mut self, ctx: &mut PageCtx<'_>) {
         *self = Self::default();
-        self.request_types(ctx);
+        Self::request_types(ctx);
         self.request(ctx, LogPlacement::ReplaceAtEnd, None);
     }
 
@@ -34,7 +34,7 @@ impl LogPage {
         }
     }
 
-    fn request_types(&mut self, ctx: &mut PageCtx<'_>) {
+    fn request_types(ctx: &mut PageCtx<'_>) {
         ctx.spawn_read(Lane::Background, "Listing event types", true, |source| {
             Ok(AppMsg::EventTypes(source.event_types()?))
         });
@@ -101,7 +101,7 @@ impl LogPage {
     /// Asks again for what failed to load: the type list, and the log when empty.
     pub fn retry(&mut self, ctx: &mut PageCtx<'_>) {
         if self.view.all_types.is_none() {
-            self.request_types(ctx);
+            Self::request_types(ctx);
         }
         if self.view.events.is_empty() && !self.view.loading.1 {
             self.request(ctx, LogPlacement::ReplaceAtEnd, None);

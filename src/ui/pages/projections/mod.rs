@@ -198,18 +198,17 @@ impl ProjectionsPage {
     pub fn attach(ctx: &mut PageCtx<'_>, location: String) {
         let options = crate::source::OpenOptions::default();
         let label = format!("Attaching {location}");
-        ctx.jobs
-            .spawn(Lane::Interactive, &label, true, move |job| {
-                let msg = match crate::source::open(&location, &options) {
-                    Ok(source) => AppMsg::Attached { location, source },
-                    Err(e) => AppMsg::Failed {
-                        job_id: job.id,
-                        context: format!("attaching {location}"),
-                        error: e.to_string(),
-                    },
-                };
-                job.send(msg);
-            });
+        ctx.jobs.spawn(Lane::Interactive, &label, true, move |job| {
+            let msg = match crate::source::open(&location, &options) {
+                Ok(source) => AppMsg::Attached { location, source },
+                Err(e) => AppMsg::Failed {
+                    job_id: job.id,
+                    context: format!("attaching {location}"),
+                    error: e.to_string(),
+                },
+            };
+            job.send(msg);
+        });
     }
 
     /// Takes this page's job results (the app routes only those here).

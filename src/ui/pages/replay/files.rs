@@ -174,7 +174,6 @@ impl ReplayPage {
         self.view.reducers.status = Some(result.map(|()| "approved for this store".to_owned()));
         self.on_stream_selected(ctx);
     }
-
 }
 
 pub(super) fn sanitize(text: &str) -> String {

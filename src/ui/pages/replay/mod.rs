@@ -8,10 +8,10 @@ use crate::context::jobs::Lane;
 use crate::context::messages::AppMsg;
 use crate::context::page::PageCtx;
 use crate::context::pending::JobError;
+use crate::replay::ReducerKind;
 use crate::replay::config::{ConfigOrigin, ProjectConfig, ReducerChoice, TrustStore};
 use crate::replay::snapshots::{DriftSummary, ReducerCache, check_stream, drift_report};
 use crate::replay::timeline::Timeline;
-use crate::replay::ReducerKind;
 use crate::ui::widgets::json_tree::TreeMarks;
 use view::{ReplayCommand, ReplayState, StreamTab};
 
@@ -497,4 +497,3 @@ impl ReplayPage {
         }
     }
 }
-

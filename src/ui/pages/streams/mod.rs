@@ -33,14 +33,11 @@ impl StreamsPage {
     /// The open stream, as other pages may see it.
     #[must_use]
     pub fn focus(&self) -> Option<StreamFocus<'_>> {
-        self.view
-            .stream_id
-            .as_deref()
-            .map(|stream_id| StreamFocus {
-                stream_id,
-                info: self.view.info.as_ref(),
-                selected_version: self.view.selected_version,
-            })
+        self.view.stream_id.as_deref().map(|stream_id| StreamFocus {
+            stream_id,
+            info: self.view.info.as_ref(),
+            selected_version: self.view.selected_version,
+        })
     }
 
     /// Starts over for a newly opened store.
@@ -48,7 +45,7 @@ impl StreamsPage {
         *self = Self::default();
         // The stream count first: the list's length depends on it.
         self.reload(ctx);
-        self.request_categories(ctx);
+        Self::request_categories(ctx);
     }
 
     /// Restarts the stream list for the current filter.
@@ -72,7 +69,7 @@ impl StreamsPage {
             });
     }
 
-    fn request_categories(&mut self, ctx: &mut PageCtx<'_>) {
+    fn request_categories(ctx: &mut PageCtx<'_>) {
         ctx.spawn_read(Lane::Background, "Listing categories", true, |source| {
             Ok(AppMsg::Categories(source.categories()?))
         });
@@ -176,21 +173,26 @@ impl StreamsPage {
             .strip_prefix('#')
             .and_then(|p| p.trim().parse::<u64>().ok())
         {
-            ctx.spawn_read(Lane::Interactive, "Finding position", false, move |source| {
-                let query = crate::core::LogQuery {
-                    from_position: Some(position),
-                    limit: 1,
-                    ..Default::default()
-                };
-                let event = source
-                    .read_log(&query)?
-                    .into_iter()
-                    .find(|e| e.global_position == position);
-                Ok(AppMsg::GoToPosition {
-                    event: event.map(Box::new),
-                    position,
-                })
-            });
+            ctx.spawn_read(
+                Lane::Interactive,
+                "Finding position",
+                false,
+                move |source| {
+                    let query = crate::core::LogQuery {
+                        from_position: Some(position),
+                        limit: 1,
+                        ..Default::default()
+                    };
+                    let event = source
+                        .read_log(&query)?
+                        .into_iter()
+                        .find(|e| e.global_position == position);
+                    Ok(AppMsg::GoToPosition {
+                        event: event.map(Box::new),
+                        position,
+                    })
+                },
+            );
         } else if let Ok(version) = trimmed.parse::<u64>() {
             let Some(info) = &self.view.info else {
                 return;
@@ -246,7 +248,7 @@ impl StreamsPage {
             self.request_count(ctx, self.list.rows.generation);
         }
         if self.list.categories.is_none() {
-            self.request_categories(ctx);
+            Self::request_categories(ctx);
         }
         if self.view.stream_id.is_some() && self.view.info.is_none() {
             self.request_stream(ctx);
@@ -295,15 +297,20 @@ impl StreamsPage {
                 let generation = self.view.rows.generation;
                 let stream_id = stream_id.clone();
                 let from = first_version + page * page_size;
-                let job = ctx.spawn_read(Lane::Interactive, "Loading events", false, move |source| {
-                    let events =
-                        source.read_stream(&stream_id, Some(from), Direction::Forwards, page_size)?;
-                    Ok(AppMsg::StreamEvents {
-                        generation,
-                        page,
-                        events,
-                    })
-                });
+                let job =
+                    ctx.spawn_read(Lane::Interactive, "Loading events", false, move |source| {
+                        let events = source.read_stream(
+                            &stream_id,
+                            Some(from),
+                            Direction::Forwards,
+                            page_size,
+                        )?;
+                        Ok(AppMsg::StreamEvents {
+                            generation,
+                            page,
+                            events,
+                        })
+                    });
                 match job {
                     Some(job) => self.view.rows.set_job(page, job),
                     None => self.view.rows.abandon(page),

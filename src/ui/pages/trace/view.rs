@@ -481,7 +481,6 @@ fn events_ui(
         });
 }
 
-
 fn export_ui(ui: &mut egui::Ui, state: &mut TraceState, commands: &mut Vec<AppCommand>) {
     let colours = palette(ui);
     ui.horizontal(|ui| {
