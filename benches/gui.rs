@@ -60,11 +60,11 @@ fn step_until(
             eprintln!(
                 "{:?}: pages={} loading={} total={:?} store={} visible={:?}",
                 started.elapsed(),
-                s.streams.rows.loaded_pages(),
-                s.streams.rows.is_loading(),
-                s.streams.rows.total,
+                s.streams.list.rows.loaded_pages(),
+                s.streams.list.rows.is_loading(),
+                s.streams.list.rows.total,
                 s.store.is_some(),
-                s.streams.visible
+                s.streams.list.visible
             );
         }
         h.step();
@@ -141,7 +141,7 @@ fn main() {
         let started = Instant::now();
         let mut h = harness(&path);
         let built = started.elapsed();
-        step_until(&mut h, |app| app.streams.rows.row(0).is_some());
+        step_until(&mut h, |app| app.streams.list.rows.row(0).is_some());
         first_streams.push(started.elapsed());
         if std::env::var("BENCH_DEBUG").is_ok() {
             eprintln!(
@@ -154,17 +154,17 @@ fn main() {
                 eventscope::app::state::View::Log,
             ));
         let started = Instant::now();
-        step_until(&mut h, |app| !app.log.events.is_empty());
+        step_until(&mut h, |app| !app.log.view.events.is_empty());
         first_log.push(started.elapsed());
     }
     report("open → first stream rows drawn", first_streams);
     report("log view → first log rows drawn", first_log);
 
     let mut h = harness(&path);
-    step_until(&mut h, |app| app.streams.rows.row(0).is_some());
+    step_until(&mut h, |app| app.streams.list.rows.row(0).is_some());
     // Down the stream list: 30 rows per wheel tick, pages load in the background.
     let streams = scroll_frames(&mut h, egui::pos2(200.0, 500.0), -600.0, 600);
-    let loaded = h.state().streams.visible;
+    let loaded = h.state().streams.list.visible;
     report("frame while scrolling the stream list", streams);
     println!("  (scrolled to rows {}–{})", loaded.0, loaded.1);
 
@@ -172,10 +172,10 @@ fn main() {
         .apply(eventscope::app::messages::AppCommand::SetView(
             eventscope::app::state::View::Log,
         ));
-    step_until(&mut h, |app| !app.log.events.is_empty());
+    step_until(&mut h, |app| !app.log.view.events.is_empty());
     // Up the log: older pages are prepended as the top is reached.
     let log = scroll_frames(&mut h, egui::pos2(500.0, 500.0), 2000.0, 600);
-    let events = &h.state().log.events;
+    let events = &h.state().log.view.events;
     report("frame while scrolling the log", log);
     println!(
         "  (log holds positions {}–{})",

@@ -15,15 +15,15 @@ impl EventscopeApp {
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::F))) {
             match self.state.view {
-                View::Streams => self.streams.focus_filter = true,
-                View::Log => self.log.focus_filter = true,
+                View::Streams => self.streams.focus_filter(),
+                View::Log => self.log.focus_filter(),
                 View::Projections | View::Drift | View::Trace | View::Upcasters => {}
             }
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
-                View::Streams => self.stream_view.focus_goto = true,
-                View::Log => self.log.focus_goto = true,
+                View::Streams => self.streams.focus_goto(),
+                View::Log => self.log.focus_goto(),
                 View::Projections | View::Drift | View::Trace | View::Upcasters => {}
             }
         }
@@ -37,14 +37,11 @@ impl EventscopeApp {
                         m.surrender_focus(id);
                     }
                 });
-            } else if self.inspector.event.is_some() {
-                self.inspector.event = None;
-                self.stream_view.selected_version = None;
-                self.log.selected = None;
-            } else if let Some((stream_id, version)) = self.history.pop() {
+            } else if self.inspector.close() {
+                self.streams.clear_selection();
+                self.log.clear_selection();
+            } else if let Some((stream_id, version)) = self.streams.back() {
                 commands.push(AppCommand::SelectStream { stream_id, version });
-                // Going back must not push the stream we leave.
-                self.history.pop();
             }
         }
         if !typing {
@@ -183,19 +180,19 @@ impl EventscopeApp {
         }
         // The replay tabs need the width; the inspector shows there once an event is opened.
         let replay_tab = self.state.view == View::Streams
-            && self.stream_view.stream_id.is_some()
+            && self.streams.view.stream_id.is_some()
             && self.replay.view.tab != crate::ui::replay::StreamTab::Events;
         if !matches!(
             self.state.view,
             View::Projections | View::Drift | View::Trace | View::Upcasters
-        ) && (!replay_tab || self.inspector.event.is_some())
+        ) && (!replay_tab || self.inspector.is_open())
         {
             egui::Panel::right("inspector")
                 .resizable(true)
                 .default_size(360.0)
                 .min_size(260.0)
                 .show(ui, |ui| {
-                    crate::ui::inspector::inspector_ui(ui, &mut self.inspector, &mut commands);
+                    self.inspector.ui(ui, &mut commands);
                 });
         }
         match self.state.view {
@@ -205,19 +202,15 @@ impl EventscopeApp {
                     .default_size(440.0)
                     .min_size(240.0)
                     .show(ui, |ui| {
-                        crate::ui::stream_list::stream_list_ui(
-                            ui,
-                            &mut self.streams,
-                            &mut commands,
-                        );
+                        self.streams.list_ui(ui, &mut commands);
                     });
                 egui::CentralPanel::default().show(ui, |ui| {
-                    if self.stream_view.stream_id.is_some() {
+                    if self.streams.view.stream_id.is_some() {
                         crate::ui::replay::stream_tabs_ui(ui, &mut self.replay.view, &mut commands);
                     }
                     match self.replay.view.tab {
                         crate::ui::replay::StreamTab::TimeTravel
-                            if self.stream_view.stream_id.is_some() =>
+                            if self.streams.view.stream_id.is_some() =>
                         {
                             crate::ui::replay::time_travel_ui(
                                 ui,
@@ -226,7 +219,7 @@ impl EventscopeApp {
                             );
                         }
                         crate::ui::replay::StreamTab::Snapshots
-                            if self.stream_view.stream_id.is_some() =>
+                            if self.streams.view.stream_id.is_some() =>
                         {
                             crate::ui::replay::snapshots_ui(
                                 ui,
@@ -234,26 +227,18 @@ impl EventscopeApp {
                                 &mut commands,
                             );
                         }
-                        _ => crate::ui::event_table::event_table_ui(
-                            ui,
-                            &mut self.stream_view,
-                            &mut commands,
-                        ),
+                        _ => self.streams.table_ui(ui, &mut commands),
                     }
                 });
             }
             View::Log => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::log_view::log_view_ui(ui, &mut self.log, &mut commands);
+                    self.log.ui(ui, &mut commands);
                 });
             }
             View::Projections => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::projections::projections_ui(
-                        ui,
-                        &mut self.projections,
-                        &mut commands,
-                    );
+                    self.projections.ui(ui, &mut commands);
                 });
             }
             View::Drift => {

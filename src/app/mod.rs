@@ -20,9 +20,13 @@
 
 /// Runs `$body` on the page in field `$page` with a [`PageCtx`] borrowing the shared parts
 /// of the app (a macro, so the borrows of the page and of the shared fields stay apart),
-/// then applies the commands the page produced.
+/// then applies the commands the page produced. The streams page itself runs with
+/// `with_page!(@ self, streams, None, |page, ctx| …)`: the open stream is its own state.
 macro_rules! with_page {
-    ($app:ident, $page:ident, |$p:ident, $ctx:ident| $body:expr) => {{
+    ($app:ident, $page:ident, |$p:ident, $ctx:ident| $body:expr) => {
+        with_page!(@ $app, $page, $app.streams.focus(), |$p, $ctx| $body)
+    };
+    (@ $app:ident, $page:ident, $focus:expr, |$p:ident, $ctx:ident| $body:expr) => {{
         let mut commands = Vec::new();
         let result = {
             let $ctx = &mut $crate::context::page::PageCtx {
@@ -31,13 +35,7 @@ macro_rules! with_page {
                 store_generation: $app.open_generation,
                 view: $app.state.view,
                 egui: &$app.egui_ctx,
-                stream: $app.stream_view.stream_id.as_deref().map(|stream_id| {
-                    $crate::context::page::StreamFocus {
-                        stream_id,
-                        info: $app.stream_view.info.as_ref(),
-                        selected_version: $app.stream_view.selected_version,
-                    }
-                }),
+                stream: $focus,
                 mapping: $app.mapping.as_deref(),
                 last_error: &mut $app.last_error,
                 commands: &mut commands,
@@ -68,11 +66,13 @@ use std::time::{Duration, Instant};
 use crate::context::jobs::Jobs;
 use crate::core::EventSource;
 use crate::ui::connect::ConnectState;
-use crate::ui::event_table::StreamViewState;
-use crate::ui::inspector::InspectorState;
-use crate::ui::log_view::LogState;
-use crate::ui::projections::ProjectionsState;
-use crate::ui::stream_list::StreamListState;
+use crate::ui::pages::inspector::InspectorPage;
+use crate::ui::pages::log::LogPage;
+use crate::ui::pages::projections::ProjectionsPage;
+use crate::ui::pages::replay::ReplayPage;
+use crate::ui::pages::streams::StreamsPage;
+use crate::ui::pages::trace::TracePage;
+use crate::ui::pages::upcast::UpcastPage;
 use messages::AppCommand;
 use state::AppState;
 
@@ -106,29 +106,20 @@ pub struct EventscopeApp {
     pub store: Option<OpenStore>,
     /// Connect screen.
     pub connect: ConnectState,
-    /// Streams panel.
-    pub streams: StreamListState,
-    /// Stream view.
-    pub stream_view: StreamViewState,
-    /// Global log.
-    pub log: LogState,
-    /// Event inspector.
-    pub inspector: InspectorState,
-    /// Projection lag.
-    pub projections: ProjectionsState,
+    /// The streams page (stream list, event table).
+    pub streams: StreamsPage,
+    /// The log page.
+    pub log: LogPage,
+    /// The inspector beside the streams and log pages.
+    pub inspector: InspectorPage,
+    /// The projections (lag) page.
+    pub projections: ProjectionsPage,
     /// Replay views (time travel, snapshots, drift, reducers).
-    pub replay: crate::ui::pages::replay::ReplayPage,
+    pub replay: ReplayPage,
     /// The trace page.
-    pub trace: crate::ui::pages::trace::TracePage,
-    /// Upcasters view.
-    pub upcast: crate::ui::pages::upcast::UpcastPage,
-    /// Tracking stores of downstream applications, attached for lag.
-    attached: Vec<Arc<dyn EventSource>>,
-    lag_job: Option<u64>,
-    last_lag_sample: Option<Instant>,
-    /// Lag history of the open store, in eventscope's data directory.
-    lag_history: Option<Arc<crate::history::LagHistory>>,
-    last_compaction: Option<Instant>,
+    pub trace: TracePage,
+    /// The upcasters page.
+    pub upcast: UpcastPage,
     /// Where lag history is kept (default: eventscope's data directory).
     pub history_dir: Option<std::path::PathBuf>,
     /// Last error, shown in the status bar.
@@ -153,11 +144,6 @@ pub struct EventscopeApp {
     auto_retry_backoff: Duration,
     info_job: Option<u64>,
     last_info: Option<Instant>,
-    count_job: Option<u64>,
-    history: Vec<(String, Option<u64>)>,
-    /// Reload the stream list rows on screen (new events arrived).
-    refresh_streams: bool,
-    pending_version: Option<u64>,
     egui_ctx: egui::Context,
     title: String,
 }
@@ -200,19 +186,13 @@ impl EventscopeApp {
             jobs,
             store: None,
             connect: ConnectState::default(),
-            streams: StreamListState::default(),
-            stream_view: StreamViewState::default(),
-            log: LogState::default(),
-            inspector: InspectorState::default(),
-            projections: ProjectionsState::default(),
-            replay: crate::ui::pages::replay::ReplayPage::default(),
-            trace: crate::ui::pages::trace::TracePage::default(),
-            upcast: crate::ui::pages::upcast::UpcastPage::default(),
-            attached: Vec::new(),
-            lag_job: None,
-            last_lag_sample: None,
-            lag_history: None,
-            last_compaction: None,
+            streams: StreamsPage::default(),
+            log: LogPage::default(),
+            inspector: InspectorPage::default(),
+            projections: ProjectionsPage::default(),
+            replay: ReplayPage::default(),
+            trace: TracePage::default(),
+            upcast: UpcastPage::default(),
             history_dir: None,
             last_error: None,
             mapping,
@@ -226,10 +206,6 @@ impl EventscopeApp {
             auto_retry_backoff: AUTO_RETRY_FIRST,
             info_job: None,
             last_info: None,
-            count_job: None,
-            history: Vec::new(),
-            refresh_streams: false,
-            pending_version: None,
             egui_ctx: ctx.clone(),
             title: String::new(),
         };
@@ -275,21 +251,7 @@ impl EventscopeApp {
             self.head_job = self.request_head();
             self.jobs.mark_poll(self.head_job);
         }
-        let interval = Duration::from_secs_f64(self.projections.interval_secs.clamp(0.2, 60.0));
-        let lag_due = self.last_lag_sample.is_none_or(|t| t.elapsed() >= interval);
-        let lag_idle = self.lag_job.is_none_or(|id| !self.jobs.is_active(id));
-        if lag_due && lag_idle {
-            self.last_lag_sample = Some(Instant::now());
-            self.lag_job = self.request_lag_sample();
-            self.jobs.mark_poll(self.lag_job);
-        }
-        if self
-            .last_compaction
-            .is_none_or(|t| t.elapsed() >= Duration::from_mins(5))
-        {
-            self.last_compaction = Some(Instant::now());
-            self.compact_lag_history();
-        }
+        with_page!(self, projections, |page, ctx| page.logic(ctx));
         with_page!(self, trace, |page, ctx| page.logic(ctx));
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }

@@ -3,6 +3,8 @@
 //! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
 //! Errors go to stderr with a non-zero exit code (see `main.rs`).
 
+mod demo;
+mod lag;
 pub mod replay;
 pub mod trace;
 pub mod upcast;
@@ -10,7 +12,7 @@ pub mod upcast;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -246,7 +248,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
     parse_timestamp(text).ok_or_else(|| format!("not a timestamp (expected RFC 3339): {text}"))
 }
 
-fn open(store: &str, mapping: Option<&PathBuf>) -> Result<Arc<dyn EventSource>> {
+pub(crate) fn open(store: &str, mapping: Option<&PathBuf>) -> Result<Arc<dyn EventSource>> {
     let options = crate::source::OpenOptions {
         mapping: mapping.cloned(),
         application: None,
@@ -264,7 +266,7 @@ pub fn run(
     out: &mut dyn std::io::Write,
 ) -> Result<()> {
     match command {
-        Command::Demo(args) => run_demo(args, out),
+        Command::Demo(args) => demo::run_demo(args, out),
         Command::Info(args) => {
             let source = open(&args.store, mapping)?;
             let info = source.info()?;
@@ -428,7 +430,7 @@ pub fn run(
             }
             Ok(())
         }
-        Command::Lag(args) => run_lag(args, mapping, out),
+        Command::Lag(args) => lag::run_lag(args, mapping, out),
         Command::State(args) => {
             let source = open(&args.store, mapping)?;
             crate::cli::replay::run_state(args, &source, out)
@@ -568,7 +570,11 @@ fn print_events(
 }
 
 /// Writes rows as an aligned table (numbers right-aligned).
-fn write_table(out: &mut dyn std::io::Write, header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+pub(crate) fn write_table(
+    out: &mut dyn std::io::Write,
+    header: &[&str],
+    rows: &[Vec<String>],
+) -> Result<()> {
     let columns = header.len().max(rows.first().map_or(0, Vec::len));
     let mut widths = vec![0usize; columns];
     for (i, h) in header.iter().enumerate() {
@@ -609,134 +615,4 @@ fn write_table(out: &mut dyn std::io::Write, header: &[&str], rows: &[Vec<String
         line(row.iter().map(String::as_str).collect())?;
     }
     Ok(())
-}
-
-fn run_demo(args: &DemoArgs, out: &mut dyn std::io::Write) -> Result<()> {
-    let mut options = crate::demo::DemoOptions {
-        events: args.events,
-        seed: args.seed,
-        ..Default::default()
-    };
-    if let Some(start) = args.start {
-        options.start = start;
-    }
-    if !(args.live && args.out.exists()) {
-        let started = std::time::Instant::now();
-        let summary = crate::demo::write_demo(&args.out, &options, &mut |written| {
-            eprintln!("demo: {written} events written");
-        })
-        .with_context(|| format!("writing the demo store {}", args.out.display()))?;
-        writeln!(
-            out,
-            "wrote {} events in {} streams ({} snapshots, {} drifted) to {} in {:.1} s",
-            summary.events,
-            summary.streams,
-            summary.snapshots,
-            summary.drifted_snapshots,
-            args.out.display(),
-            started.elapsed().as_secs_f64()
-        )?;
-    }
-    if args.live {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        writeln!(
-            out,
-            "live: appending to {} until stopped (Ctrl+C)",
-            args.out.display()
-        )?;
-        out.flush().ok();
-        let live = crate::demo::LiveOptions {
-            seed: args.seed,
-            ..Default::default()
-        };
-        crate::demo::run_live(&args.out, &live, &stop)?;
-    }
-    Ok(())
-}
-
-/// A number of seconds for the lag table; `-` when unknown.
-fn seconds_cell(seconds: f64) -> String {
-    if seconds.is_nan() {
-        "-".to_owned()
-    } else {
-        format!("{seconds:.1}")
-    }
-}
-
-fn run_lag(args: &LagArgs, mapping: Option<&PathBuf>, out: &mut dyn std::io::Write) -> Result<()> {
-    use crate::core::lag::{LagParams, LagSample, LagSummary};
-    let source = open(&args.store, mapping)?;
-    let attached = args
-        .attach
-        .iter()
-        .map(|location| open(location, None).with_context(|| format!("attaching {location}")))
-        .collect::<Result<Vec<_>>>()?;
-    let interval = match args.watch {
-        Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
-            Some(std::time::Duration::from_secs_f64(seconds))
-        }
-        Some(_) => bail!("--watch needs a positive number of seconds"),
-        None => None,
-    };
-    let params = LagParams::default();
-    let mut series: std::collections::BTreeMap<String, Vec<LagSample>> =
-        std::collections::BTreeMap::new();
-    loop {
-        let samples = crate::source::lag::sample_lag(source.as_ref(), &attached, Utc::now())?;
-        for (name, sample) in samples {
-            let kept = series.entry(name).or_default();
-            kept.push(sample);
-            // Bounded: only the trend window's worth matters.
-            if kept.len() > 3_600 {
-                kept.remove(0);
-            }
-        }
-        let summaries: Vec<LagSummary> = series
-            .iter()
-            .filter_map(|(name, samples)| LagSummary::from_samples(name, samples, &params))
-            .collect();
-        if args.json {
-            for summary in &summaries {
-                writeln!(out, "{}", serde_json::to_string(summary)?)?;
-            }
-        } else {
-            let rows: Vec<Vec<String>> = summaries
-                .iter()
-                .map(|s| {
-                    vec![
-                        s.name.clone(),
-                        s.position.to_string(),
-                        s.head.to_string(),
-                        s.lag_events.to_string(),
-                        seconds_cell(s.lag_seconds),
-                        seconds_cell(s.behind_head_seconds),
-                        s.rate.map(|r| format!("{r:.1}")).unwrap_or_default(),
-                        s.status.to_string(),
-                    ]
-                })
-                .collect();
-            write_table(
-                out,
-                &[
-                    "projection",
-                    "position",
-                    "head",
-                    "behind",
-                    "age (s)",
-                    "behind head (s)",
-                    "events/s",
-                    "status",
-                ],
-                &rows,
-            )?;
-        }
-        if summaries.is_empty() && !args.json {
-            writeln!(out, "this store records no projection checkpoints")?;
-        }
-        out.flush()?;
-        match interval {
-            Some(interval) => std::thread::sleep(interval),
-            None => return Ok(()),
-        }
-    }
 }

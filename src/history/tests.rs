@@ -1,4 +1,4 @@
-//! Tests of the lag history store (tempfile directories only).
+//! Tests of the lag history store (tempfile directories only). (Over 600 lines: one test per retention, gap and failure rule of `history`, sharing its fixtures.)
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -18,15 +18,20 @@
 #![allow(clippy::needless_pass_by_value)]
 
 pub mod connect;
-pub mod event_table;
-pub mod inspector;
-pub mod log_view;
+/// The inspector's view (kept at its old path).
+pub use pages::inspector::view as inspector;
+/// The log page's view (kept at its old path).
+pub use pages::log::view as log_view;
+/// The streams page's event table (kept at its old path).
+pub use pages::streams::table as event_table;
 pub mod pages;
-pub mod projections;
+/// The projections page's view (kept at its old path).
+pub use pages::projections::view as projections;
 /// The replay pages' views (kept at their old path).
 pub use pages::replay::view as replay;
 pub mod status_bar;
-pub mod stream_list;
+/// The streams page's list (kept at its old path).
+pub use pages::streams::list as stream_list;
 pub mod theme;
 /// The trace page's view (kept at its old path).
 pub use pages::trace::view as trace;
@@ -47,6 +52,19 @@ pub struct UiCtx<'a> {
 
 /// Commands produced while drawing.
 pub type Commands = Vec<AppCommand>;
+
+/// An event table's type cell: the shown type, with a ⚠ marker when some field of the
+/// event could not be read (the inspector lists which).
+pub fn event_type_cell(ui: &mut egui::Ui, event: &crate::core::Event) {
+    if event.problems.is_empty() {
+        ui.add(egui::Label::new(&event.event_type).truncate());
+    } else {
+        let text = egui::RichText::new(format!("⚠ {}", event.event_type))
+            .color(theme::palette(ui).warning);
+        ui.add(egui::Label::new(text).truncate())
+            .on_hover_text("Some fields of this event could not be read (see the inspector)");
+    }
+}
 
 /// A timestamp for tables: `2024-01-02 11:33:24.123`, UTC.
 #[must_use]

@@ -28,7 +28,7 @@ fn browse_the_demo_store() {
     h.get_by_label("Filter").focus();
     h.get_by_label("Filter").type_text("account-0001");
     wait_until(&mut h, "the filtered list", |h| {
-        h.state().streams.rows.total == Some(1)
+        h.state().streams.list.rows.total == Some(1)
     });
     assert!(has_label(&h, "1 stream"));
     assert!(!has_label(&h, "account-0002"));
@@ -36,7 +36,7 @@ fn browse_the_demo_store() {
     // Open a stream.
     h.get_all_by_label("account-0001").next().unwrap().click();
     wait_until(&mut h, "the stream's events", |h| {
-        h.state().stream_view.info.is_some() && h.state().stream_view.rows.row(0).is_some()
+        h.state().streams.view.info.is_some() && h.state().streams.view.rows.row(0).is_some()
     });
     let info = source.stream("account-0001").unwrap().unwrap();
     assert!(has_label(
@@ -52,6 +52,7 @@ fn browse_the_demo_store() {
     wait_until(&mut h, "version 37", |h| {
         h.state()
             .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.stream_version == 37)
@@ -60,7 +61,7 @@ fn browse_the_demo_store() {
         .read_stream("account-0001", Some(37), Direction::Forwards, 1)
         .unwrap()
         .remove(0);
-    assert_eq!(h.state().stream_view.selected_version, Some(37));
+    assert_eq!(h.state().streams.view.selected_version, Some(37));
     assert!(has_label(
         &h,
         &format!("#{} {}", v37.global_position, v37.event_type)
@@ -71,7 +72,7 @@ fn browse_the_demo_store() {
     h.get_by_label("Go to").type_text("0000");
     h.get_by_label("Go").click();
     wait_until(&mut h, "the go-to message", |h| {
-        h.state().stream_view.goto_message.is_some()
+        h.state().streams.view.goto_message.is_some()
     });
     assert!(h.query_by_label_contains("no version 370000").is_some());
 
@@ -80,6 +81,7 @@ fn browse_the_demo_store() {
     wait_until(&mut h, "version 38", |h| {
         h.state()
             .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.stream_version == 38)
@@ -94,6 +96,7 @@ fn browse_the_demo_store() {
     wait_until(&mut h, "version 40", |h| {
         h.state()
             .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.stream_version == 40)
@@ -109,9 +112,12 @@ fn browse_the_demo_store() {
 
     // Switch to the log: it shows the newest events, ending at the head.
     h.get_by_label("Log").click();
-    wait_until(&mut h, "the log", |h| !h.state().log.events.is_empty());
+    wait_until(&mut h, "the log", |h| !h.state().log.view.events.is_empty());
     let head = source.head().unwrap();
-    assert_eq!(h.state().log.events.last().unwrap().global_position, head);
+    assert_eq!(
+        h.state().log.view.events.last().unwrap().global_position,
+        head
+    );
     h.run_steps(3);
     assert!(
         has_label(&h, &head.to_string()),
@@ -124,7 +130,7 @@ fn browse_the_demo_store() {
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "OrderPlaced")
         .click();
     wait_until(&mut h, "the filtered log", |h| {
-        let log = &h.state().log;
+        let log = &h.state().log.view;
         !log.events.is_empty()
             && log.types.len() == 1
             && !log.loading.1
@@ -136,7 +142,7 @@ fn browse_the_demo_store() {
             ..eventscope::core::LogQuery::newest(500)
         })
         .unwrap();
-    assert_eq!(h.state().log.events.len(), placed.len());
+    assert_eq!(h.state().log.view.events.len(), placed.len());
     h.run_steps(2);
     let labels: Vec<String> = h
         .query_all_by_label_contains("type")
@@ -213,8 +219,10 @@ fn scrolling_the_log_up_loads_older_events() {
         .apply(eventscope::app::messages::AppCommand::SetView(
             eventscope::app::state::View::Log,
         ));
-    wait_until(&mut h, "the log", |h| h.state().log.events.len() == 500);
-    let newest_first = h.state().log.events[0].global_position;
+    wait_until(&mut h, "the log", |h| {
+        h.state().log.view.events.len() == 500
+    });
+    let newest_first = h.state().log.view.events[0].global_position;
     h.hover_at(egui::pos2(500.0, 500.0));
     for _ in 0..200 {
         h.event(egui::Event::MouseWheel {
@@ -226,12 +234,14 @@ fn scrolling_the_log_up_loads_older_events() {
         });
         h.step();
         std::thread::sleep(Duration::from_millis(5));
-        if h.state().log.events.len() > 500 {
+        if h.state().log.view.events.len() > 500 {
             break;
         }
     }
-    wait_until(&mut h, "older events", |h| h.state().log.events.len() > 500);
-    let log = &h.state().log;
+    wait_until(&mut h, "older events", |h| {
+        h.state().log.view.events.len() > 500
+    });
+    let log = &h.state().log.view;
     assert!(log.events[0].global_position < newest_first);
     assert!(
         log.events
@@ -247,12 +257,12 @@ fn log_stream_prefix_and_position() {
     let mut h = harness(Startup::Store(path.display().to_string()));
     wait_until(&mut h, "the store", |h| h.state().store.is_some());
     h.get_by_label("Log").click();
-    wait_until(&mut h, "the log", |h| !h.state().log.events.is_empty());
+    wait_until(&mut h, "the log", |h| !h.state().log.view.events.is_empty());
     h.get_by_label("Stream prefix").focus();
     h.get_by_label("Stream prefix").type_text("payment-");
     h.get_by_label("Apply").click();
     wait_until(&mut h, "payments only", |h| {
-        let log = &h.state().log;
+        let log = &h.state().log.view;
         !log.loading.1
             && !log.events.is_empty()
             && log
@@ -275,6 +285,7 @@ fn log_stream_prefix_and_position() {
     wait_until(&mut h, "position 1234", |h| {
         h.state()
             .log
+            .view
             .events
             .first()
             .is_some_and(|e| e.global_position == 1234)
@@ -295,7 +306,7 @@ fn go_to_a_position_and_a_time() {
         version: None,
     });
     wait_until(&mut h, "account-0002", |h| {
-        h.state().stream_view.info.is_some()
+        h.state().streams.view.info.is_some()
     });
     // A global position opens that event in its own stream.
     let target = source
@@ -312,12 +323,13 @@ fn go_to_a_position_and_a_time() {
     wait_until(&mut h, "position 777", |h| {
         h.state()
             .inspector
+            .view
             .event
             .as_ref()
             .is_some_and(|e| e.global_position == 777)
     });
     assert_eq!(
-        h.state().stream_view.stream_id.as_deref(),
+        h.state().streams.view.stream_id.as_deref(),
         Some(target.stream_id.as_str())
     );
     // A time selects the last event at or before it.
@@ -327,7 +339,8 @@ fn go_to_a_position_and_a_time() {
     });
     wait_until(&mut h, "account-0001", |h| {
         h.state()
-            .stream_view
+            .streams
+            .view
             .info
             .as_ref()
             .is_some_and(|i| i.stream_id == "account-0001")
@@ -339,13 +352,13 @@ fn go_to_a_position_and_a_time() {
     let at = eventscope::core::time::format_rfc3339(tenth.recorded_at.unwrap());
     h.state_mut().apply(AppCommand::GoTo(at));
     wait_until(&mut h, "version 10", |h| {
-        h.state().stream_view.selected_version == Some(10)
+        h.state().streams.view.selected_version == Some(10)
     });
     // Esc goes back to the previous stream.
-    h.state_mut().inspector.event = None;
+    h.state_mut().inspector.view.event = None;
     h.key_press(egui::Key::Escape);
     wait_until(&mut h, "back", |h| {
-        h.state().stream_view.stream_id.as_deref() == Some(target.stream_id.as_str())
+        h.state().streams.view.stream_id.as_deref() == Some(target.stream_id.as_str())
     });
 }
 
@@ -358,7 +371,7 @@ fn projections_table_and_chart_controls() {
     wait_until(&mut h, "the store", |h| h.state().store.is_some());
     h.get_by_label("Projections").click();
     wait_until(&mut h, "lag summaries", |h| {
-        h.state().projections.summaries.len() == 4
+        h.state().projections.view.summaries.len() == 4
     });
     let head = source.head().unwrap();
     for checkpoint in source.checkpoints().unwrap() {
@@ -366,6 +379,7 @@ fn projections_table_and_chart_controls() {
         let summary = h
             .state()
             .projections
+            .view
             .summaries
             .iter()
             .find(|s| s.name == checkpoint.name)
@@ -378,16 +392,23 @@ fn projections_table_and_chart_controls() {
     }
     // Past lag reconstructed from the demo's checkpoint history fills the chart.
     wait_until(&mut h, "reconstructed history", |h| {
-        h.state().projections.history_note.is_some()
+        h.state().projections.view.history_note.is_some()
     });
-    assert!(h.state().projections.series.values().all(|s| s.len() > 3));
+    assert!(
+        h.state()
+            .projections
+            .view
+            .series
+            .values()
+            .all(|s| s.len() > 3)
+    );
     // Chart controls.
     h.get_by_label("Seconds behind").click();
     h.get_by_label("1 h").click();
     h.get_by_label("Threshold").focus();
     h.get_by_label("Threshold").type_text("500");
     h.run_steps(2);
-    let state = &h.state().projections;
+    let state = &h.state().projections.view;
     assert_eq!(state.unit, eventscope::ui::projections::LagUnit::Seconds);
     assert_eq!(state.range, eventscope::ui::projections::ChartRange::Hour);
     assert_eq!(state.threshold, "500");
@@ -416,6 +437,7 @@ fn lag_history_outlives_the_session_and_spares_the_store() {
     wait_until(&mut h, "a few live samples", |h| {
         h.state()
             .projections
+            .view
             .series
             .get("order-history")
             .is_some_and(|s| {
@@ -425,7 +447,7 @@ fn lag_history_outlives_the_session_and_spares_the_store() {
                     >= 3
             })
     });
-    let recorded_live: Vec<_> = h.state().projections.series["order-history"]
+    let recorded_live: Vec<_> = h.state().projections.view.series["order-history"]
         .iter()
         .filter(|x| x.at > chrono::Utc::now() - chrono::TimeDelta::seconds(30))
         .map(|x| x.at.timestamp_millis())
@@ -437,11 +459,13 @@ fn lag_history_outlives_the_session_and_spares_the_store() {
     wait_until(&mut h, "history loaded", |h| {
         h.state()
             .projections
+            .view
             .history_note
             .as_deref()
             .is_some_and(|n| n.contains("earlier sessions"))
             || h.state()
                 .projections
+                .view
                 .series
                 .get("order-history")
                 .is_some_and(|s| {
@@ -452,7 +476,7 @@ fn lag_history_outlives_the_session_and_spares_the_store() {
                         >= 2
                 })
     });
-    let series = &h.state().projections.series["order-history"];
+    let series = &h.state().projections.view.series["order-history"];
     // History keeps millisecond times.
     assert!(
         recorded_live

@@ -114,7 +114,7 @@ fn a_killed_server_keeps_what_is_shown_offers_reconnect_and_comes_back() {
     assert!(has_label(&h, "OrderPaid"), "the stream's events stay");
     emulator.restart();
     wait_until(&mut h, "the log reloaded by itself", |h| {
-        !h.state().log.events.is_empty()
+        !h.state().log.view.events.is_empty()
     });
     assert!(h.state().last_error.is_none());
 }

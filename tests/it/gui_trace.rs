@@ -93,6 +93,7 @@ fn trace_view_tree_timeline_navigation_and_export() {
     assert_eq!(
         h.state()
             .inspector
+            .view
             .event
             .as_ref()
             .map(|e| e.event_type.as_str()),
@@ -135,7 +136,7 @@ fn trace_view_tree_timeline_navigation_and_export() {
     settle(&mut h);
     assert_eq!(h.state().state.view, View::Streams);
     assert_eq!(
-        h.state().stream_view.stream_id.as_deref(),
+        h.state().streams.view.stream_id.as_deref(),
         Some(payment.as_str())
     );
 

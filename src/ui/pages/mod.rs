@@ -1,8 +1,13 @@
 //! The top-level views, one folder each. A page owns its view state and the state of its
-//! background jobs, and has `logic` (per frame), `on_command`, `on_message` and `ui`; it
-//! borrows the shared parts of the app through [`crate::context::page::PageCtx`] and never
-//! reads another page.
+//! background jobs, and has `on_message`, `ui` and, where it needs them, `logic` (per
+//! frame) and `on_command`; it borrows the shared parts of the app through
+//! [`crate::context::page::PageCtx`] and never reads another page. A move to another page
+//! is an [`AppCommand`](crate::context::messages::AppCommand) the app routes.
 
+pub mod inspector;
+pub mod log;
+pub mod projections;
 pub mod replay;
+pub mod streams;
 pub mod trace;
 pub mod upcast;

@@ -286,7 +286,7 @@ pub fn event_table_ui(ui: &mut Ui, state: &mut StreamViewState, commands: &mut C
                             crate::ui::right_aligned(ui, event.stream_version.to_string());
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&event.event_type).truncate());
+                            crate::ui::event_type_cell(ui, event);
                         });
                         if show_schema {
                             row.col(|ui| {

@@ -21,8 +21,22 @@ pub enum LagUnit {
     /// Events behind.
     #[default]
     Events,
-    /// Seconds behind.
+    /// Seconds behind: the age of the oldest unprocessed event.
     Seconds,
+    /// Seconds behind the head in event time (head event's time minus the first
+    /// unprocessed event's time): meaningful on a store that is not written any more.
+    BehindHead,
+}
+
+impl LagUnit {
+    /// The sample's value in this unit (NaN when unknown).
+    fn value(self, sample: &LagSample) -> f64 {
+        match self {
+            LagUnit::Events => sample.lag_events as f64,
+            LagUnit::Seconds => sample.lag_seconds,
+            LagUnit::BehindHead => sample.behind_head_seconds,
+        }
+    }
 }
 
 /// The chart's time range.
@@ -246,7 +260,7 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                         .clip(true)
                         .resizable(true),
                 )
-                .columns(Column::exact(96.0), 4)
+                .columns(Column::exact(96.0), 5)
                 .column(Column::exact(80.0))
                 .column(Column::exact(110.0))
                 .column(Column::exact(90.0))
@@ -255,7 +269,14 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                     header.col(|ui| {
                         ui.strong("Projection");
                     });
-                    for title in ["Position", "Head", "Behind", "Behind (time)", "Events/s"] {
+                    for title in [
+                        "Position",
+                        "Head",
+                        "Behind",
+                        "Behind (time)",
+                        "Behind head",
+                        "Events/s",
+                    ] {
                         header.col(|ui| crate::ui::right_header(ui, title));
                     }
                     header.col(|ui| {
@@ -274,6 +295,12 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                         row.col(|ui| crate::ui::right_aligned(ui, thousands(summary.lag_events)));
                         row.col(|ui| {
                             crate::ui::right_aligned(ui, duration_text(summary.lag_seconds));
+                        });
+                        row.col(|ui| {
+                            crate::ui::right_aligned(
+                                ui,
+                                duration_text(summary.behind_head_seconds),
+                            );
                         });
                         row.col(|ui| {
                             crate::ui::right_aligned(
@@ -304,6 +331,8 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
         ui.label("Chart");
         ui.selectable_value(&mut state.unit, LagUnit::Events, "Events behind");
         ui.selectable_value(&mut state.unit, LagUnit::Seconds, "Seconds behind");
+        ui.selectable_value(&mut state.unit, LagUnit::BehindHead, "Behind head")
+            .on_hover_text("Head event's time minus the first unprocessed event's time");
         ui.separator();
         for (range, name) in [
             (ChartRange::FiveMinutes, "5 min"),
@@ -340,10 +369,7 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
         .series
         .values()
         .flatten()
-        .map(|s| match unit {
-            LagUnit::Events => s.lag_events as f64,
-            LagUnit::Seconds => s.lag_seconds,
-        })
+        .map(|s| unit.value(s))
         .filter(|v| v.is_finite())
         .fold(0.0_f64, f64::max);
     // The newest samples are on the right (and at the top when far behind): the legend sits
@@ -354,6 +380,7 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
         .y_axis_label(match unit {
             LagUnit::Events => "events behind",
             LagUnit::Seconds => "seconds behind",
+            LagUnit::BehindHead => "seconds behind the head",
         })
         .include_y(0.0)
         .include_y(top * 1.08)
@@ -371,6 +398,9 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                         thousands(position.y.max(0.0).round() as u64)
                     ),
                     LagUnit::Seconds => format!("{} behind", duration_text(position.y)),
+                    LagUnit::BehindHead => {
+                        format!("{} behind the head", duration_text(position.y))
+                    }
                 }
             )),
             egui_plot::HoverPosition::Elsewhere { .. } => None,
@@ -403,16 +433,13 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                 {
                     flush(&mut run, plot_ui);
                 }
-                let y = match unit {
-                    LagUnit::Events => sample.lag_events as f64,
-                    // Unknown (a store without times): a gap in the line.
-                    LagUnit::Seconds if sample.lag_seconds.is_nan() => {
-                        flush(&mut run, plot_ui);
-                        previous = Some(sample);
-                        continue;
-                    }
-                    LagUnit::Seconds => sample.lag_seconds,
-                };
+                let y = unit.value(sample);
+                // Unknown (a store without times): a gap in the line.
+                if y.is_nan() {
+                    flush(&mut run, plot_ui);
+                    previous = Some(sample);
+                    continue;
+                }
                 run.push([sample.at.timestamp_millis() as f64 / 1e3, y]);
                 previous = Some(sample);
             }

@@ -362,7 +362,7 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
                             crate::ui::right_aligned(ui, event.stream_version.to_string());
                         });
                         row.col(|ui| {
-                            ui.add(egui::Label::new(&event.event_type).truncate());
+                            crate::ui::event_type_cell(ui, event);
                         });
                         row.col(|ui| {
                             ui.label(RichText::new(short_time(event.recorded_at)).monospace());

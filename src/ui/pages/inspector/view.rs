@@ -122,6 +122,30 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
             ui.label("Recorded at");
             ui.label(RichText::new(long_time(event.recorded_at)).monospace());
             ui.end_row();
+            if let Some(stored) = &event.stored_type {
+                ui.label("Stored type");
+                ui.add(egui::Label::new(RichText::new(stored).monospace()).truncate())
+                    .on_hover_text(format!(
+                        "The type as the store keeps it (shown as {})",
+                        event.event_type
+                    ));
+                ui.end_row();
+            }
+            for problem in &event.problems {
+                ui.label(RichText::new("⚠ Unreadable").color(colours.warning));
+                let raw = problem
+                    .raw
+                    .as_deref()
+                    .map_or_else(|| "no value".to_owned(), |raw| format!("stored: {raw}"));
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!("{}: {} ({raw})", problem.field, problem.problem))
+                            .color(colours.warning),
+                    )
+                    .truncate(),
+                );
+                ui.end_row();
+            }
             for (name, value) in [
                 ("Event id", &event.event_id),
                 ("Correlation", &event.correlation_id),
