@@ -10,6 +10,7 @@ impl EventscopeApp {
     pub fn apply(&mut self, command: AppCommand) {
         match command {
             AppCommand::Open(location) => self.open(location),
+            AppCommand::ApplyMapping { location, text } => self.apply_mapping(location, &text),
             AppCommand::ShowConnect => self.connect.open = true,
             AppCommand::BrowseFile => self.browse_file(),
             AppCommand::SetView(view) => {
@@ -89,24 +90,45 @@ impl EventscopeApp {
         let shown = crate::source::grpc::redact_url(&location);
         self.connect.opening = Some(shown.clone());
         self.connect.error = None;
-        let options = crate::source::OpenOptions {
-            mapping: self.mapping.clone(),
-            application: None,
-        };
+        let mapping = self.mapping.clone();
+        let mappings_dir = self.mappings_dir.clone();
         let label = format!("Opening {shown}");
         self.jobs.spawn(
             crate::context::jobs::Lane::Interactive,
             &label,
             true,
             move |job| {
-                let result = crate::source::open(&location, &options).map_err(|e| e.to_string());
+                let (result, draft) = open_job(&location, mapping, mappings_dir.as_deref());
                 job.send(AppMsg::Opened {
                     generation,
                     location,
                     result,
+                    draft,
                 });
             },
         );
+    }
+
+    /// Saves the mapping the user edited from the draft, then opens the store with it.
+    pub(super) fn apply_mapping(&mut self, location: String, text: &str) {
+        let Some(dir) = self.mappings_dir.clone() else {
+            self.connect.error =
+                Some("no settings directory to keep the mapping in (no home directory)".into());
+            return;
+        };
+        match crate::own::mappings::save_mapping(&dir, &location, text) {
+            Ok(path) => {
+                tracing::info!("mapping for {location} saved to {}", path.display());
+                self.connect.draft = None;
+                self.open(location);
+            }
+            Err(error) => {
+                self.connect.error = Some(format!(
+                    "cannot save the mapping in {}: {error}",
+                    dir.display()
+                ));
+            }
+        }
     }
 
     /// Opens a stream on the streams page; the replay page follows the open stream.
@@ -193,5 +215,37 @@ impl EventscopeApp {
         }
         with_page!(@ self, streams, None, |page, ctx| page.on_head_changed(ctx));
         with_page!(self, log, |page, ctx| page.on_head_changed(ctx));
+    }
+}
+
+/// The open job: the command line's mapping, else one applied earlier from the connect
+/// screen (kept in `mappings_dir`); for a file of no known layout, a drafted mapping.
+fn open_job(
+    location: &str,
+    mapping: Option<std::path::PathBuf>,
+    mappings_dir: Option<&std::path::Path>,
+) -> (
+    Result<std::sync::Arc<dyn crate::core::source::EventSource>, String>,
+    Option<String>,
+) {
+    let is_file = !location.contains("://");
+    let mapping = mapping.or_else(|| {
+        mappings_dir
+            .filter(|_| is_file)
+            .and_then(|dir| crate::own::mappings::saved_mapping(dir, location))
+    });
+    let options = crate::source::OpenOptions {
+        mapping,
+        application: None,
+    };
+    match crate::source::open(location, &options) {
+        Ok(source) => (Ok(source), None),
+        Err(error) => {
+            let draft = (is_file
+                && matches!(error, crate::core::source::SourceError::UnknownLayout(_)))
+            .then(|| crate::source::sqlite::mapping::suggest(std::path::Path::new(location)).ok())
+            .flatten();
+            (Err(error.to_string()), draft)
+        }
     }
 }

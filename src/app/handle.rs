@@ -12,7 +12,8 @@ impl EventscopeApp {
                 generation,
                 location,
                 result,
-            } => self.on_opened(generation, location, result),
+                draft,
+            } => self.on_opened(generation, location, result, draft),
             AppMsg::DemoReady(result) => self.on_demo_ready(result),
             AppMsg::Info(info) => {
                 if let Some(store) = &mut self.store {
@@ -68,6 +69,7 @@ impl EventscopeApp {
         generation: u64,
         location: String,
         result: Result<std::sync::Arc<dyn crate::core::EventSource>, String>,
+        draft: Option<String>,
     ) {
         if generation != self.open_generation {
             return;
@@ -78,6 +80,7 @@ impl EventscopeApp {
                 self.state.remember(&location);
                 self.connect.open = false;
                 self.connect.error = None;
+                self.connect.draft = None;
                 let is_demo = Self::is_demo_location(&location);
                 with_page!(self, replay, |page, ctx| page
                     .on_open(ctx, &location, is_demo));
@@ -100,6 +103,10 @@ impl EventscopeApp {
                 };
                 tracing::error!("opening {location}: {error}");
                 self.connect.error = Some(format!("{error}\n({tried})"));
+                self.connect.draft = draft.map(|text| crate::ui::connect::MappingDraft {
+                    location: location.clone(),
+                    text,
+                });
                 self.connect.open = true;
             }
         }

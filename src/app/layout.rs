@@ -85,7 +85,6 @@ impl EventscopeApp {
                     ui.label(egui::RichText::new(&store.location).monospace())
                         .on_hover_text(&store.location);
                     if let Some(info) = &store.info {
-                        ui.label(format!("· {} layout ({})", info.layout, info.layout_detail));
                         ui.label(format!(
                             "· {} · {}",
                             crate::ui::count_of(info.stream_count, "stream", "streams"),
@@ -93,6 +92,20 @@ impl EventscopeApp {
                                 || "events not counted".to_owned(),
                                 |n| crate::ui::count_of(n, "event", "events")
                             )
+                        ));
+                        // What was detected, from which columns: cut to the bar's width,
+                        // whole on hover (the guide's stores need a long sentence).
+                        ui.add(
+                            egui::Label::new(format!(
+                                "· {} layout: {}",
+                                info.layout, info.layout_detail
+                            ))
+                            .truncate(),
+                        )
+                        .on_hover_text(format!(
+                            "{} layout\n{}",
+                            info.layout,
+                            info.layout_detail.replace("; ", "\n")
                         ));
                     }
                 }

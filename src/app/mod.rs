@@ -126,6 +126,9 @@ pub struct EventscopeApp {
     pub last_error: Option<String>,
     /// Mapping file for `SQLite` stores (from the command line).
     pub mapping: Option<std::path::PathBuf>,
+    /// Where mappings applied from the connect screen are kept (default: `mappings/` in
+    /// eventscope's settings directory).
+    pub mappings_dir: Option<std::path::PathBuf>,
     /// The live demo writer, when running.
     demo: Option<demo::DemoRuntime>,
     /// A demo store is being created.
@@ -196,6 +199,7 @@ impl EventscopeApp {
             history_dir: None,
             last_error: None,
             mapping,
+            mappings_dir: crate::replay::config::default_settings_dir().map(|d| d.join("mappings")),
             demo: None,
             demo_status: None,
             open_generation: 0,

@@ -14,6 +14,8 @@ pub enum AppMsg {
         location: String,
         /// The source, or the error text.
         result: Result<Arc<dyn EventSource>, String>,
+        /// For a SQLite file of no known layout: a mapping drafted from its schema.
+        draft: Option<String>,
     },
     /// The demo store is ready (or failed).
     DemoReady(Result<(std::path::PathBuf, crate::context::demo::DemoAnchor), String>),
@@ -165,6 +167,14 @@ pub enum LogPlacement {
 pub enum AppCommand {
     /// Open a store by location.
     Open(String),
+    /// Save a mapping (edited from the connect screen's draft) in eventscope's settings and
+    /// open the store with it.
+    ApplyMapping {
+        /// The store.
+        location: String,
+        /// The mapping's TOML.
+        text: String,
+    },
     /// Show the connect dialog.
     ShowConnect,
     /// Open the native file dialog.

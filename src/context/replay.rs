@@ -125,6 +125,8 @@ pub struct TimelineReady {
     pub failure: Option<String>,
     /// Reducer.
     pub reducer: (ReducerKind, String),
+    /// Handler names that match no type of the store, with the closest stored types.
+    pub warnings: Vec<String>,
 }
 
 /// Parameters of a time-travel step: the replay generation and the event index (`None` =

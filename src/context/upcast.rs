@@ -112,6 +112,8 @@ pub struct LoadedFiles {
     pub steps: Result<Vec<StepInfo>, String>,
     /// A reload after a save (not the first load).
     pub reloaded: bool,
+    /// Registrations that name no type of the store, with the closest stored types.
+    pub warnings: Vec<String>,
 }
 
 /// A page ready to draw: rows, the cursors of the first and last rows, whether it is the

@@ -6,5 +6,6 @@
 
 pub mod files;
 mod identity;
+pub mod mappings;
 
 pub use identity::{canonical_location, store_identity};

@@ -20,6 +20,79 @@ pub struct ConnectState {
     pub opening: Option<String>,
     /// Shown as a window over an open store.
     pub open: bool,
+    /// A mapping drafted for a file of no known layout, being edited.
+    pub draft: Option<MappingDraft>,
+}
+
+/// A mapping drafted from the schema of a file eventscope could not recognise, offered in an
+/// editor on the connect screen; applying it saves it in eventscope's settings (never beside
+/// the store) and opens the store with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingDraft {
+    /// The store it maps.
+    pub location: String,
+    /// The TOML being edited.
+    pub text: String,
+}
+
+/// The draft editor: the marked blanks left, Apply and open, Discard.
+fn draft_ui(ui: &mut Ui, state: &mut ConnectState, commands: &mut Commands) {
+    let colours = palette(ui);
+    let Some(draft) = &mut state.draft else {
+        return;
+    };
+    let mut discard = false;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.strong("Describe this store's tables with a mapping");
+        ui.label(
+            "A mapping drafted from the file's schema. Fill in what is marked FILL_IN (see the \
+             comments), then apply: eventscope keeps it in its own settings, never beside the \
+             store, and uses it whenever this file is opened.",
+        );
+        let blanks = draft
+            .text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .filter(|l| l.contains(crate::source::sqlite::mapping::BLANK))
+            .count();
+        if blanks > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{} still to fill in",
+                    crate::ui::count_of(blanks as u64, "blank", "blanks")
+                ))
+                .color(colours.warning),
+            );
+        }
+        egui::ScrollArea::vertical()
+            .max_height(320.0)
+            .id_salt("mapping-draft")
+            .show(ui, |ui| {
+                let label = ui.label("Mapping");
+                ui.add(
+                    egui::TextEdit::multiline(&mut draft.text)
+                        .code_editor()
+                        .desired_rows(14)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(label.id);
+            });
+        ui.horizontal(|ui| {
+            if ui.button("Apply and open").clicked() {
+                commands.push(AppCommand::ApplyMapping {
+                    location: draft.location.clone(),
+                    text: draft.text.clone(),
+                });
+            }
+            if ui.button("Discard").clicked() {
+                discard = true;
+            }
+        });
+    });
+    if discard {
+        state.draft = None;
+    }
+    ui.add_space(8.0);
 }
 
 /// Draws the connect screen.
@@ -50,6 +123,7 @@ pub fn connect_ui(
         });
         ui.add_space(8.0);
     }
+    draft_ui(ui, state, commands);
     ui.strong("SQLite file");
     ui.horizontal(|ui| {
         let label = ui.label("Path");

@@ -19,6 +19,8 @@ mod gui_grpc;
 mod gui_trace;
 mod guide;
 #[cfg(feature = "gui")]
+mod guide_gui;
+#[cfg(feature = "gui")]
 mod kit;
 #[cfg(feature = "grpc")]
 mod kurrent;
@@ -26,6 +28,8 @@ mod kurrent;
 mod kurrent_emulator;
 mod lag;
 mod mapping;
+#[cfg(feature = "gui")]
+mod mapping_gui;
 mod readonly;
 mod replay;
 #[cfg(feature = "gui")]

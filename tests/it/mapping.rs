@@ -135,7 +135,8 @@ fn bad_mapping_files_are_explained() {
 }
 
 /// Writes a store with an odd schema no layout detects, and the rows given.
-fn odd_store(dir: &std::path::Path, ddl: &str, rows: &[&str]) -> std::path::PathBuf {
+/// A SQLite file of no known layout, made by `ddl` and `rows` (also used by the GUI tests).
+pub fn odd_store(dir: &std::path::Path, ddl: &str, rows: &[&str]) -> std::path::PathBuf {
     let path = dir.join("odd.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(ddl).unwrap();

@@ -213,3 +213,45 @@ fn failures_next_failure_reload_on_save_and_bulk_check() {
     });
     assert!(has_label(&h, "v2 -> v3"));
 }
+
+#[test]
+fn an_upcaster_naming_no_stored_type_is_warned_about_in_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::common::demo_store(dir.path(), 2_000, 5).0;
+    let mut h = harness(Startup::Store(path.display().to_string()));
+    open_upcasters(&mut h);
+    // The demo's own upcasters all name stored types: no warning.
+    assert!(h.state().upcast.view.type_warnings.is_empty());
+
+    // A registration with a typo would never run, and the check would pass vacuously.
+    let file = dir.path().join("typo.js");
+    std::fs::write(
+        &file,
+        r#"upcast("OrderPlacd", 1, 2, (e) => { e.data.totalCents = 0; return e; });"#,
+    )
+    .unwrap();
+    h.get_by_label("Upcaster file").focus();
+    h.get_by_label("Upcaster file")
+        .type_text(file.to_str().unwrap());
+    h.get_by_label("Load").click();
+    wait_until(&mut h, "the file", |h| {
+        h.state().upcast.view.files_label == file.display().to_string()
+    });
+    let warnings = h.state().upcast.view.type_warnings.clone();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("none of its 1 upcaster name matches")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("no event type `OrderPlacd`; did you mean `OrderPlaced`?")),
+        "{warnings:?}"
+    );
+    assert!(has_label_containing(
+        &h,
+        "no event type `OrderPlacd`; did you mean `OrderPlaced`?"
+    ));
+}

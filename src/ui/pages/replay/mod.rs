@@ -183,8 +183,15 @@ impl ReplayPage {
             true,
             move |job| {
                 let result = (|| {
-                    let reducer = choice.build(true).map_err(|e| e.to_string())?;
+                    let mut reducer = choice.build(true).map_err(|e| e.to_string())?;
                     let label = (reducer.info().kind, reducer.info().label.clone());
+                    // Handler names that match no stored type would leave the state at
+                    // its initial value without a word.
+                    let warnings =
+                        crate::replay::handler_warnings(reducer.as_mut(), source.as_ref())
+                            .unwrap_or_else(|e| {
+                                vec![format!("cannot check the handler names: {e}")]
+                            });
                     let mut progress = |p: crate::replay::timeline::FoldProgress| {
                         job.progress(p.done as f32 / p.total.max(1) as f32);
                         job.send(AppMsg::Replay(ReplayMsg::Progress {
@@ -199,6 +206,7 @@ impl ReplayPage {
                         events: timeline.events().to_vec(),
                         failure: timeline.failure().map(ToString::to_string),
                         reducer: label,
+                        warnings,
                         timeline: Arc::new(Mutex::new(timeline)),
                     })
                 })();
@@ -414,6 +422,10 @@ impl ReplayPage {
                     Ok(ready) => {
                         tt.events = ready.events;
                         tt.failure = ready.failure;
+                        for warning in &ready.warnings {
+                            tracing::warn!("reducer: {warning}");
+                        }
+                        tt.warnings = ready.warnings;
                         tt.reducer = Some(ready.reducer);
                         self.timeline = Some(ready.timeline);
                         // Start at the version selected in the event table, else the last.

@@ -41,6 +41,8 @@ pub struct TimeTravelState {
     pub error: Option<String>,
     /// The fold stopped early here.
     pub failure: Option<String>,
+    /// The reducer's handler names that match no stored type ("did you mean …").
+    pub warnings: Vec<String>,
     /// Events of the timeline.
     pub events: Vec<EventSummary>,
     /// Index of the current event (`None` = initial state).

@@ -8,7 +8,10 @@
 //! inotify-style watchers see as the watched file disappearing). A one-second delay is
 //! well within what a user notices after pressing save.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::core::source::EventSource;
 
 use crate::context::jobs::Lane;
 use crate::context::messages::AppMsg;
@@ -66,7 +69,25 @@ fn loaded(
         origin,
         steps,
         reloaded,
+        warnings: Vec::new(),
     }
+}
+
+/// Adds the "no event type `X`; did you mean …" warnings for registrations that name no type
+/// the store holds (a registration that matches nothing would pass the check vacuously).
+fn with_type_warnings(
+    mut result: Result<LoadedFiles, String>,
+    source: Option<&Arc<dyn EventSource>>,
+) -> Result<LoadedFiles, String> {
+    if let (Ok(files), Some(source)) = (&mut result, source)
+        && let Ok(upcasters) = compile(&files.files, &files.rules)
+    {
+        match source.event_type_names() {
+            Ok(known) => files.warnings = upcasters.type_warnings(&known),
+            Err(error) => files.warnings = vec![format!("cannot list the store's types: {error}")],
+        }
+    }
+    result
 }
 
 fn split_paths(text: &str) -> Vec<std::path::PathBuf> {
@@ -124,9 +145,10 @@ impl UpcastPage {
         load: impl FnOnce() -> Result<LoadedFiles, String> + Send + 'static,
     ) {
         let store_generation = ctx.store_generation;
+        let source = ctx.store.map(|store| store.source.clone());
         self.loads_pending = true;
         ctx.jobs.spawn(Lane::Interactive, label, false, move |job| {
-            let result = load();
+            let result = with_type_warnings(load(), source.as_ref());
             job.send(AppMsg::Upcast(Box::new(UpcastMsg::Files {
                 store_generation,
                 result,
@@ -152,6 +174,7 @@ impl UpcastPage {
         let rules = self.rules.clone();
         let origin = self.view.origin.clone();
         let store_generation = ctx.store_generation;
+        let source = ctx.store.map(|store| store.source.clone());
         self.watch_job = ctx.jobs.spawn(
             Lane::Interactive,
             "Watching upcaster files",
@@ -169,7 +192,10 @@ impl UpcastPage {
                         None => Ok(f.clone()),
                     })
                     .collect();
-                let result = reread.map(|files| loaded(files, rules, origin, true));
+                let result = with_type_warnings(
+                    reread.map(|files| loaded(files, rules, origin, true)),
+                    source.as_ref(),
+                );
                 job.send(AppMsg::Upcast(Box::new(UpcastMsg::Files {
                     store_generation,
                     result,
@@ -430,6 +456,10 @@ impl UpcastPage {
                             Ok(steps) => {
                                 view.load_error = None;
                                 view.steps = steps;
+                                for warning in &loaded.warnings {
+                                    tracing::warn!("upcasters: {warning}");
+                                }
+                                view.type_warnings = loaded.warnings;
                                 view.files_label = loaded
                                     .files
                                     .iter()

@@ -40,6 +40,8 @@ pub struct UpcastViewState {
     pub steps: Vec<StepInfo>,
     /// Why the files could not be loaded.
     pub load_error: Option<String>,
+    /// Registrations that name no type of the store ("did you mean …").
+    pub type_warnings: Vec<String>,
     /// When they were last (re)loaded.
     pub loaded_note: Option<String>,
     /// Typed upcaster file path(s).
@@ -267,6 +269,9 @@ pub fn upcast_side_ui(ui: &mut Ui, state: &mut UpcastViewState, commands: &mut C
     }
     if let Some(error) = &state.load_error {
         ui.label(RichText::new(error).color(colours.error));
+    }
+    for warning in &state.type_warnings {
+        ui.label(RichText::new(format!("⚠ {warning}")).color(colours.warning));
     }
     ui.horizontal(|ui| {
         let label = ui.label("Upcaster file");

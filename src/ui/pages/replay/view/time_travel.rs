@@ -32,6 +32,9 @@ pub fn time_travel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut C
     if let Some(failure) = &state.failure {
         ui.label(RichText::new(format!("The replay stopped: {failure}")).color(colours.error));
     }
+    for warning in &state.warnings {
+        ui.label(RichText::new(format!("⚠ {warning}")).color(colours.warning));
+    }
     if state.events.is_empty() {
         if state.building.is_none() {
             ui.label(RichText::new("This stream has no events to replay.").color(colours.muted));
