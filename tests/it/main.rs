@@ -24,6 +24,12 @@ mod kurrent;
 mod kurrent_emulator;
 mod lag;
 mod mapping;
+#[cfg(feature = "postgres")]
+mod pg_server;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_safety;
 mod readonly;
 mod replay;
 #[cfg(feature = "gui")]
