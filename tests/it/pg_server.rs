@@ -166,7 +166,11 @@ impl PgServer {
 
     /// Runs SQL with psql over the Unix socket as the superuser; panics on failure.
     pub fn psql(&self, database: &str, sql: &str) -> String {
-        let output = self.psql_command(database).args(["-c", sql]).output().unwrap();
+        let output = self
+            .psql_command(database)
+            .args(["-c", sql])
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "psql failed: {}",
@@ -182,7 +186,14 @@ impl PgServer {
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
             .arg("-h")
             .arg(&self.dir)
-            .args(["-p", &self.port.to_string(), "-U", "postgres", "-d", database]);
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+            ]);
         command
     }
 
@@ -192,7 +203,10 @@ impl PgServer {
         let database = format!("es_{name}");
         let mut done = self.databases.lock().unwrap();
         if !done.contains_key(&database) {
-            self.restore(&database, &repo().join(format!("tests/fixtures/postgres/{name}/{name}.sql")));
+            self.restore(
+                &database,
+                &repo().join(format!("tests/fixtures/postgres/{name}/{name}.sql")),
+            );
             done.insert(database.clone(), ());
         }
         self.url(&database)
@@ -201,7 +215,12 @@ impl PgServer {
     /// Creates `database` and restores a dump into it.
     pub fn restore(&self, database: &str, dump: &Path) {
         self.psql("postgres", &format!("CREATE DATABASE {database}"));
-        let output = self.psql_command(database).arg("-f").arg(dump).output().unwrap();
+        let output = self
+            .psql_command(database)
+            .arg("-f")
+            .arg(dump)
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "restoring {} failed: {}",

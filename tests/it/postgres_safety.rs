@@ -37,9 +37,19 @@ fn eventscope_statements(log: &str, database: &str) -> Vec<String> {
 
 fn allowed(statement: &str) -> bool {
     let s = statement.trim_start().to_ascii_uppercase();
-    ["SELECT", "SHOW", "SET ", "BEGIN READ ONLY", "COMMIT", "ROLLBACK", "FETCH", "DECLARE", "CLOSE"]
-        .iter()
-        .any(|p| s.starts_with(p))
+    [
+        "SELECT",
+        "SHOW",
+        "SET ",
+        "BEGIN READ ONLY",
+        "COMMIT",
+        "ROLLBACK",
+        "FETCH",
+        "DECLARE",
+        "CLOSE",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
         && !s.contains("FOR UPDATE")
         && !s.contains("PG_ADVISORY")
 }
@@ -53,7 +63,8 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
     let database = "es_statements";
     server.restore(
         database,
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres/diy/diy.sql"),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/postgres/diy/diy.sql"),
     );
     let url = server.url(database);
     // A writer appends 1,000 events, one transaction each, while every read runs.
@@ -84,13 +95,27 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
     while started.elapsed() < Duration::from_secs(3) || reads < 3 {
         store.info().unwrap();
         store.head().unwrap();
-        store.list_streams(&StreamQuery { limit: 50, ..StreamQuery::default() }).unwrap();
+        store
+            .list_streams(&StreamQuery {
+                limit: 50,
+                ..StreamQuery::default()
+            })
+            .unwrap();
         store.count_streams(&StreamQuery::default()).unwrap();
         store.categories().unwrap();
         store.stream("account-1").unwrap();
-        store.read_stream("account-1", None, Direction::Forwards, 100).unwrap();
-        store.read_stream("account-1", Some(5), Direction::Backwards, 2).unwrap();
-        store.read_log(&LogQuery { limit: 2500, ..LogQuery::default() }).unwrap();
+        store
+            .read_stream("account-1", None, Direction::Forwards, 100)
+            .unwrap();
+        store
+            .read_stream("account-1", Some(5), Direction::Backwards, 2)
+            .unwrap();
+        store
+            .read_log(&LogQuery {
+                limit: 2500,
+                ..LogQuery::default()
+            })
+            .unwrap();
         store.read_log(&LogQuery::newest(10)).unwrap();
         store
             .read_log(&LogQuery {
@@ -107,7 +132,9 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
         store.version_at("account-1", chrono::Utc::now()).unwrap();
         store.snapshots("account-1").unwrap();
         store.snapshot_streams(0, 10).unwrap();
-        store.correlated_events("743462f2-5d2f-44e0-a890-6d7000516ca2").unwrap();
+        store
+            .correlated_events("743462f2-5d2f-44e0-a890-6d7000516ca2")
+            .unwrap();
         store.checkpoints().unwrap();
         store.checkpoint_history(None, 10).unwrap();
         reads += 1;
@@ -116,8 +143,14 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
     let status = writer.wait().unwrap();
     assert!(status.success(), "the writer failed");
     let write_time = write_started.elapsed();
-    assert!(write_time < Duration::from_secs(30), "the writer took {write_time:?}");
-    let written = server.psql(database, "SELECT count(*) FROM events WHERE aggregate_id = 'writer-1'");
+    assert!(
+        write_time < Duration::from_secs(30),
+        "the writer took {write_time:?}"
+    );
+    let written = server.psql(
+        database,
+        "SELECT count(*) FROM events WHERE aggregate_id = 'writer-1'",
+    );
     assert_eq!(written.trim(), "1000");
     // Every CLI command on the URL.
     for args in [
@@ -133,11 +166,19 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
     // Give the server a moment to flush its log.
     std::thread::sleep(Duration::from_millis(500));
     let statements = eventscope_statements(&server.log(), database);
-    assert!(statements.len() > 50, "only {} statements logged", statements.len());
+    assert!(
+        statements.len() > 50,
+        "only {} statements logged",
+        statements.len()
+    );
     let bad: Vec<&String> = statements.iter().filter(|s| !allowed(s)).collect();
     assert!(bad.is_empty(), "statements that are not reads: {bad:#?}");
     assert!(statements.iter().any(|s| s == "BEGIN READ ONLY"));
-    assert!(statements.iter().any(|s| s.contains("default_transaction_read_only = on")));
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.contains("default_transaction_read_only = on"))
+    );
 }
 
 #[test]
@@ -179,12 +220,25 @@ fn tls_modes_and_wrong_password() {
     // TLS mismatch: the server takes TLS only.
     let err = open_err(&url("reader:right", "127.0.0.1", "sslmode=disable"));
     assert!(err.contains("cannot connect"), "{err}");
-    assert!(err.contains("no encryption") || err.contains("pg_hba"), "{err}");
+    assert!(
+        err.contains("no encryption") || err.contains("pg_hba"),
+        "{err}"
+    );
     // verify-full against a certificate from another CA.
     let other = tempfile::tempdir().unwrap();
     let other_cert = other.path().join("other.crt");
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+        ])
         .arg("-keyout")
         .arg(other.path().join("other.key"))
         .arg("-out")
@@ -209,15 +263,17 @@ fn statement_timeout_and_killed_backend_recover() {
     let database = "es_faults";
     server.restore(
         database,
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/postgres/diy/diy.sql"),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/postgres/diy/diy.sql"),
     );
     let info = eventscope::source::postgres::conninfo::parse(
         &server.url(database),
         &eventscope::source::postgres::conninfo::ProcessEnv,
     )
     .unwrap();
-    let store = eventscope::source::postgres::PostgresSource::open_info(info, Duration::from_millis(500))
-        .unwrap();
+    let store =
+        eventscope::source::postgres::PostgresSource::open_info(info, Duration::from_millis(500))
+            .unwrap();
     assert_eq!(store.head().unwrap(), 248);
     // Someone holds an exclusive lock: the read times out on the server, clearly.
     let mut locker = server
@@ -227,7 +283,11 @@ fn statement_timeout_and_killed_backend_recover() {
         .spawn()
         .unwrap();
     let mut input = locker.stdin.take().unwrap();
-    writeln!(input, "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT 'locked';").unwrap();
+    writeln!(
+        input,
+        "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
+    )
+    .unwrap();
     input.flush().unwrap();
     let mut stdout = locker.stdout.take().unwrap();
     let mut buf = [0_u8; 7];
@@ -258,7 +318,10 @@ fn statement_timeout_and_killed_backend_recover() {
     let token = eventscope::core::cancel::CancelToken::new();
     token.cancel();
     let cancelled = eventscope::core::cancel::with_cancel(&token, || {
-        store.read_log(&LogQuery { limit: 100, ..LogQuery::default() })
+        store.read_log(&LogQuery {
+            limit: 100,
+            ..LogQuery::default()
+        })
     });
     assert!(cancelled.is_err());
     assert_eq!(store.head().unwrap(), 248);

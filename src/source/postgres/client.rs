@@ -39,18 +39,11 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects (so a wrong password or an unreachable server is reported at once).
+    /// Connects (so a wrong password or an unreachable server is reported at once), with
+    /// the given server-side statement timeout.
     ///
     /// # Errors
     /// When the server cannot be reached or refuses the session.
-    pub fn connect(info: ConnInfo) -> SourceResult<Self> {
-        Self::connect_with(info, STATEMENT_TIMEOUT)
-    }
-
-    /// [`Session::connect`] with another statement timeout (tests).
-    ///
-    /// # Errors
-    /// As [`Session::connect`].
     pub fn connect_with(info: ConnInfo, statement_timeout: Duration) -> SourceResult<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -273,7 +266,11 @@ pub fn describe(error: &tokio_postgres::Error) -> String {
             "3D000" => " (no such database)",
             _ => "",
         };
-        return format!("{}: {} [SQLSTATE {code}]{hint}", db.severity(), db.message());
+        return format!(
+            "{}: {} [SQLSTATE {code}]{hint}",
+            db.severity(),
+            db.message()
+        );
     }
     if error.is_closed() {
         return "the connection to the server was lost (the next read reconnects)".to_owned();

@@ -266,9 +266,16 @@ fn url_pairs(url: &str) -> Result<Vec<(String, String)>, String> {
     if let Some(path) = path.filter(|p| !p.is_empty()) {
         pairs.push(("dbname".to_owned(), percent_decode(path)));
     }
-    for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        pairs.push((percent_decode(key).to_ascii_lowercase(), percent_decode(value)));
+        pairs.push((
+            percent_decode(key).to_ascii_lowercase(),
+            percent_decode(value),
+        ));
     }
     Ok(pairs)
 }
@@ -366,7 +373,10 @@ pub fn parse(location: &str, env: &dyn Env) -> Result<ConnInfo, String> {
         map.get("search_path")
             .and_then(|p| p.split(',').next().map(|s| s.trim().to_owned()))
     });
-    let mut password = map.get("password").cloned().or_else(|| env.var("PGPASSWORD"));
+    let mut password = map
+        .get("password")
+        .cloned()
+        .or_else(|| env.var("PGPASSWORD"));
     if password.is_none() {
         let passfile = map
             .get("passfile")
@@ -463,7 +473,10 @@ mod tests {
 
     impl Env for FakeEnv {
         fn var(&self, name: &str) -> Option<String> {
-            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+            self.0
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
         }
         fn home(&self) -> Option<PathBuf> {
             self.1.clone()
@@ -521,10 +534,7 @@ mod tests {
         assert!(is_postgres_location("postgresql://x/y"));
         assert!(!is_postgres_location("/tmp/store.db"));
         assert!(!is_postgres_location("store.db#App"));
-        assert_eq!(
-            redact("host=h password=secret dbname=d"),
-            "host=h dbname=d"
-        );
+        assert_eq!(redact("host=h password=secret dbname=d"), "host=h dbname=d");
     }
 
     #[test]

@@ -193,7 +193,13 @@ fn timestamptz(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String
     }
 }
 
-const DIY_TABLES: [&str; 5] = ["events", "entries", "event_store", "domain_events", "event_log"];
+const DIY_TABLES: [&str; 5] = [
+    "events",
+    "entries",
+    "event_store",
+    "domain_events",
+    "event_log",
+];
 
 /// The guide's `events` table and its variants, with `snapshots` and checkpoint tables.
 fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
@@ -203,9 +209,15 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
                 .first_of(schema, t, &["aggregate_id", "stream_id", "stream_name"])
                 .is_some()
             && catalog
-                .first_of(schema, t, &["version", "stream_version", "aggregate_version"])
+                .first_of(
+                    schema,
+                    t,
+                    &["version", "stream_version", "aggregate_version"],
+                )
                 .is_some()
-            && catalog.first_of(schema, t, &["event_type", "type"]).is_some()
+            && catalog
+                .first_of(schema, t, &["event_type", "type"])
+                .is_some()
             && catalog.first_of(schema, t, &["payload", "data"]).is_some()
             && catalog
                 .first_of(schema, t, &["id", "global_position", "position", "seq"])
@@ -222,12 +234,8 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
     let time = col(&["created_at", "recorded_at", "occurred_at", "timestamp"]);
     let event_id = col(&["event_id", "message_id", "uuid"]);
     let schema_version = col(&["event_version", "schema_version"]);
-    let correlation_index_expr = metadata.filter(|m| {
-        matches!(
-            catalog.type_of(schema, name, m),
-            Some("jsonb" | "json")
-        )
-    });
+    let correlation_index_expr =
+        metadata.filter(|m| matches!(catalog.type_of(schema, name, m), Some("jsonb" | "json")));
     let events = EventsSql {
         from: table(schema, name),
         position: format!("{}::bigint", quote_ident(position)),
@@ -257,9 +265,15 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
         .iter()
         .copied()
         .find(|t| {
-            catalog.first_of(schema, t, &["aggregate_id", "stream_id"]).is_some()
-                && catalog.first_of(schema, t, &["version", "stream_version"]).is_some()
-                && catalog.first_of(schema, t, &["state", "payload", "data"]).is_some()
+            catalog
+                .first_of(schema, t, &["aggregate_id", "stream_id"])
+                .is_some()
+                && catalog
+                    .first_of(schema, t, &["version", "stream_version"])
+                    .is_some()
+                && catalog
+                    .first_of(schema, t, &["state", "payload", "data"])
+                    .is_some()
         })
         .map(|t| {
             let scol = |c: &[&'static str]| catalog.first_of(schema, t, c);
@@ -292,7 +306,14 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
             let name_col = catalog.first_of(
                 schema,
                 t,
-                &["name", "projection_name", "projection", "subscription", "subscription_name", "consumer"],
+                &[
+                    "name",
+                    "projection_name",
+                    "projection",
+                    "subscription",
+                    "subscription_name",
+                    "consumer",
+                ],
             )?;
             let pos_col = catalog.first_of(
                 schema,
@@ -301,7 +322,10 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
             )?;
             let updated = catalog
                 .first_of(schema, t, &["updated_at", "last_updated"])
-                .map_or_else(|| "NULL::timestamptz".to_owned(), |c| timestamptz(catalog, schema, t, c));
+                .map_or_else(
+                    || "NULL::timestamptz".to_owned(),
+                    |c| timestamptz(catalog, schema, t, c),
+                );
             Some(format!(
                 "SELECT {}::text, {}::bigint, {updated}, NULL::text FROM {} ORDER BY 1",
                 quote_ident(name_col),
@@ -440,7 +464,8 @@ fn messagedb(catalog: &Catalog, schema: &str) -> Option<Layout> {
     let from = table(schema, "messages");
     let position_stream = "split_part(\"stream_name\", '-', 1) ~ '[:+]position$'";
     let events = EventsSql {
-        from: from.clone(),
+        // Aliased: the causation subquery reads the same table.
+        from: format!("{from} m"),
         position: "\"global_position\"::bigint".to_owned(),
         stream: "\"stream_name\"".to_owned(),
         stream_column: "\"stream_name\"".to_owned(),
@@ -457,7 +482,7 @@ fn messagedb(catalog: &Catalog, schema: &str) -> Option<Layout> {
         // The cause is named by its global position; link it by its message id.
         causation: Some(format!(
             "(SELECT c.\"id\"::text FROM {from} c WHERE c.\"global_position\" = {})",
-            digits_to_bigint("\"metadata\"->>'causationMessageGlobalPosition'")
+            digits_to_bigint("m.\"metadata\"->>'causationMessageGlobalPosition'")
         )),
         format: PayloadFormat::Json,
         eventsourcing: false,
@@ -518,7 +543,11 @@ fn emmett(catalog: &Catalog, schema: &str) -> Option<Layout> {
         category: format!("min({})", prefix_category("\"stream_id\"")),
     };
     let checkpoints = catalog
-        .has(schema, "emt_processors", &["processor_id", "last_processed_checkpoint"])
+        .has(
+            schema,
+            "emt_processors",
+            &["processor_id", "last_processed_checkpoint"],
+        )
         .then(|| {
             format!(
                 "SELECT \"processor_id\"::text, COALESCE({}, 0), \"last_updated\", NULL::text \
@@ -542,7 +571,15 @@ fn emmett(catalog: &Catalog, schema: &str) -> Option<Layout> {
 
 /// Marten: `mt_events`, `mt_streams`, `mt_event_progression`, in any schema.
 fn marten(catalog: &Catalog, schema: &str) -> Option<Layout> {
-    let cols = ["seq_id", "id", "stream_id", "version", "data", "type", "timestamp"];
+    let cols = [
+        "seq_id",
+        "id",
+        "stream_id",
+        "version",
+        "data",
+        "type",
+        "timestamp",
+    ];
     if !catalog.has(schema, "mt_events", &cols) {
         return None;
     }
@@ -600,8 +637,12 @@ fn marten(catalog: &Catalog, schema: &str) -> Option<Layout> {
         stored_type: None,
         event_id: Some("e.\"id\"::text".to_owned()),
         payload: "e.\"data\"::text".to_owned(),
-        metadata: (!meta.is_empty())
-            .then(|| format!("jsonb_strip_nulls(jsonb_build_object({}))::text", meta.join(", "))),
+        metadata: (!meta.is_empty()).then(|| {
+            format!(
+                "jsonb_strip_nulls(jsonb_build_object({}))::text",
+                meta.join(", ")
+            )
+        }),
         recorded_at: Some("e.\"timestamp\"".to_owned()),
         schema_version: None,
         correlation: has("correlation_id").then(|| "e.\"correlation_id\"::text".to_owned()),

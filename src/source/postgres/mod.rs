@@ -7,9 +7,9 @@
 //! strings, redaction and dispatch ([`conninfo`]) are always built; the source needs the
 //! `postgres` feature.
 
-pub mod conninfo;
 #[cfg(feature = "postgres")]
 mod client;
+pub mod conninfo;
 #[cfg(feature = "postgres")]
 pub mod layout;
 #[cfg(feature = "postgres")]

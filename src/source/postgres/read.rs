@@ -133,9 +133,10 @@ impl PostgresSource {
             .filter(|(i, _)| *i != chosen)
             .map(|(_, k)| k.clone())
             .collect();
-        let layout = layouts.into_iter().nth(chosen).ok_or_else(|| {
-            SourceError::Open("layout selection failed".to_owned())
-        })?;
+        let layout = layouts
+            .into_iter()
+            .nth(chosen)
+            .ok_or_else(|| SourceError::Open("layout selection failed".to_owned()))?;
         let correlation_index = find_correlation_index(&session, &layout)?;
         Ok(Self {
             session,
@@ -165,7 +166,13 @@ impl PostgresSource {
             return None;
         }
         let expr = self.layout.correlation_index_expr.as_ref()?;
-        let table = self.layout.events.from.split(' ').next().unwrap_or_default();
+        let table = self
+            .layout
+            .events
+            .from
+            .split(' ')
+            .next()
+            .unwrap_or_default();
         Some(format!("CREATE INDEX ON {table} ({expr})"))
     }
 
@@ -208,14 +215,17 @@ impl PostgresSource {
             StreamKey::Uuid => {
                 let bytes = crate::core::ids::parse_uuid(stream_id)?;
                 let text = crate::core::ids::format_uuid(&bytes);
-                Some(format!("{column} = {}::uuid", params.push(text)))
+                Some(format!("{column} = {}::text::uuid", params.push(text)))
             }
         }
     }
 
     fn events(&self, sql: &str, params: &Params) -> SourceResult<Vec<Event>> {
         let rows = self.session.query(sql, &params.refs())?;
-        Ok(rows.iter().map(|row| decode_event(&self.layout.events, row)).collect())
+        Ok(rows
+            .iter()
+            .map(|row| decode_event(&self.layout.events, row))
+            .collect())
     }
 
     fn stream_group_sql(&self, query: &StreamQuery, params: &mut Params) -> String {
@@ -264,7 +274,7 @@ fn find_correlation_index(session: &Session, layout: &Layout) -> SourceResult<Op
     let table = layout.events.from.split(' ').next().unwrap_or_default();
     let rows = session.query(
         "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index \
-         WHERE indrelid = $1::regclass",
+         WHERE indrelid = $1::text::regclass",
         &[&table.to_owned()],
     )?;
     let squash = |s: &str| {
@@ -276,7 +286,9 @@ fn find_correlation_index(session: &Session, layout: &Layout) -> SourceResult<Op
     Ok(rows.iter().find_map(|row| {
         let name: String = row.get(0);
         let def: String = row.get(1);
-        squash(&def).ends_with(&format!("btree{wanted}")).then_some(name)
+        squash(&def)
+            .ends_with(&format!("btree{wanted}"))
+            .then_some(name)
     }))
 }
 
@@ -393,7 +405,11 @@ fn stream_info(row: &Row) -> StreamInfo {
     };
     StreamInfo {
         stream_id: crate::core::ids::display_stream_id(&stream.unwrap_or_default()),
-        category: row.try_get::<_, Option<String>>(6).ok().flatten().unwrap_or_default(),
+        category: row
+            .try_get::<_, Option<String>>(6)
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
         event_count: u(1),
         last_version: u(2),
         first_recorded_at: row.try_get(3).ok().flatten(),
@@ -464,9 +480,9 @@ impl EventSource for PostgresSource {
     fn list_streams(&self, query: &StreamQuery) -> SourceResult<Vec<StreamInfo>> {
         let mut params = Params::default();
         let mut sql = self.stream_group_sql(query, &mut params);
-        sql.push_str(match query.sort {
-            StreamSort::Id => " ORDER BY 1 COLLATE \"C\"",
-            StreamSort::LastActivity => " ORDER BY 6 DESC",
+        sql.push_str(&match query.sort {
+            StreamSort::Id => format!(" ORDER BY {} COLLATE \"C\"", self.layout.events.stream),
+            StreamSort::LastActivity => " ORDER BY 6 DESC".to_owned(),
         });
         let limit = params.push(to_i64(query.limit.min(MAX_PAGE)));
         let offset = params.push(to_i64(query.offset));
@@ -489,7 +505,7 @@ impl EventSource for PostgresSource {
         let e = &self.layout.events;
         let sql = format!(
             "SELECT category, count(*) FROM (SELECT {} AS category FROM {} GROUP BY {}) AS s \
-             GROUP BY 1 ORDER BY 1 COLLATE \"C\"",
+             GROUP BY 1 ORDER BY category COLLATE \"C\"",
             e.category, e.from, e.stream
         );
         let rows = self.session.query(&sql, &[])?;
@@ -553,7 +569,11 @@ impl EventSource for PostgresSource {
                 Direction::Backwards => ("<=", "DESC"),
             };
             if let Some(from) = from {
-                sql.push_str(&format!(" AND {} {cmp} {}", e.version, params.push(to_i64(from))));
+                sql.push_str(&format!(
+                    " AND {} {cmp} {}",
+                    e.version,
+                    params.push(to_i64(from))
+                ));
             }
             let batch = remaining.min(BATCH);
             sql.push_str(&format!(
@@ -592,13 +612,18 @@ impl EventSource for PostgresSource {
                 Direction::Backwards => ("<=", "DESC"),
             };
             if let Some(from) = from {
-                conditions.push(format!("{} {cmp} {}", e.position, params.push(to_i64(from))));
+                conditions.push(format!(
+                    "{} {cmp} {}",
+                    e.position,
+                    params.push(to_i64(from))
+                ));
             }
             if !query.event_types.is_empty() {
                 let types = params.push(query.event_types.clone());
-                let stored = e.stored_type.as_ref().map_or_else(String::new, |s| {
-                    format!(" OR {s} = ANY({types})")
-                });
+                let stored = e
+                    .stored_type
+                    .as_ref()
+                    .map_or_else(String::new, |s| format!(" OR {s} = ANY({types})"));
                 conditions.push(format!("({} = ANY({types}){stored})", e.event_type));
             }
             if let Some(prefix) = query.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
@@ -651,9 +676,12 @@ impl EventSource for PostgresSource {
 
     fn event_type_names(&self) -> SourceResult<Vec<EventTypeName>> {
         let e = &self.layout.events;
-        let stored = e.stored_type.clone().unwrap_or_else(|| e.event_type.clone());
+        let stored = e
+            .stored_type
+            .clone()
+            .unwrap_or_else(|| e.event_type.clone());
         let sql = format!(
-            "SELECT DISTINCT {} , {stored} FROM {} ORDER BY 1 COLLATE \"C\", 2 COLLATE \"C\"",
+            "SELECT DISTINCT {} , {stored} FROM {} ORDER BY 1, 2",
             e.event_type, e.from
         );
         let rows = self.session.query(&sql, &[])?;
@@ -703,8 +731,12 @@ impl EventSource for PostgresSource {
             s.stream,
             s.version,
             s.state,
-            s.schema_version.clone().unwrap_or_else(|| "NULL::int".to_owned()),
-            s.taken_at.clone().unwrap_or_else(|| "NULL::timestamptz".to_owned()),
+            s.schema_version
+                .clone()
+                .unwrap_or_else(|| "NULL::int".to_owned()),
+            s.taken_at
+                .clone()
+                .unwrap_or_else(|| "NULL::timestamptz".to_owned()),
             s.from
         );
         let rows = self.session.query(&sql, &params.refs())?;
@@ -755,7 +787,7 @@ impl EventSource for PostgresSource {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT DISTINCT {} FROM {} ORDER BY 1 COLLATE \"C\" LIMIT $1 OFFSET $2",
+            "SELECT DISTINCT {} FROM {} ORDER BY 1 LIMIT $1 OFFSET $2",
             s.stream, s.from
         );
         let rows = self
@@ -772,10 +804,9 @@ impl EventSource for PostgresSource {
     }
 
     fn correlated_events(&self, correlation_id: &str) -> SourceResult<Option<CorrelatedEvents>> {
-        let (Some(index), Some(expr)) = (
-            &self.correlation_index,
-            &self.layout.correlation_index_expr,
-        ) else {
+        let (Some(index), Some(expr)) =
+            (&self.correlation_index, &self.layout.correlation_index_expr)
+        else {
             return Ok(None);
         };
         let e = &self.layout.events;

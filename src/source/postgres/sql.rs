@@ -32,7 +32,7 @@ pub fn prefix_category(stream: &str) -> String {
 /// `text` as a non-negative integer when it is all digits (else NULL), as SQL.
 #[must_use]
 pub fn digits_to_bigint(text: &str) -> String {
-    format!("CASE WHEN {text} ~ '^[0-9]{{1,18}}$' THEN ({text})::bigint END")
+    format!("CASE WHEN {text} ~ '^[0-9]{{1,19}}$' THEN ({text})::bigint END")
 }
 
 #[cfg(test)]

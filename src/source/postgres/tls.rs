@@ -9,12 +9,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect};
 
@@ -55,10 +57,12 @@ pub fn client_config(mode: SslMode, root: Option<&Path>) -> Result<Arc<ClientCon
             "sslmode verify-ca / verify-full needs sslrootcert=FILE (the CA certificate)".to_owned()
         })?;
         let mut roots = RootCertStore::empty();
+        let mut pinned = Vec::new();
         let certs = CertificateDer::pem_file_iter(root)
             .map_err(|e| format!("cannot read sslrootcert {}: {e}", root.display()))?;
         for cert in certs {
             let cert = cert.map_err(|e| format!("bad certificate in {}: {e}", root.display()))?;
+            pinned.push(cert.clone());
             roots
                 .add(cert)
                 .map_err(|e| format!("bad certificate in {}: {e}", root.display()))?;
@@ -69,14 +73,14 @@ pub fn client_config(mode: SslMode, root: Option<&Path>) -> Result<Arc<ClientCon
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .map_err(|e| format!("TLS setup failed: {e}"))?;
-        if check == Check::Chain {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyName(webpki)))
-                .with_no_client_auth()
-        } else {
-            builder.with_webpki_verifier(webpki).with_no_client_auth()
-        }
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Rooted {
+                inner: webpki,
+                pinned,
+                check_name: check == Check::ChainAndName,
+            }))
+            .with_no_client_auth()
     };
     Ok(Arc::new(config))
 }
@@ -130,11 +134,17 @@ impl ServerCertVerifier for AcceptAny {
     }
 }
 
-/// Checks the chain, ignores the host name (`verify-ca`).
+/// Checks the chain against the root certificate; the host name too for `verify-full`. A
+/// server certificate that is itself the root certificate (a self-signed one, as libpq
+/// accepts) is trusted as such.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct Rooted {
+    inner: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    check_name: bool,
+}
 
-impl ServerCertVerifier for AnyName {
+impl ServerCertVerifier for Rooted {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -143,13 +153,28 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self
+            .pinned
+            .iter()
+            .any(|root| root.as_ref() == end_entity.as_ref())
+        {
+            if self.check_name {
+                let cert = webpki::EndEntityCert::try_from(end_entity)
+                    .map_err(|e| rustls::Error::General(format!("bad certificate: {e}")))?;
+                cert.verify_is_valid_for_subject_name(server_name)
+                    .map_err(|_| {
+                        rustls::Error::InvalidCertificate(CertificateError::NotValidForName)
+                    })?;
+            }
+            return Ok(ServerCertVerified::assertion());
+        }
         match self
-            .0
+            .inner
             .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
         {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -160,7 +185,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.inner.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -169,11 +194,11 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.inner.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.inner.supported_verify_schemes()
     }
 }
 
