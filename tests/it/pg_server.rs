@@ -133,7 +133,9 @@ fn start(flags: &[&str], opts: &str) -> PgServer {
         dir = dir.display(),
         script = script.display()
     );
-    Command::new("sh")
+    // The watchdog outlives this process on purpose; it is never waited for.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = Command::new("sh")
         .args(["-c", &watchdog])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

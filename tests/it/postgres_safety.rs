@@ -75,7 +75,9 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
         .spawn()
         .unwrap();
     let mut input = writer.stdin.take().unwrap();
-    let writer_thread = std::thread::spawn(move || {
+    let writer_thread = std::thread::Builder::new()
+        .name("pg-writer".to_owned())
+        .spawn(move || {
         let started = Instant::now();
         for n in 0..1000 {
             writeln!(
@@ -88,7 +90,8 @@ fn only_reads_reach_the_server_and_writers_are_never_blocked() {
         }
         drop(input);
         started
-    });
+    })
+        .unwrap();
     let store = open(&url);
     let started = Instant::now();
     let mut reads = 0;
