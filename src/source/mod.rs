@@ -1,9 +1,11 @@
 //! Source layer: implementations of [`crate::core::source::EventSource`].
 //!
-//! [`open`] turns what a user typed (a SQLite path or a gRPC store URL) into a source.
+//! [`open`] turns what a user typed (a SQLite path, a gRPC store URL, or a PostgreSQL URL /
+//! keyword string) into a source.
 
 pub mod grpc;
 pub mod lag;
+pub mod postgres;
 pub mod sqlite;
 pub mod worker;
 
@@ -30,6 +32,9 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
     if let Some(source) = open_grpc(location)? {
         return Ok(source);
     }
+    if postgres::conninfo::is_postgres_location(location) {
+        return open_postgres(location, options);
+    }
     let (path, application) = match location.rsplit_once('#') {
         Some((path, app)) if !std::path::Path::new(location).exists() && !app.is_empty() => {
             (path, Some(app.to_owned()))
@@ -44,6 +49,25 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
         std::path::Path::new(path),
         &sqlite_options,
     )?))
+}
+
+/// Opens a PostgreSQL store (URL or libpq keyword string; `#App` or
+/// [`OpenOptions::application`] picks an application or schema).
+#[cfg(feature = "postgres")]
+fn open_postgres(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn EventSource>> {
+    Ok(Arc::new(postgres::PostgresSource::open(
+        location,
+        options.application.as_deref(),
+    )?))
+}
+
+/// Without the `postgres` feature, PostgreSQL locations get a clear error.
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(location: &str, _options: &OpenOptions) -> SourceResult<Arc<dyn EventSource>> {
+    Err(crate::core::source::SourceError::Open(format!(
+        "this build has no PostgreSQL support (built without the `postgres` feature): {}",
+        postgres::conninfo::redact(location)
+    )))
 }
 
 /// Opens a gRPC store when `location` is a URL eventscope knows (`kurrentdb://`, `esdb://`,

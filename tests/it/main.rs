@@ -30,6 +30,12 @@ mod lag;
 mod mapping;
 #[cfg(feature = "gui")]
 mod mapping_gui;
+#[cfg(feature = "postgres")]
+mod pg_server;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_safety;
 mod readonly;
 mod replay;
 #[cfg(feature = "gui")]
