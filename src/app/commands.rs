@@ -118,8 +118,8 @@ impl EventscopeApp {
         };
         match crate::own::mappings::save_mapping(&dir, &location, text) {
             Ok(path) => {
+                // The draft stays in the editor until the store opens with it.
                 tracing::info!("mapping for {location} saved to {}", path.display());
-                self.connect.draft = None;
                 self.open(location);
             }
             Err(error) => {
@@ -229,22 +229,28 @@ fn open_job(
     Option<String>,
 ) {
     let is_file = !location.contains("://");
-    let mapping = mapping.or_else(|| {
-        mappings_dir
-            .filter(|_| is_file)
-            .and_then(|dir| crate::own::mappings::saved_mapping(dir, location))
-    });
+    let saved = if mapping.is_none() && is_file {
+        mappings_dir.and_then(|dir| crate::own::mappings::saved_mapping(dir, location))
+    } else {
+        None
+    };
     let options = crate::source::OpenOptions {
-        mapping,
+        mapping: mapping.or_else(|| saved.clone()),
         application: None,
     };
     match crate::source::open(location, &options) {
         Ok(source) => (Ok(source), None),
         Err(error) => {
-            let draft = (is_file
-                && matches!(error, crate::core::source::SourceError::UnknownLayout(_)))
-            .then(|| crate::source::sqlite::mapping::suggest(std::path::Path::new(location)).ok())
-            .flatten();
+            let draft = if let Some(saved) = &saved {
+                // The mapping applied earlier no longer opens the store: back to the
+                // editor with it.
+                std::fs::read_to_string(saved).ok()
+            } else if is_file && matches!(error, crate::core::source::SourceError::UnknownLayout(_))
+            {
+                crate::source::sqlite::mapping::suggest(std::path::Path::new(location)).ok()
+            } else {
+                None
+            };
             (Err(error.to_string()), draft)
         }
     }

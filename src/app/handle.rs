@@ -103,10 +103,21 @@ impl EventscopeApp {
                 };
                 tracing::error!("opening {location}: {error}");
                 self.connect.error = Some(format!("{error}\n({tried})"));
-                self.connect.draft = draft.map(|text| crate::ui::connect::MappingDraft {
-                    location: location.clone(),
-                    text,
-                });
+                if let Some(text) = draft {
+                    self.connect.draft = Some(crate::ui::connect::MappingDraft {
+                        location: location.clone(),
+                        text,
+                    });
+                } else if self
+                    .connect
+                    .draft
+                    .as_ref()
+                    .is_some_and(|d| d.location != location)
+                {
+                    // A draft for another store; the one for this store stays while it is
+                    // being fixed.
+                    self.connect.draft = None;
+                }
                 self.connect.open = true;
             }
         }

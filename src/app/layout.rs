@@ -93,23 +93,24 @@ impl EventscopeApp {
                                 |n| crate::ui::count_of(n, "event", "events")
                             )
                         ));
-                        // What was detected, from which columns: cut to the bar's width,
-                        // whole on hover (the guide's stores need a long sentence).
-                        ui.add(
-                            egui::Label::new(format!(
-                                "· {} layout: {}",
-                                info.layout, info.layout_detail
-                            ))
-                            .truncate(),
-                        )
-                        .on_hover_text(format!(
-                            "{} layout\n{}",
-                            info.layout,
-                            info.layout_detail.replace("; ", "\n")
-                        ));
+                        ui.label(format!("· {} layout", info.layout));
                     }
                 }
             });
+            if let Some(info) = self.store.as_ref().and_then(|s| s.info.as_ref())
+                && !info.layout_detail.is_empty()
+            {
+                // What was detected, from which columns (for the guide's stores: no version
+                // column, naive times read as UTC), on a line of its own so nothing is cut.
+                ui.add(
+                    egui::Label::new(
+                        egui::RichText::new(format!("Detected: {}", info.layout_detail))
+                            .small()
+                            .color(crate::ui::theme::palette(ui).muted),
+                    )
+                    .wrap(),
+                );
+            }
             ui.horizontal(|ui| {
                 if self.store.is_some() {
                     let mut view = self.state.view;

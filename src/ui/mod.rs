@@ -53,13 +53,13 @@ pub struct UiCtx<'a> {
 /// Commands produced while drawing.
 pub type Commands = Vec<AppCommand>;
 
-/// An event table's type cell: the shown type, with a ⚠ marker when some field of the
+/// An event table's type cell: the shown type, with a `!` marker when some field of the
 /// event could not be read (the inspector lists which).
 pub fn event_type_cell(ui: &mut egui::Ui, event: &crate::core::Event) {
     if event.problems.is_empty() {
         ui.add(egui::Label::new(&event.event_type).truncate());
     } else {
-        let text = egui::RichText::new(format!("⚠ {}", event.event_type))
+        let text = egui::RichText::new(format!("! {}", event.event_type))
             .color(theme::palette(ui).warning);
         ui.add(egui::Label::new(text).truncate())
             .on_hover_text("Some fields of this event could not be read (see the inspector)");

@@ -57,16 +57,20 @@ fn unknown_layout_offers_a_drafted_mapping_that_opens_the_store_once_filled() {
                 .is_some_and(|e| e.contains(eventscope::source::sqlite::mapping::BLANK))
     });
     assert!(h.state().store.is_none());
+    assert_eq!(
+        h.state().connect.draft.as_ref(),
+        Some(&draft),
+        "the draft stays in the editor to be fixed"
+    );
 
-    // Filled in (as a user would type it): the store opens with it.
+    // Filled in (the editor's text, as a user would type it): the store opens with it.
     let blank = eventscope::source::sqlite::mapping::BLANK;
     let filled = draft
         .text
         .replace(&format!("stream_id = \"{blank}\""), "stream_id = \"acct\"");
-    h.state_mut().connect.draft = Some(eventscope::ui::connect::MappingDraft {
-        location: location.clone(),
-        text: filled.clone(),
-    });
+    h.state_mut().connect.draft.as_mut().unwrap().text = filled.clone();
+    h.step();
+    assert!(!has_label_containing(&h, "still to fill in"));
     h.get_by_label("Apply and open").click();
     wait_until(&mut h, "the store", |h| {
         h.state().store.as_ref().is_some_and(|s| s.info.is_some())

@@ -132,7 +132,7 @@ pub fn inspector_ui(ui: &mut Ui, state: &mut InspectorState, commands: &mut Comm
                 ui.end_row();
             }
             for problem in &event.problems {
-                ui.label(RichText::new("⚠ Unreadable").color(colours.warning));
+                ui.label(RichText::new("Unreadable").color(colours.warning));
                 let raw = problem
                     .raw
                     .as_deref()

@@ -271,7 +271,7 @@ pub fn upcast_side_ui(ui: &mut Ui, state: &mut UpcastViewState, commands: &mut C
         ui.label(RichText::new(error).color(colours.error));
     }
     for warning in &state.type_warnings {
-        ui.label(RichText::new(format!("⚠ {warning}")).color(colours.warning));
+        ui.label(RichText::new(format!("Warning: {warning}")).color(colours.warning));
     }
     ui.horizontal(|ui| {
         let label = ui.label("Upcaster file");

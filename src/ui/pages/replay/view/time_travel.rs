@@ -33,7 +33,7 @@ pub fn time_travel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut C
         ui.label(RichText::new(format!("The replay stopped: {failure}")).color(colours.error));
     }
     for warning in &state.warnings {
-        ui.label(RichText::new(format!("⚠ {warning}")).color(colours.warning));
+        ui.label(RichText::new(format!("Warning: {warning}")).color(colours.warning));
     }
     if state.events.is_empty() {
         if state.building.is_none() {
