@@ -14,7 +14,7 @@ pub enum AppMsg {
         location: String,
         /// The source, or the error text.
         result: Result<Arc<dyn EventSource>, String>,
-        /// For a SQLite file of no known layout: a mapping drafted from its schema.
+        /// For a `SQLite` file of no known layout: a mapping drafted from its schema.
         draft: Option<String>,
     },
     /// The demo store is ready (or failed).
