@@ -1,7 +1,7 @@
 //! What a page may use of the app while it handles a command or a message: the shared
 //! parts only (the open store, the job runner, the current view, the error line). A page
 //! never sees another page; a move to another page is an
-//! [`AppCommand`](super::messages::AppCommand) pushed to `commands`, which the app routes.
+//! [`AppCommand`] pushed to `commands`, which the app routes.
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! PostgreSQL event stores (source layer): the DIY family, Python `eventsourcing`,
 //! Message DB, Emmett and Marten, read-only, through `tokio-postgres` with a rustls TLS
-//! connector on a small tokio runtime (see [`client`]).
+//! connector on a small tokio runtime (see `client.rs`).
 //!
 //! Every read is one short `READ ONLY` transaction; long reads are keyset pages of at most
 //! [`BATCH`] rows, each its own transaction, so nothing holds back VACUUM. Connection
