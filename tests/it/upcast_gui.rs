@@ -217,7 +217,7 @@ fn failures_next_failure_reload_on_save_and_bulk_check() {
 #[test]
 fn an_upcaster_naming_no_stored_type_is_warned_about_in_the_window() {
     let dir = tempfile::tempdir().unwrap();
-    let path = crate::common::demo_store(dir.path(), 2_000, 5).0;
+    let path = crate::common::demo_store(dir.path(), 4_000, 5).0;
     let mut h = harness(Startup::Store(path.display().to_string()));
     open_upcasters(&mut h);
     // The demo's own upcasters all name stored types: no warning.
