@@ -87,7 +87,7 @@ impl EventscopeApp {
         self.open_generation += 1;
         let generation = self.open_generation;
         // Shown and logged without credentials.
-        let shown = crate::source::grpc::redact_url(&location);
+        let shown = crate::source::redact(&location);
         self.connect.opening = Some(shown.clone());
         self.connect.error = None;
         let mapping = self.mapping.clone();
@@ -225,10 +225,10 @@ fn open_job(
     mapping: Option<std::path::PathBuf>,
     mappings_dir: Option<&std::path::Path>,
 ) -> (
-    Result<std::sync::Arc<dyn crate::core::source::EventSource>, String>,
+    Result<std::sync::Arc<dyn crate::core::source::EventSource>, crate::core::source::SourceError>,
     Option<String>,
 ) {
-    let is_file = !location.contains("://");
+    let is_file = !crate::source::is_server_location(location);
     let saved = if mapping.is_none() && is_file {
         mappings_dir.and_then(|dir| crate::own::mappings::saved_mapping(dir, location))
     } else {
@@ -251,7 +251,7 @@ fn open_job(
             } else {
                 None
             };
-            (Err(error.to_string()), draft)
+            (Err(error), draft)
         }
     }
 }

@@ -68,7 +68,10 @@ impl EventscopeApp {
         &mut self,
         generation: u64,
         location: String,
-        result: Result<std::sync::Arc<dyn crate::core::EventSource>, String>,
+        result: Result<
+            std::sync::Arc<dyn crate::core::EventSource>,
+            crate::core::source::SourceError,
+        >,
         draft: Option<String>,
     ) {
         if generation != self.open_generation {
@@ -77,17 +80,20 @@ impl EventscopeApp {
         self.connect.opening = None;
         match result {
             Ok(source) => {
+                // From here on the location is shown, kept and hashed: never with a password.
+                let location = crate::source::redact(&location);
                 self.state.remember(&location);
                 self.connect.open = false;
                 self.connect.error = None;
                 self.connect.draft = None;
+                self.connect.wants_password = false;
+                self.connect.password.clear();
                 let is_demo = Self::is_demo_location(&location);
                 with_page!(self, replay, |page, ctx| page
                     .on_open(ctx, &location, is_demo));
                 with_page!(self, trace, |page, ctx| page.open_index(ctx, &location));
                 self.store = Some(OpenStore {
-                    // Shown in the title and header: never with a password.
-                    location: crate::source::grpc::redact_url(&location),
+                    location: location.clone(),
                     source,
                     info: None,
                     head: 0,
@@ -95,8 +101,15 @@ impl EventscopeApp {
                 self.reset_views(&location);
             }
             Err(error) => {
-                let location = crate::source::grpc::redact_url(&location);
-                let tried = if location.contains("://") {
+                self.connect.wants_password =
+                    matches!(error, crate::core::source::SourceError::Authentication(_));
+                let location = crate::source::redact(&location);
+                if self.connect.wants_password {
+                    // Back in the URL field without the password; the refused one is dropped.
+                    self.connect.url.clone_from(&location);
+                    self.connect.password.clear();
+                }
+                let tried = if crate::source::is_server_location(&location) {
                     format!("tried: connecting to the server at {location}")
                 } else {
                     format!("tried: opening {location} as a SQLite file, read-only")

@@ -97,7 +97,16 @@ pub fn run_trace(
     } else {
         args.id.trim().to_owned()
     };
-    let (trace, _) = crate::trace::trace(source, &correlation_id, index.as_ref(), &mut |_, _| {})?;
+    let (trace, method) =
+        crate::trace::trace(source, &correlation_id, index.as_ref(), &mut |_, _| {})?;
+    if !matches!(method, crate::trace::Method::Store { .. })
+        && let Some(hint) = source.index_hint()
+    {
+        eprintln!(
+            "note: the store has no index on the correlation id, so this trace read the whole \
+             log; `{hint}` would answer it from an index (eventscope never runs it)"
+        );
+    }
     if trace.nodes.is_empty() {
         anyhow::bail!("no event carries the correlation id {correlation_id}");
     }

@@ -12,8 +12,9 @@ pub enum AppMsg {
         generation: u64,
         /// What was opened.
         location: String,
-        /// The source, or the error text.
-        result: Result<Arc<dyn EventSource>, String>,
+        /// The source, or why not (an [`SourceError::Authentication`] makes the connect
+        /// screen ask for a password).
+        result: Result<Arc<dyn EventSource>, crate::core::source::SourceError>,
         /// For a `SQLite` file of no known layout: a mapping drafted from its schema.
         draft: Option<String>,
     },

@@ -63,7 +63,7 @@ impl AppState {
     /// Records a successfully opened store. Credentials in a URL are never kept (the
     /// password is asked for again).
     pub fn remember(&mut self, location: &str) {
-        let location = crate::source::grpc::redact_url(location);
+        let location = crate::source::redact(location);
         let location = location.as_str();
         self.recent.retain(|r| r != location);
         self.recent.insert(0, location.to_owned());

@@ -20,6 +20,6 @@ impl OpenStore {
     /// A server store (a URL), as opposed to a file.
     #[must_use]
     pub fn is_server(&self) -> bool {
-        self.location.contains("://")
+        crate::source::is_server_location(&self.location)
     }
 }

@@ -17,6 +17,9 @@ pub enum SourceError {
     /// The store could not be opened (missing, not a store, unreadable …).
     #[error("{0}")]
     Open(String),
+    /// The server wants a password, or refused the one given (the window asks for it).
+    #[error("{0}")]
+    Authentication(String),
     /// The store was opened but its layout is not recognised.
     #[error("{0}")]
     UnknownLayout(String),
@@ -158,6 +161,13 @@ pub trait EventSource: Send + Sync {
     fn correlated_events(&self, correlation_id: &str) -> SourceResult<Option<CorrelatedEvents>> {
         let _ = correlation_id;
         Ok(None)
+    }
+
+    /// The statement that would let the store answer correlation lookups from an index,
+    /// when it has none and a trace has to scan (a PostgreSQL expression index on the
+    /// correlation path): shown to the user with a copy button, never run. Cheap: no I/O.
+    fn index_hint(&self) -> Option<String> {
+        None
     }
 
     /// Checkpoints of projections / subscriptions / downstream applications.

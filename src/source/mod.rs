@@ -51,6 +51,89 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
     )?))
 }
 
+/// True when `location` names a server (a gRPC URL, a PostgreSQL URL or keyword string)
+/// rather than a file.
+#[must_use]
+pub fn is_server_location(location: &str) -> bool {
+    grpc::is_grpc_url(location) || postgres::conninfo::is_postgres_location(location)
+}
+
+/// `location` with every password removed (URL user info, `password=` parameters and
+/// keywords): what titles, errors, logs and the recent list show.
+#[must_use]
+pub fn redact(location: &str) -> String {
+    if postgres::conninfo::is_postgres_location(location) {
+        postgres::conninfo::redact(location)
+    } else {
+        grpc::redact_url(location)
+    }
+}
+
+/// `location` with `password` added, in memory only (the password the window asks for):
+/// a `password=` parameter for PostgreSQL URLs and keyword strings, the user info of other
+/// server URLs. A location that already has a password gets the new one in its place.
+///
+/// # Errors
+/// When `location` is a server URL with no user name to put the password beside.
+pub fn with_password(location: &str, password: &str) -> Result<String, String> {
+    let location = location.trim();
+    let (base, fragment) = match location.rsplit_once('#') {
+        Some((base, app)) if !app.is_empty() && !app.contains(['=', ' ', '/', '\'']) => {
+            (base, format!("#{app}"))
+        }
+        _ => (location, String::new()),
+    };
+    let lower = base.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        let base = postgres::conninfo::redact(base);
+        let separator = if base.contains('?') { '&' } else { '?' };
+        return Ok(format!(
+            "{base}{separator}password={}{fragment}",
+            percent_encode(password)
+        ));
+    }
+    if postgres::conninfo::is_postgres_location(location) {
+        let kept = postgres::conninfo::redact(base);
+        let quoted = password.replace('\\', "\\\\").replace('\'', "\\'");
+        return Ok(format!("{kept} password='{quoted}'{fragment}"));
+    }
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return Err("a password goes with a server URL, not a file".to_owned());
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((user_info, hosts)) = authority.rsplit_once('@') else {
+        return Err(format!(
+            "put the user name in the URL ({scheme}://USER@{authority}…) to go with the password"
+        ));
+    };
+    let user = user_info
+        .split_once(':')
+        .map_or(user_info, |(user, _)| user);
+    if user.is_empty() {
+        return Err(format!(
+            "put the user name in the URL ({scheme}://USER@{hosts}…) to go with the password"
+        ));
+    }
+    Ok(format!(
+        "{scheme}://{user}:{}@{hosts}{tail}{fragment}",
+        percent_encode(password)
+    ))
+}
+
+/// Percent-encodes everything but the URL's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Opens a PostgreSQL store (URL or libpq keyword string; `#App` or
 /// [`OpenOptions::application`] picks an application or schema).
 #[cfg(feature = "postgres")]
@@ -93,4 +176,56 @@ fn open_grpc(location: &str) -> SourceResult<Option<Arc<dyn EventSource>>> {
         )));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoEnv;
+
+    impl postgres::conninfo::Env for NoEnv {
+        fn var(&self, _name: &str) -> Option<String> {
+            None
+        }
+        fn home(&self) -> Option<PathBuf> {
+            None
+        }
+    }
+
+    #[test]
+    fn passwords_go_in_and_never_come_out() {
+        let url =
+            with_password("postgres://reader@db:5432/es?sslmode=require#App", "p@ss w").unwrap();
+        assert_eq!(
+            url,
+            "postgres://reader@db:5432/es?sslmode=require&password=p%40ss%20w#App"
+        );
+        let info = postgres::conninfo::parse(&url, &NoEnv).unwrap();
+        assert_eq!(info.password.as_deref(), Some("p@ss w"));
+        assert_eq!(
+            redact(&url),
+            "postgres://reader@db:5432/es?sslmode=require#App"
+        );
+        // An old password is replaced, not kept beside the new one.
+        let again = with_password("postgresql://u:old@h/d", "new").unwrap();
+        assert_eq!(again, "postgresql://u@h/d?password=new");
+        let keywords = with_password("host=h dbname=es user=u password=old", "it's").unwrap();
+        let info = postgres::conninfo::parse(&keywords, &NoEnv).unwrap();
+        assert_eq!(info.password.as_deref(), Some("it's"));
+        assert!(!redact(&keywords).contains("it"), "{}", redact(&keywords));
+        assert_eq!(
+            with_password("esdb://admin@localhost:2113?tls=false", "changeit").unwrap(),
+            "esdb://admin:changeit@localhost:2113?tls=false"
+        );
+        assert!(
+            with_password("esdb://localhost:2113", "x")
+                .unwrap_err()
+                .contains("USER@")
+        );
+        assert!(with_password("/tmp/store.db", "x").is_err());
+        assert!(is_server_location("host=h dbname=es"));
+        assert!(is_server_location("umadb://127.0.0.1:50051"));
+        assert!(!is_server_location("/tmp/store.db"));
+    }
 }

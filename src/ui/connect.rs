@@ -1,5 +1,6 @@
 //! The connect screen: recent stores, a typed path, the native file dialog, drag and drop,
-//! and a gRPC URL field.
+//! and a server URL field (KurrentDB, UmaDB, PostgreSQL) with a password field that asks
+//! when the server wants one. Passwords live in memory only, for the next connect.
 
 use egui::{RichText, Ui};
 
@@ -12,8 +13,12 @@ use crate::ui::theme::palette;
 pub struct ConnectState {
     /// Typed path.
     pub path: String,
-    /// Typed gRPC URL.
+    /// Typed server URL (gRPC or PostgreSQL) or libpq keyword string.
     pub url: String,
+    /// Typed password, added to the URL in memory when connecting; never saved.
+    pub password: String,
+    /// The last attempt was refused for its password: the password field is asked for.
+    pub wants_password: bool,
     /// The last connection error, with what was tried.
     pub error: Option<String>,
     /// What is being opened right now.
@@ -144,27 +149,74 @@ pub fn connect_ui(
     });
     ui.label(RichText::new("Or drop a file onto this window").color(colours.muted));
     ui.add_space(8.0);
-    ui.strong("Event store server (gRPC)");
-    ui.horizontal(|ui| {
-        let label = ui.label("URL");
-        let response = ui
-            .add(
-                egui::TextEdit::singleline(&mut state.url)
-                    .hint_text("kurrentdb://localhost:2113 or umadb://localhost:50051")
-                    .desired_width(360.0),
-            )
-            .labelled_by(label.id);
-        let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if (ui.button("Connect").clicked() || enter) && !state.url.trim().is_empty() {
-            commands.push(AppCommand::Open(state.url.trim().to_owned()));
+    ui.strong("Event store server");
+    let mut connect = false;
+    egui::Grid::new("connect-server")
+        .num_columns(2)
+        .spacing([8.0, 4.0])
+        .show(ui, |ui| {
+            let label = ui.label("URL");
+            let response = ui
+                .add(
+                    egui::TextEdit::singleline(&mut state.url)
+                        .hint_text(
+                            "postgres://user@host/db, kurrentdb://host:2113, umadb://host:50051",
+                        )
+                        .desired_width(420.0),
+                )
+                .labelled_by(label.id);
+            connect |= response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.end_row();
+            let label = ui.label("Password");
+            ui.horizontal(|ui| {
+                let response = ui
+                    .add(
+                        egui::TextEdit::singleline(&mut state.password)
+                            .password(true)
+                            .hint_text(if state.wants_password {
+                                "the server asks for a password"
+                            } else {
+                                "only if the server wants one"
+                            })
+                            .desired_width(260.0),
+                    )
+                    .labelled_by(label.id);
+                if state.wants_password && state.password.is_empty() && !response.has_focus() {
+                    response.request_focus();
+                }
+                connect |= response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                connect |= ui.button("Connect").clicked();
+            });
+            ui.end_row();
+        });
+    if connect && !state.url.trim().is_empty() {
+        let url = state.url.trim();
+        if state.password.is_empty() {
+            commands.push(AppCommand::Open(url.to_owned()));
+        } else {
+            match crate::source::with_password(url, &state.password) {
+                Ok(location) => commands.push(AppCommand::Open(location)),
+                Err(message) => state.error = Some(message),
+            }
         }
-    });
-    ui.label(
-        RichText::new(
-            "KurrentDB: esdb:// or kurrentdb:// connection strings (user:password@, +discover, \
-             tls=false …). UmaDB: umadb://host:port. Passwords are never saved",
+    }
+    if state.wants_password {
+        ui.label(
+            RichText::new("The server refused the connection for its password: type it above")
+                .color(colours.warning),
+        );
+    }
+    ui.add(
+        egui::Label::new(
+            RichText::new(
+                "PostgreSQL: postgres:// URLs or libpq keyword strings (host=… dbname=…), PG* \
+                 variables and ~/.pgpass apply, #App picks an application. KurrentDB: esdb:// \
+                 or kurrentdb:// connection strings (+discover, tls=false …). UmaDB: \
+                 umadb://host:port. Passwords are never saved",
+            )
+            .color(colours.muted),
         )
-        .color(colours.muted),
+        .wrap(),
     );
     ui.add_space(8.0);
     ui.strong("Recent");
@@ -174,11 +226,10 @@ pub fn connect_ui(
     for location in recent {
         if ui.link(RichText::new(location).monospace()).clicked() {
             if crate::source::grpc::is_grpc_url(location) && location.contains('@') {
-                // Saved without its password: let the user type it again.
+                // Saved without its password: let the user type it again. (PostgreSQL
+                // connects first: PGPASSWORD or ~/.pgpass may have it.)
                 state.url.clone_from(location);
-                state.error = Some(format!(
-                    "Add the password to the URL (user:password@…) and connect: {location}"
-                ));
+                state.wants_password = true;
             } else {
                 commands.push(AppCommand::Open(location.clone()));
             }

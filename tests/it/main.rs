@@ -34,6 +34,8 @@ mod mapping_gui;
 mod pg_server;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(all(feature = "gui", feature = "postgres"))]
+mod postgres_gui;
 #[cfg(feature = "postgres")]
 mod postgres_safety;
 mod readonly;

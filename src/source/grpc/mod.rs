@@ -73,6 +73,12 @@ pub fn scheme_of(location: &str) -> Option<GrpcKind> {
 /// show, log and keep in the recent-connections list.
 #[must_use]
 pub fn redact_url(location: &str) -> String {
+    // A `#App` fragment stays as it is, after the redacted rest.
+    if let Some((url, fragment)) = location.rsplit_once('#')
+        && !fragment.contains(['/', '?', '@', '='])
+    {
+        return format!("{}#{fragment}", redact_url(url));
+    }
     let Some((scheme, rest)) = location.split_once("://") else {
         return location.to_owned();
     };

@@ -135,6 +135,10 @@ impl Session {
             };
             match tokio::time::timeout(CONNECT_TIMEOUT + Duration::from_secs(5), connect).await {
                 Ok(Ok(client)) => Ok(client),
+                Ok(Err(e)) if wants_password(&e) => Err(SourceError::Authentication(format!(
+                    "cannot connect to {shown}: {}",
+                    describe(&e)
+                ))),
                 Ok(Err(e)) => Err(SourceError::Query(format!(
                     "cannot connect to {shown}: {}",
                     describe(&e)
@@ -252,6 +256,15 @@ fn session_setup(schema: Option<&str>, statement_timeout: Duration) -> String {
         ));
     }
     setup
+}
+
+/// True when the server refused the session for its password (wrong, or none given).
+fn wants_password(error: &tokio_postgres::Error) -> bool {
+    if let Some(db) = error.as_db_error() {
+        return db.code().code() == "28P01";
+    }
+    // The client's own error when the server asks for a password and there is none.
+    describe(error).contains("password missing")
 }
 
 /// A readable message for a client error (the server's message and SQLSTATE when it sent

@@ -137,6 +137,8 @@ impl PostgresSource {
             .into_iter()
             .nth(chosen)
             .ok_or_else(|| SourceError::Open("layout selection failed".to_owned()))?;
+        let mut layout = layout;
+        correlation_key_in_use(&session, &mut layout)?;
         let correlation_index = find_correlation_index(&session, &layout)?;
         Ok(Self {
             session,
@@ -265,6 +267,40 @@ fn recorded(e: &EventsSql) -> String {
     e.recorded_at
         .clone()
         .unwrap_or_else(|| "NULL::timestamptz".to_owned())
+}
+
+/// A layout that guessed `->>'correlationId'` for its metadata column (the DIY family)
+/// learns which of the usual keys the store writes, from a sample of its newest rows, so
+/// that the index it looks for (and the one it suggests) is on the key really used.
+fn correlation_key_in_use(session: &Session, layout: &mut Layout) -> SourceResult<()> {
+    const GUESS: &str = "->>'correlationId')";
+    let Some(expr) = &layout.correlation_index_expr else {
+        return Ok(());
+    };
+    let Some(column) = expr
+        .strip_prefix('(')
+        .and_then(|rest| rest.strip_suffix(GUESS))
+    else {
+        return Ok(());
+    };
+    let e = &layout.events;
+    let sql = format!(
+        "SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) \
+         WHERE EXISTS (SELECT 1 FROM (SELECT {column}::jsonb AS m FROM {} \
+         WHERE {column} IS NOT NULL ORDER BY {} DESC LIMIT 100) sample \
+         WHERE jsonb_exists(sample.m, keys.k)) ORDER BY n LIMIT 1",
+        e.from, e.position
+    );
+    let keys: Vec<String> = crate::core::metadata::CORRELATION_KEYS
+        .iter()
+        .map(|k| (*k).to_owned())
+        .collect();
+    let rows = session.query(&sql, &[&keys])?;
+    if let Some(row) = rows.first() {
+        let key: String = row.get(0);
+        layout.correlation_index_expr = Some(format!("({column}->>'{key}')"));
+    }
+    Ok(())
 }
 
 fn find_correlation_index(session: &Session, layout: &Layout) -> SourceResult<Option<String>> {
@@ -810,18 +846,38 @@ impl EventSource for PostgresSource {
             return Ok(None);
         };
         let e = &self.layout.events;
+        // Pages by position until a short page: a correlation can span more than a page.
         let sql = format!(
-            "SELECT {} FROM {} WHERE {expr} = $1 ORDER BY {} LIMIT {MAX_PAGE}",
+            "SELECT {} FROM {} WHERE {expr} = $1 AND {} > $2 ORDER BY {} LIMIT {MAX_PAGE}",
             self.select(),
             e.from,
+            e.position,
             e.position
         );
-        let mut params = Params::default();
-        params.push(correlation_id.to_owned());
+        let mut events: Vec<Event> = Vec::new();
+        loop {
+            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+                return Err(SourceError::Cancelled);
+            }
+            let mut params = Params::default();
+            params.push(correlation_id.to_owned());
+            let after = events.last().map_or(0, |e| e.global_position);
+            params.push(i64::try_from(after).unwrap_or(i64::MAX));
+            let page = self.events(&sql, &params)?;
+            let full = page.len() as u64 >= MAX_PAGE;
+            events.extend(page);
+            if !full {
+                break;
+            }
+        }
         Ok(Some(CorrelatedEvents {
             origin: format!("the store's index {index}"),
-            events: self.events(&sql, &params)?,
+            events,
         }))
+    }
+
+    fn index_hint(&self) -> Option<String> {
+        Self::index_hint(self)
     }
 
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {

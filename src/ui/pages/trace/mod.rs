@@ -148,6 +148,7 @@ impl TracePage {
                             )
                         });
                         self.view.method = Some(method);
+                        self.view.index_hint = ctx.source().and_then(|s| s.index_hint());
                         self.view.selected = None;
                         self.view.trace = Some(trace);
                     }

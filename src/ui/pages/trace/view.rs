@@ -76,6 +76,8 @@ pub struct TraceState {
     pub trace: Option<Arc<Trace>>,
     /// How it was found.
     pub method: Option<Method>,
+    /// The index the store could have answered it from (a statement for the user to run).
+    pub index_hint: Option<String>,
     /// What is running (label), while a trace or lookup runs.
     pub pending: Option<String>,
     /// Not found / errors / cancelled.
@@ -290,6 +292,11 @@ fn summary_ui(ui: &mut egui::Ui, state: &TraceState, trace: &Trace) {
             None => String::new(),
         };
         ui.label(RichText::new(how).color(colours.muted));
+        if let (Some(hint), Some(Method::Scan | Method::Index { .. })) =
+            (&state.index_hint, &state.method)
+        {
+            index_hint_ui(ui, hint);
+        }
         if let Some(event_id) = &state.found_by_event {
             ui.label(
                 RichText::new(format!("(correlation of event {})", short_id(event_id, 13)))
@@ -302,6 +309,21 @@ fn summary_ui(ui: &mut egui::Ui, state: &TraceState, trace: &Trace) {
             .monospace()
             .color(colours.muted),
     );
+}
+
+/// The store's missing index: the statement that would answer traces from it, to copy
+/// (eventscope never runs it: it writes nothing to the store).
+fn index_hint_ui(ui: &mut egui::Ui, hint: &str) {
+    let colours = palette(ui);
+    ui.label(RichText::new("faster with").color(colours.warning))
+        .on_hover_text(
+            "The store has no index on the correlation id, so traces read the whole log. \
+             This statement would create one; eventscope never runs it.",
+        );
+    ui.label(RichText::new(hint).monospace());
+    if ui.small_button("Copy").clicked() {
+        ui.ctx().copy_text(hint.to_owned());
+    }
 }
 
 /// The badges of a node: root kind, out of order, gap before it.
