@@ -80,6 +80,7 @@ impl EventscopeApp {
         self.connect.opening = None;
         match result {
             Ok(source) => {
+                let reopen = location.clone();
                 // From here on the location is shown, kept and hashed: never with a password.
                 let location = crate::source::redact(&location);
                 self.state.remember(&location);
@@ -97,6 +98,7 @@ impl EventscopeApp {
                     source,
                     info: None,
                     head: 0,
+                    reopen,
                 });
                 self.reset_views(&location);
             }
@@ -104,9 +106,11 @@ impl EventscopeApp {
                 self.connect.wants_password =
                     matches!(error, crate::core::source::SourceError::Authentication(_));
                 let location = crate::source::redact(&location);
-                if self.connect.wants_password {
-                    // Back in the URL field without the password; the refused one is dropped.
+                if crate::source::is_server_location(&location) {
+                    // Back in the URL field without its password, to fix or retry.
                     self.connect.url.clone_from(&location);
+                }
+                if self.connect.wants_password {
                     self.connect.password.clear();
                 }
                 let tried = if crate::source::is_server_location(&location) {

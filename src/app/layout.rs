@@ -94,6 +94,21 @@ impl EventscopeApp {
                             )
                         ));
                         ui.label(format!("· {} layout", info.layout));
+                        if !info.others.is_empty() {
+                            ui.menu_button(format!("{} more here", info.others.len()), |ui| {
+                                ui.label(
+                                    egui::RichText::new("Also in this store:")
+                                        .color(crate::ui::theme::palette(ui).muted),
+                                );
+                                for other in &info.others {
+                                    if ui.button(other).clicked() {
+                                        commands.push(AppCommand::Open(store.location_of(other)));
+                                    }
+                                }
+                            })
+                            .response
+                            .on_hover_text("Other applications or schemas with a store here");
+                        }
                     }
                 }
             });

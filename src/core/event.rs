@@ -692,6 +692,10 @@ pub struct StoreInfo {
     pub snapshot_count: u64,
     /// Names of the checkpoints the store keeps.
     pub checkpoint_names: Vec<String>,
+    /// The other applications or schemas with a store in the same file or database, each
+    /// opened with `location#name` (empty for most stores).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<String>,
 }
 
 #[cfg(test)]

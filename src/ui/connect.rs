@@ -1,5 +1,5 @@
 //! The connect screen: recent stores, a typed path, the native file dialog, drag and drop,
-//! and a server URL field (KurrentDB, UmaDB, PostgreSQL) with a password field that asks
+//! and a server URL field (`KurrentDB`, `UmaDB`, `PostgreSQL`) with a password field that asks
 //! when the server wants one. Passwords live in memory only, for the next connect.
 
 use egui::{RichText, Ui};
@@ -13,7 +13,7 @@ use crate::ui::theme::palette;
 pub struct ConnectState {
     /// Typed path.
     pub path: String,
-    /// Typed server URL (gRPC or PostgreSQL) or libpq keyword string.
+    /// Typed server URL (gRPC or `PostgreSQL`) or libpq keyword string.
     pub url: String,
     /// Typed password, added to the URL in memory when connecting; never saved.
     pub password: String,
@@ -162,7 +162,7 @@ pub fn connect_ui(
                         .hint_text(
                             "postgres://user@host/db, kurrentdb://host:2113, umadb://host:50051",
                         )
-                        .desired_width(420.0),
+                        .desired_width(480.0),
                 )
                 .labelled_by(label.id);
             connect |= response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));

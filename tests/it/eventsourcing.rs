@@ -244,6 +244,8 @@ fn eventsourcing_sqlalchemy_matches_library() {
         info.layout_detail
     );
     check_application(source.as_ref(), &expected["applications"]["BankApp"]);
+    // The file's other application is offered (the window's "1 more here").
+    assert_eq!(info.others, ["compliance"]);
     // The downstream's tracking table in the same file is this application's checkpoint.
     let checkpoints = source.checkpoints().unwrap();
     let tracking = &expected["tracking"][0];

@@ -111,6 +111,25 @@ fn connect_by_url_and_time_travel_an_eventsourcing_aggregate() {
     // Handlers named by stored topic and by displayed name both matched: no warning.
     let warnings = &h.state().replay.view.time_travel.warnings;
     assert!(warnings.is_empty(), "{warnings:?}");
+
+    // The window offers the database's other application, and opens it.
+    h.get_by_label("1 more here").click();
+    h.run_steps(2);
+    h.get_by_label("compliance").click();
+    wait_until(&mut h, "the other application", |h| {
+        h.state()
+            .store
+            .as_ref()
+            .and_then(|s| s.info.as_ref())
+            .is_some_and(|i| i.layout_detail.contains("application compliance"))
+    });
+    let info = h.state().store.as_ref().unwrap().info.clone().unwrap();
+    let compliance = &want["applications"]["Compliance"];
+    assert_eq!(
+        info.event_count,
+        Some(compliance["total_event_count"].as_u64().unwrap())
+    );
+    assert_eq!(info.others, ["bankapp"]);
 }
 
 #[test]

@@ -600,6 +600,7 @@ impl EventSource for KurrentSource {
             head_position: head,
             snapshot_count: 0,
             checkpoint_names,
+            others: Vec::new(),
         })
     }
 

@@ -583,6 +583,7 @@ impl EventSource for UmaDbSource {
             head_position: index.indexed_to,
             snapshot_count: 0,
             checkpoint_names: self.tracking_sources(&index),
+            others: Vec::new(),
         })
     }
 

@@ -500,6 +500,7 @@ impl EventSource for PostgresSource {
             head_position: first(1, 1),
             snapshot_count: first(2, 0),
             checkpoint_names: self.checkpoints()?.into_iter().map(|c| c.name).collect(),
+            others: self.others.clone(),
         })
     }
 

@@ -371,6 +371,21 @@ fn eventsourcing_layout(schema: &Schema) -> Layout {
 }
 
 /// Application table prefixes of an `eventsourcing-sqlalchemy` file, sorted.
+/// The `eventsourcing-sqlalchemy` applications in the file other than the one `layout`
+/// reads.
+pub(super) fn other_applications(schema: &Schema, layout: &Layout) -> Vec<String> {
+    if layout.name != "eventsourcing-sqlalchemy" {
+        return Vec::new();
+    }
+    sqlalchemy_applications(schema)
+        .into_iter()
+        .filter(|app| {
+            let this = format!("application {app}");
+            layout.detail != this && !layout.detail.starts_with(&format!("{this} ("))
+        })
+        .collect()
+}
+
 fn sqlalchemy_applications(schema: &Schema) -> Vec<String> {
     let mut apps: Vec<String> = schema
         .tables

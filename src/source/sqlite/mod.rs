@@ -50,6 +50,8 @@ pub struct SqliteSource {
     /// Ordinal stores: the last numbered event of each stream seen in a log page,
     /// `(position, version)`, so the next page counts from there (see `ordinal.rs`).
     ordinals: Mutex<std::collections::HashMap<String, (u64, u64)>>,
+    /// The other `eventsourcing-sqlalchemy` applications in the same file.
+    others: Vec<String>,
 }
 
 impl std::fmt::Debug for SqliteSource {
@@ -98,6 +100,11 @@ impl SqliteSource {
         if options.mapping.is_none() {
             family::sample_schema_version(&conn, &mut layout);
         }
+        let others = if options.mapping.is_none() {
+            layout::other_applications(&schema, &layout)
+        } else {
+            Vec::new()
+        };
         let sql = Sql::new(&layout);
         // Validate the generated SQL now, so a bad mapping fails at open, not later.
         conn.prepare(&sql.head)
@@ -113,6 +120,7 @@ impl SqliteSource {
             sql,
             pool: Mutex::new(vec![(mode, conn)]),
             ordinals: Mutex::default(),
+            others,
         })
     }
 
@@ -217,6 +225,7 @@ impl EventSource for SqliteSource {
             head_position: head,
             snapshot_count: u64::try_from(snapshot_count).unwrap_or(0),
             checkpoint_names,
+            others: self.others.clone(),
         })
     }
 
