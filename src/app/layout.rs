@@ -112,14 +112,21 @@ impl EventscopeApp {
                     }
                 }
             });
-            if let Some(info) = self.store.as_ref().and_then(|s| s.info.as_ref())
-                && !info.layout_detail.is_empty()
-            {
+            if let Some(store) = &self.store {
                 // What was detected, from which columns (for the guide's stores: no version
                 // column, naive times read as UTC), on a line of its own so nothing is cut.
+                // The line is there from the first frame (the tabs below do not jump when
+                // the summary arrives).
+                let text = match &store.info {
+                    Some(info) if !info.layout_detail.is_empty() => {
+                        format!("Detected: {}", info.layout_detail)
+                    }
+                    Some(_) => String::new(),
+                    None => "Reading the store's summary…".to_owned(),
+                };
                 ui.add(
                     egui::Label::new(
-                        egui::RichText::new(format!("Detected: {}", info.layout_detail))
+                        egui::RichText::new(text)
                             .small()
                             .color(crate::ui::theme::palette(ui).muted),
                     )

@@ -186,7 +186,9 @@ fn a_trace_that_scans_shows_the_index_that_would_answer_it() {
     let mut h = harness(Startup::Connect);
     h.state_mut().trace.index_dir = Some(tempfile::tempdir().unwrap().keep());
     connect(&mut h, &url, None);
-    wait_until(&mut h, "the store", |h| h.state().store.is_some());
+    wait_until(&mut h, "the store", |h| {
+        h.state().store.as_ref().is_some_and(|s| s.info.is_some())
+    });
     h.get_by_label("Trace").click();
     wait_until(&mut h, "the trace page", |h| has_label(h, "Id"));
     h.get_by_label("Id").focus();
@@ -211,7 +213,9 @@ fn a_trace_that_scans_shows_the_index_that_would_answer_it() {
     let mut h = harness(Startup::Connect);
     h.state_mut().trace.index_dir = Some(tempfile::tempdir().unwrap().keep());
     connect(&mut h, &server.fixture("diy"), None);
-    wait_until(&mut h, "the store", |h| h.state().store.is_some());
+    wait_until(&mut h, "the store", |h| {
+        h.state().store.as_ref().is_some_and(|s| s.info.is_some())
+    });
     let correlation = expected("diy")["public"]["correlations"]
         .as_object()
         .unwrap()

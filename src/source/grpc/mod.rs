@@ -91,6 +91,11 @@ pub fn redact_url(location: &str) -> String {
     };
     match user_info.split_once(':') {
         Some((user, _password)) if !user.is_empty() => format!("{scheme}://{user}@{hosts}{tail}"),
+        // A bare user info is a secret for UmaDB (its API key), a user name elsewhere: so
+        // redacting twice gives the same URL.
+        None if !user_info.is_empty() && scheme_of(location) != Some(GrpcKind::UmaDb) => {
+            format!("{scheme}://{user_info}@{hosts}{tail}")
+        }
         _ => format!("{scheme}://{hosts}{tail}"),
     }
 }
@@ -210,5 +215,14 @@ mod tests {
             "umadb://127.0.0.1:1?streams=all"
         );
         assert_eq!(redact_url("esdb://localhost:2113"), "esdb://localhost:2113");
+        // Redacting twice changes nothing (the app redacts, then the recent list does).
+        for url in [
+            "esdb://admin:changeit@localhost:2113?tls=false",
+            "umadb://secretkey@127.0.0.1:50051",
+            "postgres://reader:pw@db/es?password=x#App",
+        ] {
+            let once = redact_url(url);
+            assert_eq!(redact_url(&once), once, "{url}");
+        }
     }
 }

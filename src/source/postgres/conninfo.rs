@@ -106,14 +106,7 @@ fn strip_fragment(location: &str) -> (&str, Option<String>) {
 pub fn redact(location: &str) -> String {
     let lower = location.trim_start().to_ascii_lowercase();
     if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-        let redacted = crate::source::grpc::redact_url(location);
-        // A bare user info is the user name here (not a secret, as an UmaDB key is).
-        return match url_user(location) {
-            Some(user) if !redacted.contains('@') => {
-                redacted.replacen("://", &format!("://{user}@"), 1)
-            }
-            _ => redacted,
-        };
+        return crate::source::grpc::redact_url(location);
     }
     match parse_keywords(location) {
         Ok(pairs) => pairs
@@ -124,17 +117,6 @@ pub fn redact(location: &str) -> String {
             .join(" "),
         Err(_) => "(unreadable connection string)".to_owned(),
     }
-}
-
-/// The user name of a URL's user info (without its password), when there is one.
-fn url_user(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let user_info = authority.rsplit_once('@')?.0;
-    let user = user_info
-        .split_once(':')
-        .map_or(user_info, |(user, _)| user);
-    (!user.is_empty()).then_some(user)
 }
 
 fn quote_value(value: &str) -> String {
