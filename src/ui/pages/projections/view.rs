@@ -244,6 +244,21 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
         return;
     }
     let table_height = (state.summaries.len() as f32 + 1.5) * ROW_HEIGHT;
+    // Names as wide as the longest one (Message DB's position streams are long), within
+    // reason: the numbers beside them stay on screen.
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let name_width = state
+        .summaries
+        .iter()
+        .map(|s| {
+            ui.painter()
+                .layout_no_wrap(s.name.clone(), font.clone(), colours.muted)
+                .size()
+                .x
+        })
+        .fold(200.0_f32, f32::max)
+        .min(420.0)
+        + 12.0;
     ui.allocate_ui(
         egui::vec2(
             ui.available_width(),
@@ -255,7 +270,7 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                 .striped(true)
                 .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
                 .column(
-                    Column::initial(200.0)
+                    Column::initial(name_width)
                         .at_least(120.0)
                         .clip(true)
                         .resizable(true),
