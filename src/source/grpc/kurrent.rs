@@ -904,6 +904,7 @@ impl EventSource for KurrentSource {
                             position,
                             updated_at: None,
                             upstream: None,
+                            category: None,
                         });
                     }
                 }
@@ -940,6 +941,7 @@ impl EventSource for KurrentSource {
                 position,
                 updated_at: None,
                 upstream: None,
+                category: None,
             });
         }
         Ok(checkpoints)
