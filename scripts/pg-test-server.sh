@@ -20,7 +20,11 @@
 #                                           TLS, and pg_hba accepts TCP only over TLS
 #                                           (hostssl), so sslmode=disable is refused
 #   scripts/pg-test-server.sh stop [DIR]    stop it (fast shutdown) and delete DIR
-#                                           (KEEP=1 keeps the directory)
+#                                           (KEEP=1 keeps the directory; `start DIR` then
+#                                           starts it again, on the same port when free)
+#   scripts/pg-test-server.sh restart [DIR] fast shutdown and start again, same port and
+#                                           settings (sessions are ended, as on a real
+#                                           server restart)
 #   scripts/pg-test-server.sh status [DIR]  print the assignments again if it is running
 #
 # Without DIR, stop/status use the last cluster started (recorded in
@@ -141,7 +145,12 @@ start() {
   fi
   # Another process may take the port between the check and the bind: retry a few times.
   for attempt in 1 2 3 4 5; do
-    port=$(free_port)
+    # A cluster started before (stopped with KEEP=1) comes back on its port when it is free.
+    if [ "$attempt" -eq 1 ] && [ -f "$dir/port" ] && port_is_free "$(cat "$dir/port")"; then
+      port=$(cat "$dir/port")
+    else
+      port=$(free_port)
+    fi
     if as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 -l "$dir/server.log" \
          -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off $ssl_opts ${PGTEST_OPTS:-}" \
          start >"$dir/pg_ctl.log" 2>&1; then
@@ -165,6 +174,16 @@ stop() {
   echo "pg-test-server.sh: stopped $dir" >&2
 }
 
+restart() {
+  local dir bin
+  dir=$(resolve_dir "${1:-}")
+  bin=$(bindir)
+  # pg_ctl restart reuses the options the server was started with (postmaster.opts).
+  as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 -m fast -l "$dir/server.log" restart \
+    >>"$dir/pg_ctl.log" 2>&1 || { tail -n 20 "$dir/server.log" >&2; die "restart failed"; }
+  print_env "$dir"
+}
+
 status() {
   local dir bin
   dir=$(resolve_dir "${1:-}")
@@ -176,6 +195,7 @@ status() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   stop) shift; stop "$@" ;;
+  restart) shift; restart "$@" ;;
   status) shift; status "$@" ;;
-  *) echo "usage: $0 start [--tls|--tls-only] [DIR] | stop [DIR] | status [DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--tls|--tls-only] [DIR] | stop [DIR] | restart [DIR] | status [DIR]" >&2; exit 2 ;;
 esac

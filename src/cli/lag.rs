@@ -38,11 +38,17 @@ pub(super) fn run_lag(
     let params = LagParams::default();
     let mut series: std::collections::BTreeMap<String, Vec<LagSample>> =
         std::collections::BTreeMap::new();
+    let mut categories: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
     loop {
-        let samples = crate::source::lag::sample_lag(source.as_ref(), &attached, Utc::now())?;
-        for (name, sample) in samples {
-            let kept = series.entry(name).or_default();
-            kept.push(sample);
+        let samples =
+            crate::source::lag::sample_lag_scoped(source.as_ref(), &attached, Utc::now())?;
+        for sampled in samples {
+            if let Some(category) = sampled.category {
+                categories.insert(sampled.name.clone(), category);
+            }
+            let kept = series.entry(sampled.name).or_default();
+            kept.push(sampled.sample);
             // Bounded: only the trend window's worth matters.
             if kept.len() > 3_600 {
                 kept.remove(0);
@@ -50,7 +56,11 @@ pub(super) fn run_lag(
         }
         let summaries: Vec<LagSummary> = series
             .iter()
-            .filter_map(|(name, samples)| LagSummary::from_samples(name, samples, &params))
+            .filter_map(|(name, samples)| {
+                let mut summary = LagSummary::from_samples(name, samples, &params)?;
+                summary.category = categories.get(name).cloned();
+                Some(summary)
+            })
             .collect();
         if args.json {
             for summary in &summaries {

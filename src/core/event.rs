@@ -658,6 +658,10 @@ pub struct Checkpoint {
     /// The log this checkpoint refers to, when it is not this store's own log
     /// (e.g. the upstream application of an `eventsourcing` tracking table).
     pub upstream: Option<String>,
+    /// The category this checkpoint follows, when it reads one category only (a Message DB
+    /// consumer's `account:position-…` stream follows `account`): its lag counts only the
+    /// events of that category. `None`: it follows the whole log.
+    pub category: Option<String>,
 }
 
 /// One past checkpoint position, from a store that keeps checkpoint history.

@@ -76,7 +76,8 @@ pub struct LagSample {
     pub position: u64,
     /// The store's head (highest global position).
     pub head: u64,
-    /// Events behind: `head − position`, saturating.
+    /// Events behind: `head − position`, saturating (for a checkpoint of one category,
+    /// that category's events after the position: [`LagSample::compute_scoped`]).
     pub lag_events: u64,
     /// Seconds behind: age of the oldest unprocessed event (0 when caught up; NaN when the
     /// store records no times, so nobody can tell).
@@ -119,6 +120,36 @@ impl LagSample {
             behind_head_seconds: behind_head(
                 position,
                 head,
+                first_unprocessed_recorded_at,
+                head_recorded_at,
+            ),
+        }
+    }
+
+    /// A sample of a checkpoint that follows one category: `head` is that category's head
+    /// and `lag_events` the number of its events after `position` (given, not `head −
+    /// position`: the category's events are spread through the log). Seconds as in
+    /// [`LagSample::compute_with_head`], 0 when nothing of the category is waiting.
+    #[must_use]
+    pub fn compute_scoped(
+        at: DateTime<Utc>,
+        position: u64,
+        head: u64,
+        lag_events: u64,
+        first_unprocessed_recorded_at: Option<DateTime<Utc>>,
+        head_recorded_at: Option<DateTime<Utc>>,
+    ) -> Self {
+        // Seconds as for a checkpoint one event behind (0 when nothing is waiting).
+        let one_behind = (0, u64::from(lag_events > 0));
+        Self {
+            at,
+            position,
+            head,
+            lag_events,
+            lag_seconds: lag_now(one_behind.0, one_behind.1, first_unprocessed_recorded_at, at).1,
+            behind_head_seconds: behind_head(
+                one_behind.0,
+                one_behind.1,
                 first_unprocessed_recorded_at,
                 head_recorded_at,
             ),
@@ -440,14 +471,17 @@ impl Default for LagParams {
 
 /// Everything the lag table and `eventscope lag --json` show about one projection.
 ///
-/// Serialises as `{name, position, head, lag_events, lag_seconds, behind_head_seconds,
-/// status, rate, head_rate, trend, stalled, eta_seconds}` (in that order; `lag_seconds`
-/// and `behind_head_seconds` are `null` when unknown; `rate`, `head_rate` and
-/// `eta_seconds` may be `null`).
+/// Serialises as `{name, category, position, head, lag_events, lag_seconds,
+/// behind_head_seconds, status, rate, head_rate, trend, stalled, eta_seconds}` (in that
+/// order; `category` is `null` for a checkpoint of the whole log, and then `head` is the
+/// store's head, else that category's; `lag_seconds` and `behind_head_seconds` are `null`
+/// when unknown; `rate`, `head_rate` and `eta_seconds` may be `null`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LagSummary {
     /// Projection name.
     pub name: String,
+    /// The category it follows, when it follows one (see `core::Checkpoint::category`).
+    pub category: Option<String>,
     /// Checkpoint position of the newest sample.
     pub position: u64,
     /// Head of the newest sample.
@@ -498,6 +532,7 @@ impl LagSummary {
         let stalled = stalled(samples, params.stall_after);
         Some(Self {
             name: name.to_owned(),
+            category: None,
             position: last.position,
             head: last.head,
             lag_events: last.lag_events,

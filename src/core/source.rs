@@ -46,6 +46,20 @@ pub struct CorrelatedEvents {
     pub events: Vec<Event>,
 }
 
+/// What a checkpoint that follows one category is behind by (see
+/// [`EventSource::category_lag`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CategoryLag {
+    /// The category's head: the highest global position of its events (0 when it has none).
+    pub head: u64,
+    /// Events of the category after the checkpoint's position.
+    pub behind: u64,
+    /// When the first of those was recorded (`None` when caught up or not recorded).
+    pub first_unprocessed_at: Option<DateTime<Utc>>,
+    /// When the category's head event was recorded.
+    pub head_at: Option<DateTime<Utc>>,
+}
+
 /// Result alias for sources.
 pub type SourceResult<T> = Result<T, SourceError>;
 
@@ -175,6 +189,19 @@ pub trait EventSource: Send + Sync {
     /// # Errors
     /// When the store cannot be read.
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>>;
+
+    /// The lag of a checkpoint that follows only `category` and has processed up to global
+    /// `position`: that category's head and how many of its events come after `position`
+    /// (Message DB consumers read one category; the rest of the log is not their work).
+    /// `Ok(None)` when the source cannot count by category (the default): the caller then
+    /// measures against the whole log.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn category_lag(&self, category: &str, position: u64) -> SourceResult<Option<CategoryLag>> {
+        let _ = (category, position);
+        Ok(None)
+    }
 
     /// Past checkpoint positions recorded at or after `since`: the newest `limit` of them,
     /// returned oldest first (stores that keep checkpoint history; empty otherwise).

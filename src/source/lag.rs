@@ -60,6 +60,35 @@ pub fn sample_lag(
     attached: &[Arc<dyn EventSource>],
     now: DateTime<Utc>,
 ) -> SourceResult<Vec<(String, LagSample)>> {
+    Ok(sample_lag_scoped(source, attached, now)?
+        .into_iter()
+        .map(|sampled| (sampled.name, sampled.sample))
+        .collect())
+}
+
+/// A lag sample of one checkpoint, with the category it follows.
+#[derive(Clone, Debug)]
+pub struct ScopedSample {
+    /// The checkpoint's name.
+    pub name: String,
+    /// The category it follows (`None`: the whole log).
+    pub category: Option<String>,
+    /// Its lag.
+    pub sample: LagSample,
+}
+
+/// As [`sample_lag`], keeping each checkpoint's category. A checkpoint that follows one
+/// category (a Message DB consumer) is measured against that category where the source
+/// can count by category ([`EventSource::category_lag`]): its head is the category's head
+/// and its lag the category's events after its position.
+///
+/// # Errors
+/// When a store cannot be read.
+pub fn sample_lag_scoped(
+    source: &dyn EventSource,
+    attached: &[Arc<dyn EventSource>],
+    now: DateTime<Utc>,
+) -> SourceResult<Vec<ScopedSample>> {
     let head = source.head()?;
     let mut checkpoints = source.checkpoints()?;
     for store in attached {
@@ -67,29 +96,49 @@ pub fn sample_lag(
     }
     let mut first_unprocessed = HashMap::new();
     let mut samples = Vec::with_capacity(checkpoints.len());
-    // Read once, and only when some checkpoint is behind.
-    let head_at = if checkpoints.iter().any(|c| c.position < head) {
-        head_recorded_at(source)?
-    } else {
-        None
-    };
+    let mut head_at = None;
     for checkpoint in checkpoints {
-        let recorded_at = if checkpoint.position < head {
-            match first_unprocessed.get(&checkpoint.position) {
+        let scoped = match &checkpoint.category {
+            Some(category) => source.category_lag(category, checkpoint.position)?,
+            None => None,
+        };
+        let sample = if let Some(lag) = scoped {
+            LagSample::compute_scoped(
+                now,
+                checkpoint.position,
+                lag.head,
+                lag.behind,
+                lag.first_unprocessed_at,
+                lag.head_at,
+            )
+        } else if checkpoint.position < head {
+            let recorded_at = match first_unprocessed.get(&checkpoint.position) {
                 Some(at) => *at,
                 None => {
                     let at = oldest_unprocessed_at(source, checkpoint.position, now)?;
                     first_unprocessed.insert(checkpoint.position, at);
                     at
                 }
+            };
+            // Read once, and only when some checkpoint is behind.
+            if head_at.is_none() {
+                head_at = Some(head_recorded_at(source)?);
             }
+            LagSample::compute_with_head(
+                now,
+                checkpoint.position,
+                head,
+                recorded_at,
+                head_at.flatten(),
+            )
         } else {
-            None
+            LagSample::compute_with_head(now, checkpoint.position, head, None, None)
         };
-        samples.push((
-            checkpoint.name,
-            LagSample::compute_with_head(now, checkpoint.position, head, recorded_at, head_at),
-        ));
+        samples.push(ScopedSample {
+            name: checkpoint.name,
+            category: checkpoint.category,
+            sample,
+        });
     }
     Ok(samples)
 }

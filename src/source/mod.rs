@@ -6,6 +6,8 @@
 pub mod grpc;
 pub mod lag;
 pub mod postgres;
+#[cfg(any(feature = "grpc", feature = "postgres"))]
+mod runtime;
 pub mod sqlite;
 pub mod worker;
 

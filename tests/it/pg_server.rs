@@ -82,6 +82,72 @@ pub fn tls_server_or_skip(test: &str) -> Option<&'static PgServer> {
         .as_ref()
 }
 
+/// A cluster of the test's own (for restarting it without disturbing other tests),
+/// stopped and deleted when dropped.
+pub fn private_server_or_skip(test: &str) -> Option<PrivateServer> {
+    installed(test)?;
+    Some(PrivateServer(start(&[], "")))
+}
+
+/// A cluster owned by one test: [`PgServer`] plus restart / stop / start.
+pub struct PrivateServer(PgServer);
+
+impl std::ops::Deref for PrivateServer {
+    type Target = PgServer;
+    fn deref(&self) -> &PgServer {
+        &self.0
+    }
+}
+
+impl PrivateServer {
+    fn script(&self, args: &[&str], keep: bool) {
+        let output = Command::new(repo().join("scripts/pg-test-server.sh"))
+            .args(args)
+            .arg(&self.dir)
+            .env("TMPDIR", &self.dir)
+            .env("KEEP", if keep { "1" } else { "0" })
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "pg-test-server.sh {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// `pg_ctl restart -m fast`: every session ended, the server back on its port.
+    pub fn restart(&self) {
+        self.script(&["restart"], true);
+    }
+
+    /// Stops the server (fast shutdown), keeping its data.
+    pub fn stop(&self) {
+        self.script(&["stop"], true);
+    }
+
+    /// Starts the stopped server again on its port.
+    pub fn start_again(&self) {
+        self.script(&["start"], true);
+        let port: u16 = std::fs::read_to_string(self.dir.join("port"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(port, self.port, "the server came back on another port");
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        Command::new(repo().join("scripts/pg-test-server.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .env("TMPDIR", &self.dir)
+            .output()
+            .ok();
+    }
+}
+
 fn installed(test: &str) -> Option<()> {
     if bindir().is_some() {
         return Some(());

@@ -400,7 +400,44 @@ fn messagedb_categories_positions_causation() {
             .find(|c| c.name == name)
             .unwrap_or_else(|| panic!("{name}"));
         assert_eq!(got.position, u(&want["position"]));
+        assert_eq!(got.category.as_deref(), want["category"].as_str(), "{name}");
     }
+    // Lag per consumer counts only the messages of its own category, against that
+    // category's head (consumerB: 18 behind, not 132 − 58).
+    let samples = eventscope::source::lag::sample_lag(store.as_ref(), &[], chrono::Utc::now())
+        .unwrap();
+    assert_eq!(samples.len(), want_cps.len());
+    for want in want_cps {
+        let name = want["position_stream"].as_str().unwrap();
+        let (_, sample) = samples
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(sample.position, u(&want["position"]), "{name}");
+        assert_eq!(sample.head, u(&want["category_head"]), "{name}");
+        assert_eq!(sample.lag_events, u(&want["lag_messages"]), "{name}");
+        if sample.lag_events == 0 {
+            assert!(sample.lag_seconds.abs() < 1e-9, "{name}");
+        } else {
+            assert!(sample.lag_seconds > 0.0, "{name}: {}", sample.lag_seconds);
+        }
+    }
+    // `eventscope lag --json` says the same, with the category.
+    let out = crate::common::stdout_of(&crate::common::eventscope(&["lag", &url, "--json"]));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), want_cps.len(), "{out}");
+    let b = lines
+        .iter()
+        .find(|l| l["name"] == "account:position-consumerB")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(b["category"], "account", "{b}");
+    assert_eq!(b["position"], 58, "{b}");
+    assert_eq!(b["head"], 102, "{b}");
+    assert_eq!(b["lag_events"], 18, "{b}");
+    assert_ne!(b["status"], "caught up", "{b}");
 }
 
 #[test]

@@ -329,3 +329,122 @@ fn statement_timeout_and_killed_backend_recover() {
     assert!(cancelled.is_err());
     assert_eq!(store.head().unwrap(), 248);
 }
+
+/// Waits (bounded) until `sql` printed by psql in `database` says `t`.
+fn wait_for(server: &crate::pg_server::PgServer, database: &str, sql: &str) {
+    let started = Instant::now();
+    while server.psql(database, sql).trim() != "t" {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never true: {sql}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A read of `store` on another thread, its result awaited for at most a minute (a hang
+/// fails the test instead of stalling it).
+fn read_log_on_thread(
+    store: &std::sync::Arc<eventscope::source::postgres::PostgresSource>,
+) -> std::sync::mpsc::Receiver<Result<usize, String>> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let store = store.clone();
+    std::thread::Builder::new()
+        .name("pg-scan".to_owned())
+        .spawn(move || {
+            let result = store
+                .read_log(&LogQuery {
+                    limit: 5000,
+                    ..LogQuery::default()
+                })
+                .map(|events| events.len())
+                .map_err(|e| e.to_string());
+            sender.send(result).ok();
+        })
+        .unwrap();
+    receiver
+}
+
+#[test]
+fn server_restarted_mid_scan_then_answers_again() {
+    let Some(server) =
+        crate::pg_server::private_server_or_skip("server_restarted_mid_scan_then_answers_again")
+    else {
+        return;
+    };
+    let database = "es_restart";
+    server.restore(
+        database,
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/postgres/diy/diy.sql"),
+    );
+    let info = eventscope::source::postgres::conninfo::parse(
+        &server.url(database),
+        &eventscope::source::postgres::conninfo::ProcessEnv,
+    )
+    .unwrap();
+    let store = std::sync::Arc::new(
+        eventscope::source::postgres::PostgresSource::open_info(info, Duration::from_secs(30))
+            .unwrap(),
+    );
+    let events = store.head().unwrap();
+    assert_eq!(events, 248);
+    // A scan in flight: it waits on a lock someone else holds, so it is surely running on
+    // the server when the server goes down.
+    let mut locker = server
+        .psql_command(database)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = locker.stdin.take().unwrap();
+    writeln!(
+        input,
+        "BEGIN; LOCK TABLE events IN ACCESS EXCLUSIVE MODE; SELECT 'locked';"
+    )
+    .unwrap();
+    input.flush().unwrap();
+    let mut stdout = locker.stdout.take().unwrap();
+    let mut buf = [0_u8; 7];
+    std::io::Read::read_exact(&mut stdout, &mut buf).unwrap();
+    let scan = read_log_on_thread(&store);
+    wait_for(
+        &server,
+        database,
+        "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'eventscope' \
+         AND wait_event_type = 'Lock'",
+    );
+    server.restart();
+    let result = scan
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the scan in flight hung after the restart");
+    let err = result.expect_err("the scan in flight survived the restart");
+    assert!(
+        err.contains("the server ended the session") || err.contains("connection"),
+        "not a clear error: {err}"
+    );
+    drop(input);
+    locker.wait().ok();
+    // The same open source answers at once, and the whole scan works.
+    assert_eq!(store.head().unwrap(), 248, "no answer after the restart");
+    let scan = read_log_on_thread(&store);
+    assert_eq!(
+        scan.recv_timeout(Duration::from_secs(60)).unwrap(),
+        Ok(248)
+    );
+    // Restarted between two reads: the next read reconnects by itself.
+    server.restart();
+    assert_eq!(store.read_stream("account-1", None, Direction::Forwards, 3).unwrap().len(), 3);
+    // Down: a clear error, promptly (no hang); back on the same port: answers again.
+    server.stop();
+    let scan = read_log_on_thread(&store);
+    let err = scan
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a read against a stopped server hung")
+        .expect_err("read from a stopped server");
+    assert!(err.contains("cannot connect"), "not a clear error: {err}");
+    assert!(!err.contains("password"), "{err}");
+    server.start_again();
+    assert_eq!(store.head().unwrap(), 248, "no answer once the server is back");
+}

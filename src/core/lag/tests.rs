@@ -436,3 +436,25 @@ fn deterministic() {
     let b = LagSummary::from_samples("p", &samples, &LagParams::default());
     assert_eq!(a, b);
 }
+
+// ---- checkpoints of one category ----
+
+#[test]
+fn a_category_checkpoint_counts_only_its_category() {
+    // Position 58 of a log whose head is 132; its category's head is 102 and 18 of the
+    // category's events come after 58: 18 behind, not 44 (102 − 58) nor 74 (132 − 58).
+    let sample = LagSample::compute_scoped(at(100), 58, 102, 18, Some(at(40)), Some(at(90)));
+    assert_eq!(
+        (sample.position, sample.head, sample.lag_events),
+        (58, 102, 18)
+    );
+    assert!((sample.lag_seconds - 60.0).abs() < 1e-9);
+    assert!((sample.behind_head_seconds - 50.0).abs() < 1e-9);
+    // Caught up with its category although the log moved on: no lag at all.
+    let caught_up = LagSample::compute_scoped(at(100), 102, 102, 0, None, Some(at(90)));
+    assert_eq!(caught_up.lag_events, 0);
+    assert!(caught_up.lag_seconds.abs() < 1e-9 && caught_up.behind_head_seconds.abs() < 1e-9);
+    let summary =
+        LagSummary::from_samples("c", &[caught_up], &LagParams::default()).unwrap();
+    assert_eq!(summary.status, LagStatus::CaughtUp);
+}

@@ -905,6 +905,7 @@ impl EventSource for KurrentSource {
                             position,
                             updated_at: None,
                             upstream: None,
+                            category: None,
                         });
                     }
                 }
@@ -941,6 +942,7 @@ impl EventSource for KurrentSource {
                 position,
                 updated_at: None,
                 upstream: None,
+                category: None,
             });
         }
         Ok(checkpoints)

@@ -26,9 +26,6 @@ use crate::core::source::{SourceError, SourceResult};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time allowed for one call (one page of a read, one statistics request …).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often a running call looks at the job's cancel flag.
-#[cfg(feature = "grpc")]
-const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// True when `location` names a gRPC store (a URL eventscope knows) rather than a file.
 #[must_use]
@@ -122,20 +119,8 @@ fn redact_query(tail: &str) -> String {
     }
 }
 
-/// A current-thread-free runtime for one source: one worker thread drives the connection
-/// while callers block on it from their own worker threads.
-///
-/// # Errors
-/// When the runtime cannot be created.
 #[cfg(feature = "grpc")]
-pub(crate) fn runtime(name: &str) -> SourceResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(format!("eventscope-{name}"))
-        .enable_all()
-        .build()
-        .map_err(|err| SourceError::Open(format!("cannot start the {name} client runtime: {err}")))
-}
+pub(crate) use super::runtime::runtime;
 
 /// Runs `future` on `runtime`, giving up after `timeout` or when the current job is
 /// cancelled. `what` names the call in the timeout message.
@@ -146,19 +131,8 @@ pub(crate) fn block_on_bounded<T>(
     what: &str,
     future: impl Future<Output = SourceResult<T>>,
 ) -> SourceResult<T> {
-    let cancel = crate::core::cancel::current();
+    let cancelled = super::runtime::cancelled(crate::core::cancel::current());
     runtime.block_on(async move {
-        let cancelled = async {
-            loop {
-                if cancel
-                    .as_ref()
-                    .is_some_and(crate::core::cancel::CancelToken::is_cancelled)
-                {
-                    return;
-                }
-                tokio::time::sleep(CANCEL_POLL).await;
-            }
-        };
         tokio::select! {
             result = tokio::time::timeout(timeout, future) => match result {
                 Ok(result) => result,

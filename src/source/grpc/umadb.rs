@@ -779,6 +779,7 @@ impl EventSource for UmaDbSource {
                 position: position.unwrap_or(0),
                 updated_at: None,
                 upstream: None,
+                category: None,
             });
         }
         Ok(checkpoints)

@@ -23,8 +23,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The client-side bound of one read (a little more than the server's).
 const CALL_TIMEOUT: Duration = Duration::from_secs(35);
-/// How often a running read looks at the job's cancel flag.
-const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// One statement of a read: SQL and its parameters.
 pub type Statement<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)]);
@@ -45,14 +43,9 @@ impl Session {
     /// # Errors
     /// When the server cannot be reached or refuses the session.
     pub fn connect_with(info: ConnInfo, statement_timeout: Duration) -> SourceResult<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("eventscope-postgres")
-            .enable_all()
-            .build()
-            .map_err(|e| SourceError::Open(format!("cannot start the PostgreSQL client: {e}")))?;
+        let runtime = crate::source::runtime::runtime("postgres")?;
         let tls = MakeRustls(
-            super::tls::client_config(info.sslmode, info.sslrootcert.as_deref())
+            super::tls::client_config(info.sslmode, info.sslrootcert.as_ref())
                 .map_err(|e| SourceError::Open(format!("{e}: {}", info.shown)))?,
         );
         let session = Self {
@@ -191,18 +184,8 @@ impl Session {
             client.batch_execute("COMMIT").await?;
             Ok::<_, tokio_postgres::Error>(results)
         };
+        let cancelled = crate::source::runtime::cancelled(cancel);
         let outcome = self.runtime.block_on(async {
-            let cancelled = async {
-                loop {
-                    if cancel
-                        .as_ref()
-                        .is_some_and(crate::core::cancel::CancelToken::is_cancelled)
-                    {
-                        return;
-                    }
-                    tokio::time::sleep(CANCEL_POLL).await;
-                }
-            };
             tokio::select! {
                 result = tokio::time::timeout(CALL_TIMEOUT, work) => match result {
                     Ok(result) => Ok(result),

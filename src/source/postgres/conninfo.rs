@@ -22,6 +22,16 @@ pub enum SslMode {
     VerifyFull,
 }
 
+/// Where the CA certificates for `verify-ca` / `verify-full` come from (`sslrootcert`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootCert {
+    /// A PEM file of CA certificates.
+    File(PathBuf),
+    /// `sslrootcert=system` (libpq 16): the system's trusted CA store. Only with
+    /// `verify-full`, which it implies when no `sslmode` is given.
+    System,
+}
+
 /// Everything needed to connect, parsed and completed from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnInfo {
@@ -37,8 +47,8 @@ pub struct ConnInfo {
     pub dbname: String,
     /// TLS mode.
     pub sslmode: SslMode,
-    /// Root certificate file for the CA check.
-    pub sslrootcert: Option<PathBuf>,
+    /// Root certificates for the CA check.
+    pub sslrootcert: Option<RootCert>,
     /// Server options (`-c key=value …`).
     pub options: Option<String>,
     /// Connect timeout in seconds.
@@ -350,8 +360,22 @@ pub fn parse(location: &str, env: &dyn Env) -> Result<ConnInfo, String> {
         .or_else(|| env.var("USER"))
         .unwrap_or_else(|| "postgres".to_owned());
     let dbname = get("dbname", "PGDATABASE").unwrap_or_else(|| user.clone());
-    let sslrootcert = get("sslrootcert", "PGSSLROOTCERT").map(PathBuf::from);
+    let sslrootcert = get("sslrootcert", "PGSSLROOTCERT").map(|root| {
+        if root == "system" {
+            RootCert::System
+        } else {
+            RootCert::File(PathBuf::from(root))
+        }
+    });
+    let system_roots = sslrootcert == Some(RootCert::System);
     let sslmode = match get("sslmode", "PGSSLMODE").as_deref() {
+        // libpq 16: the system's CA store implies verify-full.
+        None if system_roots => SslMode::VerifyFull,
+        Some(weak @ ("disable" | "allow" | "prefer" | "require" | "verify-ca")) if system_roots => {
+            return Err(format!(
+                "weak sslmode \"{weak}\" may not be used with sslrootcert=system (use \"verify-full\")"
+            ));
+        }
         None | Some("prefer" | "allow") => SslMode::Prefer,
         Some("disable") => SslMode::Disable,
         Some("require") => SslMode::Require,
@@ -500,7 +524,10 @@ mod tests {
         assert_eq!(info.ports, [6543]);
         assert_eq!(info.dbname, "shop");
         assert_eq!(info.sslmode, SslMode::VerifyFull);
-        assert_eq!(info.sslrootcert, Some(PathBuf::from("/tmp/ca.crt")));
+        assert_eq!(
+            info.sslrootcert,
+            Some(RootCert::File(PathBuf::from("/tmp/ca.crt")))
+        );
         assert_eq!(info.schema.as_deref(), Some("billing"));
         assert_eq!(info.application.as_deref(), Some("BankApp"));
         assert!(!info.shown.contains("s3"), "{}", info.shown);
@@ -510,6 +537,37 @@ mod tests {
         assert!(parse("postgres://h/db?sslmode=sometimes", &empty()).is_err());
         assert!(parse("postgres://h:notaport/db", &empty()).is_err());
         assert!(parse("postgres://h/db?bogus=1", &empty()).is_err());
+    }
+
+    #[test]
+    fn sslrootcert_system_means_the_system_store_and_verify_full() {
+        let info = parse("postgres://h/db?sslrootcert=system", &empty()).unwrap();
+        assert_eq!(info.sslrootcert, Some(RootCert::System));
+        assert_eq!(info.sslmode, SslMode::VerifyFull, "implied, as libpq 16 does");
+        let info = parse("host=h sslmode=verify-full sslrootcert=system", &empty()).unwrap();
+        assert_eq!(
+            (info.sslmode, info.sslrootcert),
+            (SslMode::VerifyFull, Some(RootCert::System))
+        );
+        for weak in ["disable", "allow", "prefer", "require", "verify-ca"] {
+            let err = parse(
+                &format!("postgres://h/db?sslmode={weak}&sslrootcert=system"),
+                &empty(),
+            )
+            .unwrap_err();
+            assert!(err.contains(&format!("weak sslmode \"{weak}\"")), "{err}");
+        }
+        // From the environment too; any other value is a file.
+        let env = FakeEnv(vec![("PGSSLROOTCERT", "system".to_owned())], None);
+        assert_eq!(parse("host=h", &env).unwrap().sslmode, SslMode::VerifyFull);
+        let file = parse("host=h sslrootcert=./system.crt", &empty()).unwrap();
+        assert_eq!(
+            (file.sslmode, file.sslrootcert),
+            (
+                SslMode::Prefer,
+                Some(RootCert::File(PathBuf::from("./system.crt")))
+            )
+        );
     }
 
     #[test]

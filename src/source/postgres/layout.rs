@@ -58,6 +58,9 @@ pub struct EventsSql {
     pub ids: IdPaths,
     /// Category of a stream: an aggregate SQL expression over its events.
     pub category: String,
+    /// Category of one event (per row), where checkpoints follow one category (Message
+    /// DB), for counting that category's events.
+    pub row_category: Option<String>,
 }
 
 /// The snapshots of a layout.
@@ -97,7 +100,7 @@ pub struct Layout {
     /// Snapshots.
     pub snapshots: Option<SnapshotsSql>,
     /// Checkpoint queries, each `SELECT name text, position bigint, updated_at timestamptz,
-    /// upstream text`.
+    /// upstream text, category text` (`category`: the one it follows, else NULL).
     pub checkpoints: Vec<String>,
     /// The SQL text an index on the correlation id would cover, for the index hint.
     pub correlation_index_expr: Option<String>,
@@ -260,6 +263,7 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
         format: PayloadFormat::Json,
         eventsourcing: false,
         ids: IdPaths::default(),
+        row_category: None,
     };
     let snapshots = ["snapshots", "aggregate_snapshots"]
         .iter()
@@ -327,7 +331,8 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
                     |c| timestamptz(catalog, schema, t, c),
                 );
             Some(format!(
-                "SELECT {}::text, {}::bigint, {updated}, NULL::text FROM {} ORDER BY 1",
+                "SELECT {}::text, {}::bigint, {updated}, NULL::text, NULL::text FROM {} \
+                 ORDER BY 1",
                 quote_ident(name_col),
                 quote_ident(pos_col),
                 table(schema, t)
@@ -402,6 +407,7 @@ fn eventsourcing(catalog: &Catalog, schema: &str) -> Vec<Layout> {
                 format: PayloadFormat::EventsourcingJson,
                 eventsourcing: true,
                 ids: IdPaths::default(),
+                row_category: None,
                 category: "regexp_replace(min(substr(\"topic\", strpos(\"topic\", ':') + 1)), '\\.[^.]*$', '')"
                     .to_owned(),
             };
@@ -425,7 +431,7 @@ fn eventsourcing(catalog: &Catalog, schema: &str) -> Vec<Layout> {
                     let follower = t.strip_suffix("_tracking").unwrap_or(t);
                     format!(
                         "SELECT {}::text, max(\"notification_id\")::bigint, NULL::timestamptz, \
-                         min(\"application_name\")::text FROM {} \
+                         min(\"application_name\")::text, NULL::text FROM {} \
                          WHERE lower(\"application_name\") = {} HAVING count(*) > 0",
                         literal(follower),
                         table(schema, t),
@@ -489,10 +495,14 @@ fn messagedb(catalog: &Catalog, schema: &str) -> Option<Layout> {
         ids: IdPaths::default(),
         // Message DB's own category(): the part before the first '-'.
         category: "split_part(min(\"stream_name\"), '-', 1)".to_owned(),
+        row_category: Some("split_part(\"stream_name\", '-', 1)".to_owned()),
     };
+    // A consumer of `account` records its position in `account:position-<consumer>`
+    // (`account:command+position-…` for a category with a type): it follows `account`.
     let checkpoint = format!(
         "SELECT DISTINCT ON (\"stream_name\") \"stream_name\"::text, {}, \
-         (\"time\" AT TIME ZONE 'UTC'), NULL::text FROM {from} \
+         (\"time\" AT TIME ZONE 'UTC'), NULL::text, \
+         regexp_replace(split_part(\"stream_name\", '-', 1), '[:+]position$', '') FROM {from} \
          WHERE {position_stream} AND \"type\" = 'Recorded' \
          ORDER BY \"stream_name\", \"position\" DESC",
         digits_to_bigint("\"data\"->>'position'")
@@ -541,6 +551,7 @@ fn emmett(catalog: &Catalog, schema: &str) -> Option<Layout> {
         eventsourcing: false,
         ids: IdPaths::default(),
         category: format!("min({})", prefix_category("\"stream_id\"")),
+        row_category: None,
     };
     let checkpoints = catalog
         .has(
@@ -550,8 +561,8 @@ fn emmett(catalog: &Catalog, schema: &str) -> Option<Layout> {
         )
         .then(|| {
             format!(
-                "SELECT \"processor_id\"::text, COALESCE({}, 0), \"last_updated\", NULL::text \
-                 FROM {} ORDER BY 1",
+                "SELECT \"processor_id\"::text, COALESCE({}, 0), \"last_updated\", NULL::text, \
+                 NULL::text FROM {} ORDER BY 1",
                 digits_to_bigint("\"last_processed_checkpoint\""),
                 table(schema, "emt_processors")
             )
@@ -650,13 +661,14 @@ fn marten(catalog: &Catalog, schema: &str) -> Option<Layout> {
         format: PayloadFormat::Json,
         eventsourcing: false,
         ids: IdPaths::default(),
+        row_category: None,
     };
     let checkpoints = catalog
         .has(schema, "mt_event_progression", &["name", "last_seq_id"])
         .then(|| {
             format!(
-                "SELECT \"name\"::text, COALESCE(\"last_seq_id\", 0)::bigint, {}, NULL::text \
-                 FROM {} ORDER BY 1",
+                "SELECT \"name\"::text, COALESCE(\"last_seq_id\", 0)::bigint, {}, NULL::text, \
+                 NULL::text FROM {} ORDER BY 1",
                 if catalog.has(schema, "mt_event_progression", &["last_updated"]) {
                     "\"last_updated\""
                 } else {

@@ -14,7 +14,9 @@ use crate::core::event::{
     StreamInfo,
 };
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
-use crate::core::source::{CorrelatedEvents, EventSource, SourceError, SourceResult};
+use crate::core::source::{
+    CategoryLag, CorrelatedEvents, EventSource, SourceError, SourceResult,
+};
 
 /// A PostgreSQL event store, one layout of one database.
 pub struct PostgresSource {
@@ -220,6 +222,12 @@ impl PostgresSource {
                 Some(format!("{column} = {}::text::uuid", params.push(text)))
             }
         }
+    }
+
+    /// The condition selecting one stream's events (`None`: no event can match).
+    fn in_stream(&self, stream_id: &str, params: &mut Params) -> Option<String> {
+        let e = &self.layout.events;
+        Self::stream_condition(&e.stream_column, e.stream_key, stream_id, params)
     }
 
     fn events(&self, sql: &str, params: &Params) -> SourceResult<Vec<Event>> {
@@ -560,9 +568,7 @@ impl EventSource for PostgresSource {
     fn stream(&self, stream_id: &str) -> SourceResult<Option<StreamInfo>> {
         let e = &self.layout.events;
         let mut params = Params::default();
-        let Some(condition) =
-            Self::stream_condition(&e.stream_column, e.stream_key, stream_id, &mut params)
-        else {
+        let Some(condition) = self.in_stream(stream_id, &mut params) else {
             return Ok(None);
         };
         let sql = format!(
@@ -595,9 +601,7 @@ impl EventSource for PostgresSource {
         let mut from = from_version;
         while remaining > 0 {
             let mut params = Params::default();
-            let Some(condition) =
-                Self::stream_condition(&e.stream_column, e.stream_key, stream_id, &mut params)
-            else {
+            let Some(condition) = self.in_stream(stream_id, &mut params) else {
                 return Ok(Vec::new());
             };
             let mut sql = format!("SELECT {} FROM {} WHERE {condition}", self.select(), e.from);
@@ -734,9 +738,7 @@ impl EventSource for PostgresSource {
     fn version_at(&self, stream_id: &str, at: DateTime<Utc>) -> SourceResult<Option<u64>> {
         let e = &self.layout.events;
         let mut params = Params::default();
-        let Some(condition) =
-            Self::stream_condition(&e.stream_column, e.stream_key, stream_id, &mut params)
-        else {
+        let Some(condition) = self.in_stream(stream_id, &mut params) else {
             return Ok(None);
         };
         let sql = format!(
@@ -902,9 +904,53 @@ impl EventSource for PostgresSource {
                     .map_or(0, |v| u64::try_from(v).unwrap_or(0)),
                 updated_at: row.get(2),
                 upstream: row.get(3),
+                category: row.get(4),
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
+    }
+
+    fn category_lag(&self, category: &str, position: u64) -> SourceResult<Option<CategoryLag>> {
+        let e = &self.layout.events;
+        let Some(row_category) = &e.row_category else {
+            return Ok(None);
+        };
+        let (from, pos, at) = (&e.from, &e.position, recorded(e));
+        let counts = format!(
+            "SELECT COALESCE(max({pos}), 0), count(*) FILTER (WHERE {pos} > $2) \
+             FROM {from} WHERE {row_category} = $1"
+        );
+        let first = format!(
+            "SELECT {at} FROM {from} WHERE {row_category} = $1 AND {pos} > $2 \
+             ORDER BY {pos} LIMIT 1"
+        );
+        let newest = format!(
+            "SELECT {at} FROM {from} WHERE {row_category} = $1 ORDER BY {pos} DESC LIMIT 1"
+        );
+        let category = category.to_owned();
+        let after = to_i64(position);
+        let params: [&(dyn ToSql + Sync); 2] = [&category, &after];
+        let head_params: [&(dyn ToSql + Sync); 1] = [&category];
+        // One transaction: the counts and times of one snapshot.
+        let results = self.session.read(&[
+            (counts.as_str(), &params),
+            (first.as_str(), &params),
+            (newest.as_str(), &head_params),
+        ])?;
+        let count = |index: usize| {
+            results[0]
+                .first()
+                .map_or(0, |r| u64::try_from(r.get::<_, i64>(index)).unwrap_or(0))
+        };
+        let time = |result: usize| -> Option<DateTime<Utc>> {
+            results[result].first().and_then(|r| r.get(0))
+        };
+        Ok(Some(CategoryLag {
+            head: count(0),
+            behind: count(1),
+            first_unprocessed_at: time(1),
+            head_at: time(2),
+        }))
     }
 }

@@ -70,6 +70,7 @@ impl SqliteSource {
                         position: lenient_unsigned(row.get_ref(1)?),
                         updated_at: time_of(row.get_ref(2)?, TimeFormat::Auto),
                         upstream: text_of(row.get_ref(3)?),
+                        category: None,
                     })
                 })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()
