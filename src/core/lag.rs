@@ -146,7 +146,13 @@ impl LagSample {
             position,
             head,
             lag_events,
-            lag_seconds: lag_now(one_behind.0, one_behind.1, first_unprocessed_recorded_at, at).1,
+            lag_seconds: lag_now(
+                one_behind.0,
+                one_behind.1,
+                first_unprocessed_recorded_at,
+                at,
+            )
+            .1,
             behind_head_seconds: behind_head(
                 one_behind.0,
                 one_behind.1,

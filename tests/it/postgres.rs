@@ -404,8 +404,8 @@ fn messagedb_categories_positions_causation() {
     }
     // Lag per consumer counts only the messages of its own category, against that
     // category's head (consumerB: 18 behind, not 132 − 58).
-    let samples = eventscope::source::lag::sample_lag(store.as_ref(), &[], chrono::Utc::now())
-        .unwrap();
+    let samples =
+        eventscope::source::lag::sample_lag(store.as_ref(), &[], chrono::Utc::now()).unwrap();
     assert_eq!(samples.len(), want_cps.len());
     for want in want_cps {
         let name = want["position_stream"].as_str().unwrap();

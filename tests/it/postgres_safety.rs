@@ -429,13 +429,16 @@ fn server_restarted_mid_scan_then_answers_again() {
     // The same open source answers at once, and the whole scan works.
     assert_eq!(store.head().unwrap(), 248, "no answer after the restart");
     let scan = read_log_on_thread(&store);
-    assert_eq!(
-        scan.recv_timeout(Duration::from_secs(60)).unwrap(),
-        Ok(248)
-    );
+    assert_eq!(scan.recv_timeout(Duration::from_secs(60)).unwrap(), Ok(248));
     // Restarted between two reads: the next read reconnects by itself.
     server.restart();
-    assert_eq!(store.read_stream("account-1", None, Direction::Forwards, 3).unwrap().len(), 3);
+    assert_eq!(
+        store
+            .read_stream("account-1", None, Direction::Forwards, 3)
+            .unwrap()
+            .len(),
+        3
+    );
     // Down: a clear error, promptly (no hang); back on the same port: answers again.
     server.stop();
     let scan = read_log_on_thread(&store);
@@ -446,5 +449,9 @@ fn server_restarted_mid_scan_then_answers_again() {
     assert!(err.contains("cannot connect"), "not a clear error: {err}");
     assert!(!err.contains("password"), "{err}");
     server.start_again();
-    assert_eq!(store.head().unwrap(), 248, "no answer once the server is back");
+    assert_eq!(
+        store.head().unwrap(),
+        248,
+        "no answer once the server is back"
+    );
 }

@@ -454,7 +454,6 @@ fn a_category_checkpoint_counts_only_its_category() {
     let caught_up = LagSample::compute_scoped(at(100), 102, 102, 0, None, Some(at(90)));
     assert_eq!(caught_up.lag_events, 0);
     assert!(caught_up.lag_seconds.abs() < 1e-9 && caught_up.behind_head_seconds.abs() < 1e-9);
-    let summary =
-        LagSummary::from_samples("c", &[caught_up], &LagParams::default()).unwrap();
+    let summary = LagSummary::from_samples("c", &[caught_up], &LagParams::default()).unwrap();
     assert_eq!(summary.status, LagStatus::CaughtUp);
 }

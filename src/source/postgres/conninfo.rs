@@ -543,7 +543,11 @@ mod tests {
     fn sslrootcert_system_means_the_system_store_and_verify_full() {
         let info = parse("postgres://h/db?sslrootcert=system", &empty()).unwrap();
         assert_eq!(info.sslrootcert, Some(RootCert::System));
-        assert_eq!(info.sslmode, SslMode::VerifyFull, "implied, as libpq 16 does");
+        assert_eq!(
+            info.sslmode,
+            SslMode::VerifyFull,
+            "implied, as libpq 16 does"
+        );
         let info = parse("host=h sslmode=verify-full sslrootcert=system", &empty()).unwrap();
         assert_eq!(
             (info.sslmode, info.sslrootcert),

@@ -14,9 +14,7 @@ use crate::core::event::{
     StreamInfo,
 };
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
-use crate::core::source::{
-    CategoryLag, CorrelatedEvents, EventSource, SourceError, SourceResult,
-};
+use crate::core::source::{CategoryLag, CorrelatedEvents, EventSource, SourceError, SourceResult};
 
 /// A PostgreSQL event store, one layout of one database.
 pub struct PostgresSource {

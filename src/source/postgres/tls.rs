@@ -36,10 +36,7 @@ enum Check {
 ///
 /// # Errors
 /// When the root certificates cannot be read or there are none.
-pub fn client_config(
-    mode: SslMode,
-    root: Option<&RootCert>,
-) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(mode: SslMode, root: Option<&RootCert>) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -345,7 +342,10 @@ AmOmbLMVvYAxubgnXifS2dfFn3go8I1mrCGGnVwWHg==\n\
         assert!(check(&full, "localhost").is_ok());
         assert!(check(&full, "db.example").is_err(), "the name is checked");
         let ca = verifier(SslMode::VerifyCa, Some(&root), provider()).unwrap();
-        assert!(check(&ca, "db.example").is_ok(), "verify-ca ignores the name");
+        assert!(
+            check(&ca, "db.example").is_ok(),
+            "verify-ca ignores the name"
+        );
         // Without roots: nothing checked for require, an error for verify-*.
         let any = verifier(SslMode::Require, None, provider()).unwrap();
         assert!(check(&any, "db.example").is_ok());
@@ -353,8 +353,8 @@ AmOmbLMVvYAxubgnXifS2dfFn3go8I1mrCGGnVwWHg==\n\
         assert!(err.contains("sslrootcert=system"), "{err}");
         let empty = dir.path().join("empty.crt");
         std::fs::write(&empty, "").unwrap();
-        let err = verifier(SslMode::VerifyCa, Some(&RootCert::File(empty)), provider())
-            .unwrap_err();
+        let err =
+            verifier(SslMode::VerifyCa, Some(&RootCert::File(empty)), provider()).unwrap_err();
         assert!(err.contains("no certificate"), "{err}");
     }
 }
