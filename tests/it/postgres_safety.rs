@@ -346,8 +346,8 @@ fn wait_for(server: &crate::pg_server::PgServer, database: &str, sql: &str) {
 /// fails the test instead of stalling it).
 fn read_log_on_thread(
     store: &std::sync::Arc<eventscope::source::postgres::PostgresSource>,
-) -> std::sync::mpsc::Receiver<Result<usize, String>> {
-    let (sender, receiver) = std::sync::mpsc::channel();
+) -> crossbeam_channel::Receiver<Result<usize, String>> {
+    let (sender, receiver) = crossbeam_channel::bounded(1);
     let store = store.clone();
     std::thread::Builder::new()
         .name("pg-scan".to_owned())
