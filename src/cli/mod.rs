@@ -1,4 +1,5 @@
 //! Headless commands over the same core the GUI uses (for CI and scripts).
+//! (Over 600 lines: the argument definitions of every command and their dispatch; each feature's command body lives in its own file here.)
 //!
 //! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
 //! Errors go to stderr with a non-zero exit code (see `main.rs`).

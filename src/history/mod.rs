@@ -1,5 +1,6 @@
 //! Lag history: projection lag samples kept in eventscope's own data directory, so the lag
 //! chart outlives the session.
+//! (Over 600 lines: the lag-history file's schema, writes, reads and downsampling are one file format; the tests sit in `tests.rs`.)
 //!
 //! # Where
 //!

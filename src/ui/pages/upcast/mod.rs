@@ -1,5 +1,6 @@
 //! Wiring of the upcasters view: loading and watching upcaster files, pages side by side,
 //! the next failure, the version histogram and the bulk check — each a background job.
+//! (Over 600 lines: file loading, watching, side-by-side paging, next failure and the histogram are one page's jobs over one compiled set of upcasters; the screens are in `view.rs`, the bulk check in `check.rs`.)
 //!
 //! Reload on save polls the files' modification times once a second from `logic()`, on a
 //! worker (a stat can block on a network file system). Polling needs no dependency, costs a
