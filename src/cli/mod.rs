@@ -183,6 +183,11 @@ pub struct EventsArgs {
     /// First version to read (inclusive; for --backwards, the highest).
     #[arg(long)]
     pub from_version: Option<u64>,
+    /// Start at the version the stream had at this time (its last event recorded at or
+    /// before it), RFC 3339: with --backwards, what led up to it. `--limit 1` prints just
+    /// that event.
+    #[arg(long, value_parser = parse_time, conflicts_with = "from_version")]
+    pub at: Option<DateTime<Utc>>,
     /// Maximum number of events, or `all` (read page after page; a note on stderr says
     /// when more follow).
     #[arg(long, default_value = "100", value_parser = Limit::parse)]
@@ -355,11 +360,25 @@ pub fn run(
             } else {
                 Direction::Forwards
             };
+            let from_version = match args.at {
+                None => args.from_version,
+                Some(at) => match source.version_at(&args.stream, at)? {
+                    Some(version) => Some(version),
+                    None if source.stream(&args.stream)?.is_none() => {
+                        bail!("stream not found: {}", args.stream)
+                    }
+                    None => bail!(
+                        "stream {} has no event recorded at or before {}",
+                        args.stream,
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    ),
+                },
+            };
             let mut printer = EventPrinter::new(args.json, args.raw);
             let paged = page_stream(
                 source.as_ref(),
                 &args.stream,
-                args.from_version,
+                from_version,
                 direction,
                 args.limit,
                 &mut |page| printer.page(out, page),

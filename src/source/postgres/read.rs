@@ -269,7 +269,6 @@ impl PostgresSource {
     }
 }
 
-/// The recorded-at expression usable in SQL (eventsourcing's lives in the payload JSON).
 /// The comparison and order of a paged read in `direction`.
 fn comparison(direction: Direction) -> (&'static str, &'static str) {
     match direction {
@@ -310,6 +309,7 @@ fn batched(
     Ok(out)
 }
 
+/// The recorded-at expression usable in SQL (eventsourcing's lives in the payload JSON).
 fn recorded(e: &EventsSql) -> String {
     e.recorded_at
         .clone()
