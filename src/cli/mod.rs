@@ -90,7 +90,7 @@ pub enum MappingCommand {
 /// `lag` arguments.
 #[derive(Debug, Args)]
 pub struct LagArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// A store holding the tracking table of a downstream application that follows STORE
     /// (e.g. a Python eventsourcing process application's own SQLite file); repeatable.
@@ -131,7 +131,7 @@ pub struct DemoArgs {
 /// Arguments naming just a store.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// Print JSON.
     #[arg(long)]
@@ -150,7 +150,7 @@ pub enum SortArg {
 /// `streams` arguments.
 #[derive(Debug, Args)]
 pub struct StreamsArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// Only streams whose id contains this text.
     #[arg(long)]
@@ -176,7 +176,7 @@ pub struct StreamsArgs {
 /// `events` arguments.
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// The stream id (UUIDs in any form).
     pub stream: String,
@@ -206,7 +206,7 @@ pub struct EventsArgs {
 /// `log` arguments.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// First global position (inclusive).
     #[arg(long)]
@@ -241,7 +241,7 @@ pub struct LogArgs {
 /// `snapshots` arguments.
 #[derive(Debug, Args)]
 pub struct SnapshotsArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// The stream id.
     pub stream: String,
