@@ -1,4 +1,5 @@
 //! Headless commands over the same core the GUI uses (for CI and scripts).
+//! (Over 600 lines: the argument definitions of every command and their dispatch; each feature's command body lives in its own file here.)
 //!
 //! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
 //! Errors go to stderr with a non-zero exit code (see `main.rs`).
@@ -89,7 +90,7 @@ pub enum MappingCommand {
 /// `lag` arguments.
 #[derive(Debug, Args)]
 pub struct LagArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// A store holding the tracking table of a downstream application that follows STORE
     /// (e.g. a Python eventsourcing process application's own SQLite file); repeatable.
@@ -130,7 +131,7 @@ pub struct DemoArgs {
 /// Arguments naming just a store.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// Print JSON.
     #[arg(long)]
@@ -149,7 +150,7 @@ pub enum SortArg {
 /// `streams` arguments.
 #[derive(Debug, Args)]
 pub struct StreamsArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// Only streams whose id contains this text.
     #[arg(long)]
@@ -175,13 +176,18 @@ pub struct StreamsArgs {
 /// `events` arguments.
 #[derive(Debug, Args)]
 pub struct EventsArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// The stream id (UUIDs in any form).
     pub stream: String,
     /// First version to read (inclusive; for --backwards, the highest).
     #[arg(long)]
     pub from_version: Option<u64>,
+    /// Start at the version the stream had at this time (its last event recorded at or
+    /// before it), RFC 3339: with --backwards, what led up to it. `--limit 1` prints just
+    /// that event.
+    #[arg(long, value_parser = parse_time, conflicts_with = "from_version")]
+    pub at: Option<DateTime<Utc>>,
     /// Maximum number of events, or `all` (read page after page; a note on stderr says
     /// when more follow).
     #[arg(long, default_value = "100", value_parser = Limit::parse)]
@@ -200,7 +206,7 @@ pub struct EventsArgs {
 /// `log` arguments.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// First global position (inclusive).
     #[arg(long)]
@@ -235,7 +241,7 @@ pub struct LogArgs {
 /// `snapshots` arguments.
 #[derive(Debug, Args)]
 pub struct SnapshotsArgs {
-    /// The store: a SQLite file, or a server URL (`esdb://`, `kurrentdb://`, `umadb://`).
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// The stream id.
     pub stream: String,
@@ -354,11 +360,25 @@ pub fn run(
             } else {
                 Direction::Forwards
             };
+            let from_version = match args.at {
+                None => args.from_version,
+                Some(at) => match source.version_at(&args.stream, at)? {
+                    Some(version) => Some(version),
+                    None if source.stream(&args.stream)?.is_none() => {
+                        bail!("stream not found: {}", args.stream)
+                    }
+                    None => bail!(
+                        "stream {} has no event recorded at or before {}",
+                        args.stream,
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                    ),
+                },
+            };
             let mut printer = EventPrinter::new(args.json, args.raw);
             let paged = page_stream(
                 source.as_ref(),
                 &args.stream,
-                args.from_version,
+                from_version,
                 direction,
                 args.limit,
                 &mut |page| printer.page(out, page),

@@ -11,7 +11,7 @@ use crate::trace::{TraceIndex, export};
 /// `trace` arguments.
 #[derive(Debug, Args)]
 pub struct TraceArgs {
-    /// The store: a SQLite file.
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
     pub store: String,
     /// A correlation id (or, with --event, an event id whose correlation to trace).
     pub id: String,

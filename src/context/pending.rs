@@ -5,6 +5,7 @@
 
 use crate::core::source::SourceError;
 use crate::replay::ReduceError;
+use crate::upcast::check::CheckError;
 
 /// Why a background job produced no result.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +47,15 @@ impl From<SourceError> for JobError {
         match error {
             SourceError::Cancelled => Self::Cancelled,
             other => Self::Source(other.to_string()),
+        }
+    }
+}
+
+impl From<CheckError> for JobError {
+    fn from(error: CheckError) -> Self {
+        match error {
+            CheckError::Cancelled => Self::Cancelled,
+            CheckError::Source(error) => error.into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use crate::context::pending::JobError;
 use crate::replay::diff::Change;
 use crate::upcast::UpcasterFile;
 use crate::upcast::VersionRules;
@@ -152,21 +153,21 @@ pub enum UpcastMsg {
         /// Store generation.
         store_generation: u64,
         /// Counts per type and version.
-        result: Result<BTreeMap<String, BTreeMap<u32, u64>>, String>,
+        result: Result<BTreeMap<String, BTreeMap<u32, u64>>, JobError>,
     },
     /// A page side by side.
     Page {
         /// Page request generation.
         page_generation: u64,
         /// Rows, cursors and end flag, or the error.
-        result: Result<PageRows, String>,
+        result: Result<PageRows, JobError>,
     },
     /// Where the next failure is.
     Failure {
         /// Page request generation.
         page_generation: u64,
         /// Its cursor, or none.
-        result: Result<Option<u64>, String>,
+        result: Result<Option<u64>, JobError>,
     },
     /// Check progress.
     CheckProgress {
@@ -182,6 +183,6 @@ pub enum UpcastMsg {
         /// The check's job.
         job_id: u64,
         /// The report or the error.
-        result: Result<CheckReport, String>,
+        result: Result<CheckReport, JobError>,
     },
 }

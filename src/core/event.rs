@@ -664,6 +664,20 @@ pub struct Checkpoint {
     pub category: Option<String>,
 }
 
+impl Checkpoint {
+    /// A checkpoint of the whole log with no write time or upstream known.
+    #[must_use]
+    pub fn new(name: String, position: u64) -> Self {
+        Self {
+            name,
+            position,
+            updated_at: None,
+            upstream: None,
+            category: None,
+        }
+    }
+}
+
 /// One past checkpoint position, from a store that keeps checkpoint history.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CheckpointSample {

@@ -139,11 +139,7 @@ pub(super) fn open_once(path: &Path) -> Result<Connection, OpenFailure> {
 /// Moves an unusable history file aside (`<file>.corrupt`) and removes its WAL side files,
 /// which must not be replayed into the new file.
 pub(super) fn move_aside(path: &Path) -> HistoryResult<()> {
-    crate::own::files::move_aside(path).map_err(|e| HistoryError::Io {
-        action: e.action,
-        path: e.path,
-        source: e.source,
-    })
+    Ok(crate::own::files::move_aside(path)?)
 }
 
 /// Opens (creating) the history file, replacing it once if it is unusable.

@@ -1,5 +1,6 @@
 //! Lag history: projection lag samples kept in eventscope's own data directory, so the lag
 //! chart outlives the session.
+//! (Over 600 lines: the lag-history file's schema, writes, reads and downsampling are one file format; the tests sit in `tests.rs`.)
 //!
 //! # Where
 //!
@@ -94,16 +95,8 @@ pub enum HistoryError {
     #[error("invalid store identity {0:?}: expected 1–128 letters, digits, '-' or '_'")]
     InvalidIdentity(String),
     /// A file system operation failed.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        /// What was being done (`create directory`, `move aside` …).
-        action: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::own::files::FileError),
     /// The history database failed.
     #[error("lag history {location}: {source}")]
     Sqlite {
@@ -283,13 +276,7 @@ impl LagHistory {
     /// An invalid identity, or a file that cannot be created or opened.
     pub fn open_in(dir: &Path, store_identity: &str) -> HistoryResult<Self> {
         let path = history_path(dir, store_identity)?;
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| HistoryError::Io {
-                action: "create directory",
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
+        crate::own::files::create_parent(&path)?;
         let conn = open_or_replace(&path)?;
         Ok(Self {
             path: Some(path),

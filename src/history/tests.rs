@@ -506,11 +506,11 @@ fn segments_split_at_gaps() {
 fn error_messages_name_the_problem() {
     let error = HistoryError::InvalidIdentity("../x".to_owned());
     assert!(error.to_string().contains("../x"));
-    let error = HistoryError::Io {
+    let error = HistoryError::Io(crate::own::files::FileError {
         action: "create directory",
         path: PathBuf::from("/nope"),
         source: std::io::Error::other("denied"),
-    };
+    });
     assert_eq!(error.to_string(), "cannot create directory /nope: denied");
 }
 
@@ -521,7 +521,7 @@ fn unwritable_dir_is_an_error_not_a_panic() {
     // A file where the lag-history directory should be.
     std::fs::write(dir.path().join("lag-history"), b"").unwrap();
     let error = LagHistory::open_in(dir.path(), "x").unwrap_err();
-    assert!(matches!(error, HistoryError::Io { .. }), "{error}");
+    assert!(matches!(error, HistoryError::Io(_)), "{error}");
 }
 
 /// Measures a week of 1 s samples for 20 projections, compacted every 5 minutes as the app

@@ -7,14 +7,31 @@ use std::path::{Path, PathBuf};
 const SIDE_SUFFIXES: [&str; 3] = ["-wal", "-shm", "-journal"];
 
 /// An I/O failure on one of our own files: what was done, to which file.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}: {source}", path.display())]
 pub struct FileError {
-    /// What was being done (`remove`, `move aside`).
+    /// What was being done (`create directory`, `remove`, `move aside`).
     pub action: &'static str,
     /// The file concerned.
     pub path: PathBuf,
     /// The underlying error.
+    #[source]
     pub source: std::io::Error,
+}
+
+/// Creates the directory a file of ours goes in, with its parents.
+///
+/// # Errors
+/// When it cannot be created.
+pub fn create_parent(path: &Path) -> Result<(), FileError> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(parent).map_err(|source| FileError {
+        action: "create directory",
+        path: parent.to_path_buf(),
+        source,
+    })
 }
 
 /// `path` with `suffix` appended to its file name.

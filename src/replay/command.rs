@@ -283,13 +283,16 @@ impl CommandReducer {
     }
 
     /// Sends one request and waits for its answer.
-    fn request(&mut self, request: &Value) -> Result<Value, String> {
+    fn request(&mut self, request: &Value) -> Result<Value, RequestError> {
         if self.running.is_none() {
-            self.start().map_err(|e| e.to_string())?;
+            self.start()
+                .map_err(|e| RequestError::Failed(e.to_string()))?;
         }
         let timeout = self.spec.timeout;
         let Some(running) = self.running.as_mut() else {
-            return Err("the command is not running".to_owned());
+            return Err(RequestError::Failed(
+                "the command is not running".to_owned(),
+            ));
         };
         let mut line = request.to_string();
         line.push('\n');
@@ -298,7 +301,9 @@ impl CommandReducer {
             .write_all(line.as_bytes())
             .and_then(|()| running.stdin.flush())
         {
-            return Err(self.died(&format!("the command stopped reading its input ({e})")));
+            return Err(RequestError::Failed(
+                self.died(&format!("the command stopped reading its input ({e})")),
+            ));
         }
         let cancel = crate::core::cancel::current();
         let started = std::time::Instant::now();
@@ -308,7 +313,7 @@ impl CommandReducer {
                 .is_some_and(crate::core::cancel::CancelToken::is_cancelled)
             {
                 self.stop();
-                return Err("cancelled".to_owned());
+                return Err(RequestError::Cancelled);
             }
             let wait = timeout
                 .saturating_sub(started.elapsed())
@@ -320,17 +325,22 @@ impl CommandReducer {
                     }
                     break answer;
                 }
-                Ok(Err(e)) => return Err(self.died(&format!("reading the command's output: {e}"))),
+                Ok(Err(e)) => {
+                    let message = self.died(&format!("reading the command's output: {e}"));
+                    return Err(RequestError::Failed(message));
+                }
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(self.died("the command exited without answering"));
+                    return Err(RequestError::Failed(
+                        self.died("the command exited without answering"),
+                    ));
                 }
                 Err(RecvTimeoutError::Timeout) => {
                     if started.elapsed() >= timeout {
                         self.stop();
-                        return Err(format!(
+                        return Err(RequestError::Failed(format!(
                             "the command gave no answer within {} s and was stopped",
                             timeout.as_secs_f64()
-                        ));
+                        )));
                     }
                 }
             }
@@ -340,35 +350,43 @@ impl CommandReducer {
             Err(e) => {
                 let shown: String = answer.trim().chars().take(200).collect();
                 self.stop();
-                return Err(format!(
+                return Err(RequestError::Failed(format!(
                     "the command printed something that is not a JSON answer ({e}): {shown}"
-                ));
+                )));
             }
         };
         match parsed.get("ok") {
             Some(Value::Bool(true)) => Ok(parsed),
-            Some(Value::Bool(false)) => Err(parsed.get("error").map_or_else(
+            Some(Value::Bool(false)) => Err(RequestError::Failed(parsed.get("error").map_or_else(
                 || "error (no message)".to_owned(),
                 |e| match e {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 },
-            )),
+            ))),
             _ => {
                 let shown: String = answer.trim().chars().take(200).collect();
                 self.stop();
-                Err(format!("the command's answer has no \"ok\" field: {shown}"))
+                Err(RequestError::Failed(format!(
+                    "the command's answer has no \"ok\" field: {shown}"
+                )))
             }
         }
     }
 
-    fn map_err(&self, message: String) -> ReduceError {
-        if message == "cancelled" {
-            ReduceError::Cancelled
-        } else {
-            ReduceError::reducer(&self.info.label, message)
+    fn map_err(&self, error: RequestError) -> ReduceError {
+        match error {
+            RequestError::Cancelled => ReduceError::Cancelled,
+            RequestError::Failed(message) => ReduceError::reducer(&self.info.label, message),
         }
     }
+}
+
+/// Why a request got no answer: cancelled by the user, or failed (a command that answers
+/// `{"ok": false, "error": "cancelled"}` has failed, not been cancelled).
+enum RequestError {
+    Cancelled,
+    Failed(String),
 }
 
 impl Drop for CommandReducer {
@@ -408,8 +426,8 @@ impl Reducer for CommandReducer {
         let request = json!({"op": "apply", "event": event_object(event)});
         match self.request(&request) {
             Ok(_) => Ok(()),
-            Err(m) if m == "cancelled" => Err(ReduceError::Cancelled),
-            Err(m) => Err(ReduceError::at_event(&self.info.label, event, m)),
+            Err(RequestError::Cancelled) => Err(ReduceError::Cancelled),
+            Err(RequestError::Failed(m)) => Err(ReduceError::at_event(&self.info.label, event, m)),
         }
     }
 

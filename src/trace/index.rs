@@ -186,11 +186,7 @@ fn open_checked(path: &Path) -> TraceResult<Result<Connection, String>> {
 }
 
 fn remove_files(path: &Path) -> TraceResult<()> {
-    crate::own::files::remove_with_side_files(path).map_err(|e| TraceError::Io {
-        action: e.action,
-        path: e.path,
-        source: e.source,
-    })
+    Ok(crate::own::files::remove_with_side_files(path)?)
 }
 
 impl TraceIndex {
@@ -219,13 +215,7 @@ impl TraceIndex {
     /// # Errors
     /// The directory or file cannot be created.
     pub fn open_path(path: &Path, config: &str) -> TraceResult<Self> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| TraceError::Io {
-                action: "create directory",
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
+        crate::own::files::create_parent(path)?;
         let (conn, replaced) = match open_checked(path)? {
             Ok(conn) => (conn, None),
             Err(reason) => {

@@ -37,16 +37,8 @@ pub enum TraceError {
     #[error("invalid store identity {0:?}")]
     InvalidIdentity(String),
     /// A file system operation failed.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The path involved.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::own::files::FileError),
     /// The index database failed.
     #[error("correlation index {}: {source}", path.display())]
     Index {

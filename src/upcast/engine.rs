@@ -1,4 +1,5 @@
 //! Upcaster files in JavaScript and the chains they define (core layer, no GUI).
+//! (Over 600 lines: registering steps, version rules, chains and running them share one script engine and its value conversions.)
 //!
 //! ```js
 //! upcast("OrderPlaced", 1, 2, (event) => {

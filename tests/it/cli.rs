@@ -352,3 +352,48 @@ fn events_of_a_stream_longer_than_a_page() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("stream not found: nope-1"));
 }
+
+/// `events --at TIME` starts at the version the stream had then: the last event recorded at
+/// or before the time, whatever the layout's version column says.
+#[test]
+fn events_at_a_time() {
+    let store = fixture("eventsourcing/es_sqlite.db");
+    let store = store.to_str().unwrap();
+    let id = "8cb2a7ef-b0e4-4fa1-be95-1c42ea79c999";
+    let all = json_lines(&eventscope(&[
+        "events", store, id, "--limit", "all", "--json",
+    ]));
+    assert!(all.len() > 40, "{}", all.len());
+    // An event whose successor was recorded later, so the time names it alone.
+    let pick = (20..all.len() - 1)
+        .find(|&i| all[i]["recorded_at"] != all[i + 1]["recorded_at"])
+        .unwrap();
+    let at = all[pick]["recorded_at"].as_str().unwrap();
+    let want = all[pick]["stream_version"].as_u64().unwrap();
+    let versions = |args: &[&str]| {
+        let mut full = vec!["events", store, id, "--at", at, "--json"];
+        full.extend_from_slice(args);
+        json_lines(&eventscope(&full))
+            .iter()
+            .map(|e| e["stream_version"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(versions(&["--limit", "1"]), vec![want]);
+    assert_eq!(versions(&["--limit", "2"]), vec![want, want + 1]);
+    assert_eq!(
+        versions(&["--limit", "2", "--backwards"]),
+        vec![want, want - 1]
+    );
+
+    let first = all[0]["recorded_at"].as_str().unwrap();
+    let before = chrono::DateTime::parse_from_rfc3339(first).unwrap() - chrono::TimeDelta::days(1);
+    let output = eventscope(&["events", store, id, "--at", &before.to_rfc3339()]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no event recorded at or before"),
+        "{stderr}"
+    );
+    let output = eventscope(&["events", store, "no-such-stream", "--at", at]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stream not found"));
+}

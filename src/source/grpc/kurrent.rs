@@ -896,19 +896,9 @@ impl EventSource for KurrentSource {
                 Err(err) => Err(err),
             }
         })?;
-        {
-            {
-                for status in statuses {
-                    if let Some(position) = parse_commit_position(&status.position) {
-                        checkpoints.push(Checkpoint {
-                            name: status.name,
-                            position,
-                            updated_at: None,
-                            upstream: None,
-                            category: None,
-                        });
-                    }
-                }
+        for status in statuses {
+            if let Some(position) = parse_commit_position(&status.position) {
+                checkpoints.push(Checkpoint::new(status.name, position));
             }
         }
         let client = self.client.clone();
@@ -937,13 +927,8 @@ impl EventSource for KurrentSource {
                 (None, None) => Some(0),
             };
             let Some(position) = position else { continue };
-            checkpoints.push(Checkpoint {
-                name: format!("{}::{}", subscription.event_source, subscription.group_name),
-                position,
-                updated_at: None,
-                upstream: None,
-                category: None,
-            });
+            let name = format!("{}::{}", subscription.event_source, subscription.group_name);
+            checkpoints.push(Checkpoint::new(name, position));
         }
         Ok(checkpoints)
     }

@@ -485,34 +485,23 @@ impl UmaDbSource {
         // Metadata values are text; each is read on its own, and one that cannot be read
         // is a problem of its field, not of the page.
         let mut problems = Vec::new();
-        let recorded_at = ["recorded_at", "timestamp", "created_at", "createdAt"]
-            .iter()
-            .find_map(|key| {
-                metadata
-                    .get(*key)
-                    .and_then(serde_json::Value::as_str)
-                    .map(|v| (*key, v))
-            })
-            .and_then(|(key, text)| {
-                let time = crate::core::time::parse_timestamp(text);
-                if time.is_none() {
-                    problems.push(FieldProblem::new(
-                        "recorded_at",
-                        format!("`{key}` in the metadata is not a time"),
-                        Some(text.to_owned()),
-                    ));
-                }
-                time
-            });
-        let schema_version = ["schema_version", "schemaVersion"]
-            .iter()
-            .find_map(|key| {
-                metadata
-                    .get(*key)
-                    .and_then(serde_json::Value::as_str)
-                    .map(|v| (*key, v))
-            })
-            .and_then(|(key, text)| {
+        let recorded_at = first_text(
+            &metadata,
+            &["recorded_at", "timestamp", "created_at", "createdAt"],
+        )
+        .and_then(|(key, text)| {
+            let time = crate::core::time::parse_timestamp(text);
+            if time.is_none() {
+                problems.push(FieldProblem::new(
+                    "recorded_at",
+                    format!("`{key}` in the metadata is not a time"),
+                    Some(text.to_owned()),
+                ));
+            }
+            time
+        });
+        let schema_version =
+            first_text(&metadata, &["schema_version", "schemaVersion"]).and_then(|(key, text)| {
                 let version = text.trim().parse::<u32>().ok();
                 if version.is_none() {
                     problems.push(FieldProblem::new(
@@ -774,16 +763,23 @@ impl EventSource for UmaDbSource {
                         .map_err(|status| self.status_error("tracking info", &status))
                 },
             )?;
-            checkpoints.push(Checkpoint {
-                name,
-                position: position.unwrap_or(0),
-                updated_at: None,
-                upstream: None,
-                category: None,
-            });
+            checkpoints.push(Checkpoint::new(name, position.unwrap_or(0)));
         }
         Ok(checkpoints)
     }
+}
+
+/// The first of `keys` that is a text value in `metadata`, with its value.
+fn first_text<'a>(
+    metadata: &'a serde_json::Value,
+    keys: &[&'static str],
+) -> Option<(&'static str, &'a str)> {
+    keys.iter().find_map(|key| {
+        metadata
+            .get(*key)
+            .and_then(serde_json::Value::as_str)
+            .map(|v| (*key, v))
+    })
 }
 
 #[cfg(test)]

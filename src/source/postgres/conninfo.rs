@@ -3,6 +3,7 @@
 //! `PGPASSFILE`, `sslmode` + `sslrootcert`, `options`, plus eventscope's own `schema=`
 //! parameter and `#App` fragment. Always built (no client needed), so the dispatch and the
 //! redaction work in every build.
+//! (Over 600 lines: libpq's connection-string grammar, its environment variables, pgpass and redaction are one concern that must agree with itself.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Layouts: how each known PostgreSQL event store maps onto the event model, detected per
 //! schema from the catalog. Each layout is SQL expressions for the model's fields (as the
 //! SQLite layouts are), so one query engine ([`super::PostgresSource`]) reads them all.
+//! (Over 600 lines: the five layouts' SQL expressions and their detection from one catalog, kept together so they stay comparable.)
 
 use std::collections::BTreeMap;
 

@@ -41,23 +41,24 @@ pub struct TracePage {
 }
 
 impl TracePage {
+    /// Switches to the trace page with `id` in its input, and traces it.
+    fn show_and_trace(&mut self, ctx: &mut PageCtx<'_>, id: String, by_event_id: bool) {
+        ctx.commands
+            .push(AppCommand::SetView(crate::context::state::View::Trace));
+        self.view.input.clone_from(&id);
+        self.view.by_event_id = by_event_id;
+        if by_event_id {
+            self.request_find_event(ctx, id);
+        } else {
+            self.request_trace(ctx, id);
+        }
+    }
+
     /// Applies a trace command.
     pub fn on_command(&mut self, ctx: &mut PageCtx<'_>, command: TraceCommand) {
         match command {
-            TraceCommand::Correlation(id) => {
-                ctx.commands
-                    .push(AppCommand::SetView(crate::context::state::View::Trace));
-                self.view.input.clone_from(&id);
-                self.view.by_event_id = false;
-                self.request_trace(ctx, id);
-            }
-            TraceCommand::EventId(id) => {
-                ctx.commands
-                    .push(AppCommand::SetView(crate::context::state::View::Trace));
-                self.view.input.clone_from(&id);
-                self.view.by_event_id = true;
-                self.request_find_event(ctx, id);
-            }
+            TraceCommand::Correlation(id) => self.show_and_trace(ctx, id, false),
+            TraceCommand::EventId(id) => self.show_and_trace(ctx, id, true),
             TraceCommand::Cancel => {
                 if let Some(job) = self.trace_job.take() {
                     ctx.jobs.cancel(job);

@@ -383,56 +383,61 @@ fn tree_ui(
     commands: &mut Vec<AppCommand>,
 ) {
     let colours = palette(ui);
+    scroll_both(ui, |ui| {
+        for index in trace.tree_order() {
+            let node = &trace.nodes[index];
+            let event = &node.event;
+            ui.horizontal(|ui| {
+                ui.add_space(node.depth as f32 * 22.0);
+                lane_dot(ui, node.lane, node.parent.is_none());
+                let selected = state.selected == Some(event.global_position);
+                let response = ui
+                    .selectable_label(selected, RichText::new(&event.event_type).strong())
+                    .on_hover_text(format!(
+                        "#{} · {} v{}\n{}\nClick: inspect · double-click: open in its stream",
+                        event.global_position,
+                        event.stream_id,
+                        event.stream_version,
+                        long_time(event.recorded_at)
+                    ));
+                if response.clicked() {
+                    state.selected = Some(event.global_position);
+                    commands.push(AppCommand::Inspect(Box::new(event.clone())));
+                }
+                if response.double_clicked() {
+                    commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                }
+                if ui
+                    .link(
+                        RichText::new(&event.stream_id)
+                            .monospace()
+                            .color(colours.link),
+                    )
+                    .on_hover_text("Open this event in its stream")
+                    .clicked()
+                {
+                    commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
+                }
+                ui.label(
+                    RichText::new(format!(
+                        "v{} · #{}",
+                        event.stream_version,
+                        thousands(event.global_position)
+                    ))
+                    .monospace()
+                    .color(colours.muted),
+                );
+                badges(ui, trace, index);
+            });
+        }
+    });
+}
+
+/// A scroll area both ways that fills the space it is given.
+fn scroll_both<R>(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui) -> R) {
     egui::ScrollArea::both()
         .auto_shrink([false, false])
-        .show(ui, |ui| {
-            for index in trace.tree_order() {
-                let node = &trace.nodes[index];
-                let event = &node.event;
-                ui.horizontal(|ui| {
-                    ui.add_space(node.depth as f32 * 22.0);
-                    lane_dot(ui, node.lane, node.parent.is_none());
-                    let selected = state.selected == Some(event.global_position);
-                    let response = ui
-                        .selectable_label(selected, RichText::new(&event.event_type).strong())
-                        .on_hover_text(format!(
-                            "#{} · {} v{}\n{}\nClick: inspect · double-click: open in its stream",
-                            event.global_position,
-                            event.stream_id,
-                            event.stream_version,
-                            long_time(event.recorded_at)
-                        ));
-                    if response.clicked() {
-                        state.selected = Some(event.global_position);
-                        commands.push(AppCommand::Inspect(Box::new(event.clone())));
-                    }
-                    if response.double_clicked() {
-                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                    }
-                    if ui
-                        .link(
-                            RichText::new(&event.stream_id)
-                                .monospace()
-                                .color(colours.link),
-                        )
-                        .on_hover_text("Open this event in its stream")
-                        .clicked()
-                    {
-                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                    }
-                    ui.label(
-                        RichText::new(format!(
-                            "v{} · #{}",
-                            event.stream_version,
-                            thousands(event.global_position)
-                        ))
-                        .monospace()
-                        .color(colours.muted),
-                    );
-                    badges(ui, trace, index);
-                });
-            }
-        });
+        .show(ui, add);
 }
 
 /// A dot in the lane's colour: filled for roots, a ring for caused events.
@@ -454,53 +459,49 @@ fn events_ui(
     commands: &mut Vec<AppCommand>,
 ) {
     let colours = palette(ui);
-    egui::ScrollArea::both()
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            egui::Grid::new("trace-events")
-                .striped(true)
-                .num_columns(7)
-                .show(ui, |ui| {
-                    for header in [
-                        "position",
-                        "recorded at",
-                        "stream",
-                        "version",
-                        "type",
-                        "depth",
-                        "",
-                    ] {
-                        ui.strong(header);
+    scroll_both(ui, |ui| {
+        egui::Grid::new("trace-events")
+            .striped(true)
+            .num_columns(7)
+            .show(ui, |ui| {
+                for header in [
+                    "position",
+                    "recorded at",
+                    "stream",
+                    "version",
+                    "type",
+                    "depth",
+                    "",
+                ] {
+                    ui.strong(header);
+                }
+                ui.end_row();
+                for (index, node) in trace.nodes.iter().enumerate() {
+                    let event = &node.event;
+                    ui.label(RichText::new(thousands(event.global_position)).monospace());
+                    ui.label(RichText::new(crate::ui::short_time(event.recorded_at)).monospace());
+                    if ui
+                        .link(
+                            RichText::new(&event.stream_id)
+                                .monospace()
+                                .color(colours.link),
+                        )
+                        .clicked()
+                    {
+                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
                     }
+                    ui.label(event.stream_version.to_string());
+                    let selected = state.selected == Some(event.global_position);
+                    if ui.selectable_label(selected, &event.event_type).clicked() {
+                        state.selected = Some(event.global_position);
+                        commands.push(AppCommand::Inspect(Box::new(event.clone())));
+                    }
+                    ui.label(node.depth.to_string());
+                    ui.horizontal(|ui| badges(ui, trace, index));
                     ui.end_row();
-                    for (index, node) in trace.nodes.iter().enumerate() {
-                        let event = &node.event;
-                        ui.label(RichText::new(thousands(event.global_position)).monospace());
-                        ui.label(
-                            RichText::new(crate::ui::short_time(event.recorded_at)).monospace(),
-                        );
-                        if ui
-                            .link(
-                                RichText::new(&event.stream_id)
-                                    .monospace()
-                                    .color(colours.link),
-                            )
-                            .clicked()
-                        {
-                            commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                        }
-                        ui.label(event.stream_version.to_string());
-                        let selected = state.selected == Some(event.global_position);
-                        if ui.selectable_label(selected, &event.event_type).clicked() {
-                            state.selected = Some(event.global_position);
-                            commands.push(AppCommand::Inspect(Box::new(event.clone())));
-                        }
-                        ui.label(node.depth.to_string());
-                        ui.horizontal(|ui| badges(ui, trace, index));
-                        ui.end_row();
-                    }
-                });
-        });
+                }
+            });
+    });
 }
 
 fn export_ui(ui: &mut egui::Ui, state: &mut TraceState, commands: &mut Vec<AppCommand>) {

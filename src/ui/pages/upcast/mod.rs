@@ -1,5 +1,6 @@
 //! Wiring of the upcasters view: loading and watching upcaster files, pages side by side,
 //! the next failure, the version histogram and the bulk check — each a background job.
+//! (Over 600 lines: file loading, watching, side-by-side paging, next failure and the histogram are one page's jobs over one compiled set of upcasters; the screens are in `view.rs`, the bulk check in `check.rs`.)
 //!
 //! Reload on save polls the files' modification times once a second from `logic()`, on a
 //! worker (a stat can block on a network file system). Polling needs no dependency, costs a
@@ -16,6 +17,7 @@ use crate::core::source::EventSource;
 use crate::context::jobs::Lane;
 use crate::context::messages::AppMsg;
 use crate::context::page::PageCtx;
+use crate::context::pending::JobError;
 use crate::context::state::View;
 use crate::replay::config::ProjectConfig;
 use crate::upcast::check::{CheckError, check, version_histogram};
@@ -50,9 +52,10 @@ pub struct UpcastPage {
     loads_pending: bool,
 }
 
-fn compile(files: &[UpcasterFile], rules: &VersionRules) -> Result<Upcasters, String> {
+fn compile(files: &[UpcasterFile], rules: &VersionRules) -> Result<Upcasters, JobError> {
     let sources: Vec<_> = files.iter().map(UpcasterFile::source).collect();
-    Upcasters::new(&sources, rules.clone(), DEFAULT_BUDGET).map_err(|e| e.to_string())
+    Upcasters::new(&sources, rules.clone(), DEFAULT_BUDGET)
+        .map_err(|e| JobError::Script(e.to_string()))
 }
 
 fn loaded(
@@ -61,7 +64,9 @@ fn loaded(
     origin: String,
     reloaded: bool,
 ) -> LoadedFiles {
-    let steps = compile(&files, &rules).map(|u| u.steps());
+    let steps = compile(&files, &rules)
+        .map(|u| u.steps())
+        .map_err(|e| e.to_string());
     LoadedFiles {
         mtimes: crate::upcast::modified_times(&files),
         files,
@@ -229,7 +234,7 @@ impl UpcastPage {
                 let result = match version_histogram(source.as_ref(), &rules, &mut progress) {
                     Ok(histogram) => Ok(histogram),
                     Err(CheckError::Cancelled) => return,
-                    Err(CheckError::Source(e)) => Err(e.to_string()),
+                    Err(error) => Err(error.into()),
                 };
                 if !job.token.is_cancelled() {
                     job.send(AppMsg::Upcast(Box::new(UpcastMsg::Histogram {
@@ -326,8 +331,7 @@ impl UpcastPage {
                             last: page.last,
                             at_end: page.at_end,
                         }),
-                        Err(CheckError::Cancelled) => Err("cancelled".to_owned()),
-                        Err(CheckError::Source(e)) => Err(e.to_string()),
+                        Err(error) => Err(error.into()),
                     }
                 });
                 Ok(AppMsg::Upcast(Box::new(UpcastMsg::Page {
@@ -357,8 +361,7 @@ impl UpcastPage {
                 let result = compile(&files, &rules).and_then(|upcasters| {
                     match next_failure(source, &upcasters, &selection, after, &mut |_| {}) {
                         Ok(found) => Ok(found),
-                        Err(CheckError::Cancelled) => Err("cancelled".to_owned()),
-                        Err(CheckError::Source(e)) => Err(e.to_string()),
+                        Err(error) => Err(error.into()),
                     }
                 });
                 Ok(AppMsg::Upcast(Box::new(UpcastMsg::Failure {
@@ -408,8 +411,7 @@ impl UpcastPage {
                     &mut progress,
                 ) {
                     Ok(report) => Ok(report),
-                    Err(CheckError::Cancelled) => Err("cancelled".to_owned()),
-                    Err(CheckError::Source(e)) => Err(e.to_string()),
+                    Err(error) => Err(error.into()),
                 }
             });
             if !job.token.is_cancelled() {
@@ -530,7 +532,7 @@ impl UpcastPage {
                             view.histogram = Some(histogram);
                         }
                     }
-                    Err(error) => ctx.error("Counting event versions", &error),
+                    Err(error) => ctx.error("Counting event versions", &error.to_string()),
                 }
             }
             UpcastMsg::Page {
@@ -554,7 +556,7 @@ impl UpcastPage {
                             view.at_end = page.at_end;
                         }
                     }
-                    Err(error) => view.message = Some(error),
+                    Err(error) => view.message = Some(error.to_string()),
                 }
             }
             UpcastMsg::Failure {
@@ -573,7 +575,7 @@ impl UpcastPage {
                             None => "No failures".to_owned(),
                         });
                     }
-                    Err(error) => view.message = Some(error),
+                    Err(error) => view.message = Some(error.to_string()),
                 }
             }
             UpcastMsg::CheckProgress {
@@ -596,7 +598,7 @@ impl UpcastPage {
                         view.check = Some(report);
                         view.check_stale = false;
                     }
-                    Err(error) => view.check_error = Some(error),
+                    Err(error) => view.check_error = Some(error.to_string()),
                 }
             }
         }
