@@ -12,8 +12,9 @@ pub enum AppMsg {
         generation: u64,
         /// What was opened.
         location: String,
-        /// The source, or why not (an [`SourceError::Authentication`] makes the connect
-        /// screen ask for a password).
+        /// The source, or why not (an
+        /// [`SourceError::Authentication`](crate::core::source::SourceError::Authentication)
+        /// makes the connect screen ask for a password).
         result: Result<Arc<dyn EventSource>, crate::core::source::SourceError>,
         /// For a `SQLite` file of no known layout: a mapping drafted from its schema.
         draft: Option<String>,

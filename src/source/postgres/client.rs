@@ -27,12 +27,47 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(35);
 /// One statement of a read: SQL and its parameters.
 pub type Statement<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)]);
 
-/// A read-only session, reconnected on demand.
+/// Connections one source keeps at most: a long background scan (counting streams,
+/// a trace without an index) runs on its own connection while the page the user looks at
+/// is read on another, instead of queueing behind it on one.
+const MAX_CONNECTIONS: usize = 3;
+
+/// The source's connections: idle ones ready for a read, and all that are open.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Arc<Client>>,
+    open: Vec<Arc<Client>>,
+}
+
+/// A connection lent to one read; back to the pool when dropped, unless it broke.
+struct Lease<'a> {
+    session: &'a Session,
+    client: Arc<Client>,
+    broken: bool,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let Ok(mut pool) = self.session.pool.lock() else {
+            return;
+        };
+        if self.broken || self.client.is_closed() {
+            pool.open.retain(|c| !Arc::ptr_eq(c, &self.client));
+            pool.idle.retain(|c| !Arc::ptr_eq(c, &self.client));
+        } else if pool.open.iter().any(|c| Arc::ptr_eq(c, &self.client))
+            && !pool.idle.iter().any(|c| Arc::ptr_eq(c, &self.client))
+        {
+            pool.idle.push(self.client.clone());
+        }
+    }
+}
+
+/// A read-only session (up to [`MAX_CONNECTIONS`] connections), reconnected on demand.
 pub struct Session {
     runtime: tokio::runtime::Runtime,
     info: ConnInfo,
     tls: MakeRustls,
-    client: Mutex<Option<Arc<Client>>>,
+    pool: Mutex<Pool>,
     statement_timeout: Duration,
 }
 
@@ -52,7 +87,7 @@ impl Session {
             runtime,
             info,
             tls,
-            client: Mutex::new(None),
+            pool: Mutex::new(Pool::default()),
             statement_timeout,
         };
         session.client().map_err(|e| match e {
@@ -99,18 +134,35 @@ impl Session {
         config
     }
 
-    /// The live client, connecting first when there is none (or it was closed).
-    fn client(&self) -> SourceResult<Arc<Client>> {
-        let mut slot = self
-            .client
-            .lock()
-            .map_err(|_| SourceError::Query("session lock poisoned".to_owned()))?;
-        if let Some(client) = slot.as_ref()
-            && !client.is_closed()
+    /// A connection for one read: an idle one, else a new one while fewer than
+    /// [`MAX_CONNECTIONS`] are open, else one in use (its reads queue on the server).
+    fn client(&self) -> SourceResult<Lease<'_>> {
+        let poisoned = || SourceError::Query("session lock poisoned".to_owned());
         {
-            return Ok(client.clone());
+            let mut pool = self.pool.lock().map_err(|_| poisoned())?;
+            pool.open.retain(|c| !c.is_closed());
+            pool.idle.retain(|c| !c.is_closed());
+            let shared = (pool.open.len() >= MAX_CONNECTIONS).then(|| pool.open[0].clone());
+            if let Some(client) = pool.idle.pop().or(shared) {
+                return Ok(Lease {
+                    session: self,
+                    client,
+                    broken: false,
+                });
+            }
         }
-        *slot = None;
+        let client = Arc::new(self.connect()?);
+        let mut pool = self.pool.lock().map_err(|_| poisoned())?;
+        pool.open.push(client.clone());
+        Ok(Lease {
+            session: self,
+            client,
+            broken: false,
+        })
+    }
+
+    /// Opens one more connection and sets the session up.
+    fn connect(&self) -> SourceResult<Client> {
         let config = self.config();
         let tls = self.tls.clone();
         let shown = self.info.shown.clone();
@@ -142,15 +194,7 @@ impl Session {
                 ))),
             }
         })?;
-        let client = Arc::new(client);
-        *slot = Some(client.clone());
         Ok(client)
-    }
-
-    fn drop_client(&self) {
-        if let Ok(mut slot) = self.client.lock() {
-            *slot = None;
-        }
     }
 
     /// Runs one statement in its own read-only transaction.
@@ -166,7 +210,8 @@ impl Session {
     /// # Errors
     /// When a read fails, times out or is cancelled.
     pub fn read(&self, statements: &[Statement<'_>]) -> SourceResult<Vec<Vec<Row>>> {
-        let client = self.client()?;
+        let mut lease = self.client()?;
+        let client = lease.client.clone();
         let cancel = crate::core::cancel::current();
         let cancel_token = client.cancel_token();
         let work = async {
@@ -198,7 +243,7 @@ impl Session {
             Ok(Ok(results)) => Ok(results),
             Ok(Err(e)) => {
                 if e.is_closed() || e.as_db_error().is_none_or(|db| db.severity() != "ERROR") {
-                    self.drop_client();
+                    lease.broken = true;
                 }
                 Err(SourceError::Query(describe(&e)))
             }
@@ -211,7 +256,7 @@ impl Session {
                         .await
                         .ok();
                 });
-                self.drop_client();
+                lease.broken = true;
                 if cancelled {
                     Err(SourceError::Cancelled)
                 } else {

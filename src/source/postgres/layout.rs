@@ -33,6 +33,12 @@ pub struct EventsSql {
     pub stream_key: StreamKey,
     /// Stream version.
     pub version: String,
+    /// The version as conditions and `ORDER BY` use it: the indexed column itself when it
+    /// is an integer (compared with `$n::bigint`), so the `(stream, version)` index serves
+    /// a page; `version` when only a cast makes it a number.
+    pub version_key: String,
+    /// The global position the same way (`position`, uncast when an integer column).
+    pub position_key: String,
     /// Event type as shown.
     pub event_type: String,
     /// Event type as stored, when it differs.
@@ -188,6 +194,16 @@ fn json_text(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     }
 }
 
+/// The column itself when it is an integer (so its index orders and bounds a read),
+/// otherwise its `::bigint` cast.
+fn integer_key(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
+    let q = quote_ident(column);
+    match catalog.type_of(schema, t, column) {
+        Some("smallint" | "integer" | "bigint") => q,
+        _ => format!("{q}::bigint"),
+    }
+}
+
 fn timestamptz(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     let q = quote_ident(column);
     match catalog.type_of(schema, t, column) {
@@ -252,6 +268,8 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
         category: format!("min({})", prefix_category(&stream)),
         stream,
         version: format!("{}::bigint", quote_ident(version)),
+        version_key: integer_key(catalog, schema, name, version),
+        position_key: integer_key(catalog, schema, name, position),
         event_type: text_of(catalog, schema, name, event_type),
         stored_type: None,
         event_id: event_id.map(|c| text_of(catalog, schema, name, c)),
@@ -393,6 +411,8 @@ fn eventsourcing(catalog: &Catalog, schema: &str) -> Vec<Layout> {
                     StreamKey::Text
                 },
                 version: "\"originator_version\"::bigint".to_owned(),
+                version_key: integer_key(catalog, schema, &events_table, "originator_version"),
+                position_key: integer_key(catalog, schema, &events_table, "notification_id"),
                 event_type: "substr(\"topic\", strpos(\"topic\", ':') + 1)".to_owned(),
                 stored_type: Some("\"topic\"".to_owned()),
                 event_id: None,
@@ -478,6 +498,8 @@ fn messagedb(catalog: &Catalog, schema: &str) -> Option<Layout> {
         stream_column: "\"stream_name\"".to_owned(),
         stream_key: StreamKey::Text,
         version: "\"position\"::bigint".to_owned(),
+        version_key: integer_key(catalog, schema, "messages", "position"),
+        position_key: integer_key(catalog, schema, "messages", "global_position"),
         event_type: "\"type\"".to_owned(),
         stored_type: None,
         event_id: Some("\"id\"::text".to_owned()),
@@ -539,6 +561,8 @@ fn emmett(catalog: &Catalog, schema: &str) -> Option<Layout> {
         stream_column: "\"stream_id\"".to_owned(),
         stream_key: StreamKey::Text,
         version: "\"stream_position\"::bigint".to_owned(),
+        version_key: integer_key(catalog, schema, "emt_messages", "stream_position"),
+        position_key: integer_key(catalog, schema, "emt_messages", "global_position"),
         event_type: "\"message_type\"".to_owned(),
         stored_type: None,
         event_id: Some("\"message_id\"::text".to_owned()),
@@ -645,6 +669,8 @@ fn marten(catalog: &Catalog, schema: &str) -> Option<Layout> {
         },
         stream,
         version: "e.\"version\"::bigint".to_owned(),
+        version_key: format!("e.{}", integer_key(catalog, schema, "mt_events", "version")),
+        position_key: format!("e.{}", integer_key(catalog, schema, "mt_events", "seq_id")),
         event_type: "e.\"type\"::text".to_owned(),
         stored_type: None,
         event_id: Some("e.\"id\"::text".to_owned()),

@@ -25,6 +25,8 @@ pub struct PostgresSource {
     others: Vec<String>,
     /// The index answering correlation lookups, when the store has one.
     correlation_index: Option<String>,
+    /// The stream column, when a b-tree index leads with it (the stream list walks it).
+    stream_index: Option<String>,
 }
 
 /// Query parameters, numbered as they are added.
@@ -141,11 +143,13 @@ impl PostgresSource {
         let mut layout = layout;
         correlation_key_in_use(&session, &mut layout)?;
         let correlation_index = find_correlation_index(&session, &layout)?;
+        let stream_index = find_stream_index(&session, &layout)?;
         Ok(Self {
             session,
             layout,
             others,
             correlation_index,
+            stream_index,
         })
     }
 
@@ -235,6 +239,63 @@ impl PostgresSource {
             .iter()
             .map(|row| decode_event(&self.layout.events, row))
             .collect())
+    }
+
+    /// The indexed stream column, when `query` lists every stream in id order (what the
+    /// index walk answers).
+    fn walkable(&self, query: &StreamQuery) -> Option<&str> {
+        let plain = query.sort == StreamSort::Id
+            && query.filter.as_deref().is_none_or(str::is_empty)
+            && query.category.is_none();
+        self.stream_index.as_deref().filter(|_| plain)
+    }
+
+    /// A page of streams in id order by walking the index on the stream column: one index
+    /// probe per stream up to the page's end (a recursive "loose index scan"), then each
+    /// stream's summary from its own index range.
+    fn walk_streams(&self, column: &str, query: &StreamQuery) -> SourceResult<Vec<StreamInfo>> {
+        let e = &self.layout.events;
+        let table = e.from.split(' ').next().unwrap_or_default();
+        let mut params = Params::default();
+        let limit = params.push(to_i64(query.limit.min(MAX_PAGE)));
+        let offset = params.push(to_i64(query.offset));
+        let first = |what: &str, order: &str| {
+            format!(
+                "SELECT {what} FROM {} WHERE {column} = s.key ORDER BY {} {order} LIMIT 1",
+                e.from, e.version_key
+            )
+        };
+        // Times and last position from the first and last events (as the SQLite sources
+        // do), the count from the index: no stream's rows are read beyond those two.
+        let sql = format!(
+            "WITH RECURSIVE walk(key) AS ( \
+               (SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1) \
+               UNION ALL \
+               SELECT (SELECT {column} FROM {table} WHERE {column} > walk.key ORDER BY {column} LIMIT 1) \
+               FROM walk WHERE walk.key IS NOT NULL) \
+             SELECT f.stream, c.n, c.v, f.first_at, l.last_at, l.last_pos, \
+               (SELECT {} FROM ({}) AS one) \
+             FROM (SELECT key FROM walk WHERE key IS NOT NULL LIMIT {limit} OFFSET {offset}) AS s \
+             CROSS JOIN LATERAL (SELECT count(*) AS n, max({})::bigint AS v FROM {} \
+               WHERE {column} = s.key) AS c \
+             CROSS JOIN LATERAL ({}) AS f \
+             CROSS JOIN LATERAL ({}) AS l \
+             ORDER BY s.key",
+            e.category,
+            first("*", "ASC"),
+            e.version_key,
+            e.from,
+            first(
+                &format!("{} AS stream, {} AS first_at", e.stream, recorded(e)),
+                "ASC"
+            ),
+            first(
+                &format!("{} AS last_at, {} AS last_pos", recorded(e), e.position),
+                "DESC"
+            ),
+        );
+        let rows = self.session.query(&sql, &params.refs())?;
+        Ok(rows.iter().map(stream_info).collect())
     }
 
     fn stream_group_sql(&self, query: &StreamQuery, params: &mut Params) -> String {
@@ -336,7 +397,7 @@ fn correlation_key_in_use(session: &Session, layout: &mut Layout) -> SourceResul
          WHERE EXISTS (SELECT 1 FROM (SELECT {column}::jsonb AS m FROM {} \
          WHERE {column} IS NOT NULL ORDER BY {} DESC LIMIT 100) sample \
          WHERE jsonb_exists(sample.m, keys.k)) ORDER BY n LIMIT 1",
-        e.from, e.position
+        e.from, e.position_key
     );
     let keys: Vec<String> = crate::core::metadata::CORRELATION_KEYS
         .iter()
@@ -373,6 +434,31 @@ fn find_correlation_index(session: &Session, layout: &Layout) -> SourceResult<Op
             .ends_with(&format!("btree{wanted}"))
             .then_some(name)
     }))
+}
+
+/// The stream column, when a b-tree index of the events table leads with it: then the
+/// stream list walks that index (the first page at once, whatever the store's size)
+/// instead of grouping the whole table before it can show a row.
+fn find_stream_index(session: &Session, layout: &Layout) -> SourceResult<Option<String>> {
+    let e = &layout.events;
+    let Some(name) = e
+        .stream_column
+        .strip_prefix('"')
+        .and_then(|c| c.strip_suffix('"'))
+        .filter(|c| !c.contains('"'))
+    else {
+        return Ok(None);
+    };
+    let table = e.from.split(' ').next().unwrap_or_default();
+    let rows = session.query(
+        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_am am ON am.oid = c.relam \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
+         WHERE i.indrelid = $1::text::regclass AND a.attname = $2 AND am.amname = 'btree' \
+         AND i.indpred IS NULL AND i.indcollation[0] = a.attcollation LIMIT 1",
+        &[&table.to_owned(), &name.to_owned()],
+    )?;
+    Ok((!rows.is_empty()).then(|| e.stream_column.clone()))
 }
 
 fn payload_of(row: &Row, index: usize, format: PayloadFormat) -> Result<Payload, String> {
@@ -505,12 +591,13 @@ impl EventSource for PostgresSource {
     fn info(&self) -> SourceResult<StoreInfo> {
         let e = &self.layout.events;
         let streams_sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {} GROUP BY {}) AS s",
-            e.from, e.stream
+            "SELECT count(*) FROM (SELECT DISTINCT {} FROM {}) AS s",
+            self.stream_index.as_deref().unwrap_or(&e.stream),
+            e.from
         );
         let events_sql = format!(
-            "SELECT count(*), COALESCE(max({}), 0) FROM {}",
-            e.position, e.from
+            "SELECT count(*), COALESCE(max({})::bigint, 0) FROM {}",
+            e.position_key, e.from
         );
         let snapshots_sql = self.layout.snapshots.as_ref().map_or_else(
             || "SELECT 0::bigint".to_owned(),
@@ -553,7 +640,10 @@ impl EventSource for PostgresSource {
 
     fn head(&self) -> SourceResult<u64> {
         let e = &self.layout.events;
-        let sql = format!("SELECT COALESCE(max({}), 0) FROM {}", e.position, e.from);
+        let sql = format!(
+            "SELECT COALESCE(max({})::bigint, 0) FROM {}",
+            e.position_key, e.from
+        );
         Ok(self
             .session
             .query(&sql, &[])?
@@ -562,6 +652,9 @@ impl EventSource for PostgresSource {
     }
 
     fn list_streams(&self, query: &StreamQuery) -> SourceResult<Vec<StreamInfo>> {
+        if let Some(column) = self.walkable(query) {
+            return self.walk_streams(column, query);
+        }
         let mut params = Params::default();
         let mut sql = self.stream_group_sql(query, &mut params);
         sql.push_str(&match query.sort {
@@ -577,8 +670,17 @@ impl EventSource for PostgresSource {
 
     fn count_streams(&self, query: &StreamQuery) -> SourceResult<u64> {
         let mut params = Params::default();
-        let inner = self.stream_group_sql(query, &mut params);
-        let sql = format!("SELECT count(*) FROM ({inner}) AS s");
+        let sql = match self.walkable(query) {
+            // Only the ids: the index answers without reading the events.
+            Some(column) => format!(
+                "SELECT count(*) FROM (SELECT DISTINCT {column} FROM {}) AS s",
+                self.layout.events.from
+            ),
+            None => format!(
+                "SELECT count(*) FROM ({}) AS s",
+                self.stream_group_sql(query, &mut params)
+            ),
+        };
         let rows = self.session.query(&sql, &params.refs())?;
         Ok(rows
             .first()
@@ -649,14 +751,14 @@ impl EventSource for PostgresSource {
                 let mut sql = format!("SELECT {} FROM {} WHERE {condition}", self.select(), e.from);
                 if let Some(from) = from {
                     sql.push_str(&format!(
-                        " AND {} {cmp} {}",
-                        e.version,
+                        " AND {} {cmp} {}::bigint",
+                        e.version_key,
                         params.push(to_i64(from))
                     ));
                 }
                 sql.push_str(&format!(
                     " ORDER BY {} {order} LIMIT {}",
-                    e.version,
+                    e.version_key,
                     params.push(to_i64(batch))
                 ));
                 self.events(&sql, &params)
@@ -678,8 +780,8 @@ impl EventSource for PostgresSource {
                 let mut conditions = Vec::new();
                 if let Some(from) = from {
                     conditions.push(format!(
-                        "{} {cmp} {}",
-                        e.position,
+                        "{} {cmp} {}::bigint",
+                        e.position_key,
                         params.push(to_i64(from))
                     ));
                 }
@@ -708,7 +810,7 @@ impl EventSource for PostgresSource {
                 }
                 sql.push_str(&format!(
                     " ORDER BY {} {order} LIMIT {}",
-                    e.position,
+                    e.position_key,
                     params.push(to_i64(batch))
                 ));
                 self.events(&sql, &params)
@@ -862,11 +964,11 @@ impl EventSource for PostgresSource {
         let e = &self.layout.events;
         // Pages by position until a short page: a correlation can span more than a page.
         let sql = format!(
-            "SELECT {} FROM {} WHERE {expr} = $1 AND {} > $2 ORDER BY {} LIMIT {MAX_PAGE}",
+            "SELECT {} FROM {} WHERE {expr} = $1 AND {} > $2::bigint ORDER BY {} LIMIT {MAX_PAGE}",
             self.select(),
             e.from,
-            e.position,
-            e.position
+            e.position_key,
+            e.position_key
         );
         let mut events: Vec<Event> = Vec::new();
         loop {
@@ -927,13 +1029,13 @@ impl EventSource for PostgresSource {
         let Some(row_category) = &e.row_category else {
             return Ok(None);
         };
-        let (from, pos, at) = (&e.from, &e.position, recorded(e));
+        let (from, pos, at) = (&e.from, &e.position_key, recorded(e));
         let counts = format!(
-            "SELECT COALESCE(max({pos}), 0), count(*) FILTER (WHERE {pos} > $2) \
+            "SELECT COALESCE(max({pos})::bigint, 0), count(*) FILTER (WHERE {pos} > $2::bigint) \
              FROM {from} WHERE {row_category} = $1"
         );
         let first = format!(
-            "SELECT {at} FROM {from} WHERE {row_category} = $1 AND {pos} > $2 \
+            "SELECT {at} FROM {from} WHERE {row_category} = $1 AND {pos} > $2::bigint \
              ORDER BY {pos} LIMIT 1"
         );
         let newest = format!(
