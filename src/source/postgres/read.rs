@@ -159,6 +159,13 @@ impl PostgresSource {
         &self.others
     }
 
+    /// The stream column whose index the stream list walks (`None`: no index leads with
+    /// it, and the list groups the events table).
+    #[must_use]
+    pub fn stream_index(&self) -> Option<&str> {
+        self.stream_index.as_deref()
+    }
+
     /// The detected layout.
     #[must_use]
     pub fn layout(&self) -> &Layout {
