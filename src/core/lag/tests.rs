@@ -372,6 +372,7 @@ fn summary_json_shape() {
         keys,
         [
             "name",
+            "category",
             "position",
             "head",
             "lag_events",
