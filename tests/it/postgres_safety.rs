@@ -37,7 +37,7 @@ fn eventscope_statements(log: &str, database: &str) -> Vec<String> {
 
 fn allowed(statement: &str) -> bool {
     let s = statement.trim_start().to_ascii_uppercase();
-    [
+    let read = [
         "SELECT",
         "SHOW",
         "SET ",
@@ -49,9 +49,13 @@ fn allowed(statement: &str) -> bool {
         "CLOSE",
     ]
     .iter()
-    .any(|p| s.starts_with(p))
-        && !s.contains("FOR UPDATE")
-        && !s.contains("PG_ADVISORY")
+    .any(|p| s.starts_with(p));
+    // A WITH query (the stream list's index walk) only when none of its parts writes.
+    let read_with = s.starts_with("WITH ")
+        && !["INSERT ", "UPDATE ", "DELETE ", "MERGE "]
+            .iter()
+            .any(|w| s.contains(w));
+    (read || read_with) && !s.contains("FOR UPDATE") && !s.contains("PG_ADVISORY")
 }
 
 #[test]
