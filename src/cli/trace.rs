@@ -97,14 +97,12 @@ pub fn run_trace(
     } else {
         args.id.trim().to_owned()
     };
-    let (trace, method) =
+    let (trace, _method) =
         crate::trace::trace(source, &correlation_id, index.as_ref(), &mut |_, _| {})?;
-    if !matches!(method, crate::trace::Method::Store { .. })
-        && let Some(hint) = source.index_hint()
-    {
+    if let Some(hint) = source.index_hint() {
         eprintln!(
-            "note: the store has no index on the correlation id, so this trace read the whole \
-             log; `{hint}` would answer it from an index (eventscope never runs it)"
+            "note: the store has no index on the correlation id, so this trace scanned the \
+             whole log; `{hint}` would answer it from an index (eventscope never runs it)"
         );
     }
     if trace.nodes.is_empty() {

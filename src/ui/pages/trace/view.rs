@@ -292,9 +292,7 @@ fn summary_ui(ui: &mut egui::Ui, state: &TraceState, trace: &Trace) {
             None => String::new(),
         };
         ui.label(RichText::new(how).color(colours.muted));
-        if let (Some(hint), Some(Method::Scan | Method::Index { .. })) =
-            (&state.index_hint, &state.method)
-        {
+        if let (Some(hint), Some(_)) = (&state.index_hint, &state.method) {
             index_hint_ui(ui, hint);
         }
         if let Some(event_id) = &state.found_by_event {
