@@ -92,7 +92,12 @@ impl EventscopeApp {
                 let is_demo = Self::is_demo_location(&location);
                 with_page!(self, replay, |page, ctx| page
                     .on_open(ctx, &location, is_demo));
-                with_page!(self, trace, |page, ctx| page.open_index(ctx, &location));
+                let store_answers = source.answers_correlations();
+                with_page!(self, trace, |page, ctx| page.open_index(
+                    ctx,
+                    &location,
+                    store_answers
+                ));
                 self.store = Some(OpenStore {
                     location: location.clone(),
                     source,

@@ -177,6 +177,7 @@ impl EventscopeApp {
             let ui_ctx = crate::ui::UiCtx {
                 info: ui_ctx_info.as_ref(),
                 head,
+                open: self.store.is_some(),
             };
             let retry = self.store.as_ref().map(|store| {
                 if store.is_server() {

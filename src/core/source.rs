@@ -177,6 +177,13 @@ pub trait EventSource: Send + Sync {
         Ok(None)
     }
 
+    /// Whether [`EventSource::correlated_events`] always answers, because the store filters
+    /// by correlation itself (with or without an index): eventscope then keeps no index of
+    /// its own for this store. Cheap: no I/O.
+    fn answers_correlations(&self) -> bool {
+        false
+    }
+
     /// The statement that would let the store answer correlation lookups from an index,
     /// when it has none and a trace has to scan (a PostgreSQL expression index on the
     /// correlation path): shown to the user with a copy button, never run. Cheap: no I/O.

@@ -48,6 +48,8 @@ pub struct UiCtx<'a> {
     pub info: Option<&'a crate::core::StoreInfo>,
     /// Head position.
     pub head: u64,
+    /// A store is open (its summary may still be on its way).
+    pub open: bool,
 }
 
 /// Commands produced while drawing.

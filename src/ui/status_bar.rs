@@ -7,6 +7,9 @@ use crate::context::messages::AppCommand;
 use crate::ui::theme::palette;
 use crate::ui::{Commands, UiCtx, thousands};
 
+/// Background jobs named in the bar; more are counted.
+const MAX_SHOWN: usize = 3;
+
 /// Draws the status bar.
 pub fn status_bar_ui(
     ui: &mut Ui,
@@ -18,10 +21,11 @@ pub fn status_bar_ui(
 ) {
     let colours = palette(ui);
     ui.horizontal(|ui| {
-        match ctx.info {
-            Some(_) => ui.label(format!("head {}", thousands(ctx.head))),
-            None => ui.label("no store open"),
-        };
+        if ctx.open {
+            ui.label(format!("head {}", thousands(ctx.head)));
+        } else {
+            ui.label("no store open");
+        }
         if let Some(count) = ctx.info.and_then(|info| info.event_count) {
             ui.separator();
             ui.label(format!("{} events", thousands(count)));
@@ -32,7 +36,10 @@ pub fn status_bar_ui(
             ui.spinner();
             ui.label(RichText::new("loading").color(colours.muted));
         }
-        for (id, job) in jobs.iter().filter(|(_, j)| j.visible) {
+        // At most three jobs by name (the bar is one line); the rest on hover.
+        let visible: Vec<(&u64, &ActiveJob)> = jobs.iter().filter(|(_, j)| j.visible).collect();
+        let more = visible.len().saturating_sub(MAX_SHOWN);
+        for &(id, job) in visible.iter().take(MAX_SHOWN) {
             ui.separator();
             ui.spinner();
             let seconds = job.started.elapsed().as_secs();
@@ -52,6 +59,15 @@ pub fn status_bar_ui(
             if ui.small_button("Cancel").clicked() {
                 commands.push(AppCommand::Cancel(*id));
             }
+        }
+        if more > 0 {
+            let names: Vec<&str> = visible[MAX_SHOWN..]
+                .iter()
+                .map(|(_, job)| job.label.as_str())
+                .collect();
+            ui.separator();
+            ui.label(RichText::new(format!("+{more} more")).color(colours.muted))
+                .on_hover_text(names.join("\n"));
         }
         ui.with_layout(
             egui::Layout::right_to_left(egui::Align::Center),

@@ -1046,6 +1046,10 @@ impl EventSource for PostgresSource {
         Self::index_hint(self)
     }
 
+    fn answers_correlations(&self) -> bool {
+        self.layout.correlation_index_expr.is_some()
+    }
+
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {
         let statements: Vec<(&str, &[&(dyn ToSql + Sync)])> = self
             .layout
