@@ -174,7 +174,8 @@ fn diy_public_and_ledger() {
         .map(|c| (c["name"].as_str().unwrap(), u(&c["position"])))
         .collect();
     assert_eq!(names, want_names);
-    assert!(ledger.correlated_events("req-000").unwrap().is_none());
+    // Without an index the server still filters: a scan on its side, the same events the
+    // log holds for each correlation.
     let log = all_log(ledger.as_ref());
     for (id, positions) in l["correlations"].as_object().unwrap() {
         let got: Vec<u64> = log
@@ -184,7 +185,21 @@ fn diy_public_and_ledger() {
             .collect();
         let want: Vec<u64> = positions.as_array().unwrap().iter().map(u).collect();
         assert_eq!(got, want, "{id}");
+        let found = ledger.correlated_events(id).unwrap().unwrap();
+        assert!(
+            found.origin.contains("scan on the server"),
+            "{}",
+            found.origin
+        );
+        let scanned: Vec<u64> = found.events.iter().map(|e| e.global_position).collect();
+        assert_eq!(scanned, want, "{id}");
     }
+    assert!(ledger.answers_correlations());
+    let none = ledger
+        .correlated_events("no-such-correlation")
+        .unwrap()
+        .unwrap();
+    assert!(none.events.is_empty());
 }
 
 #[test]

@@ -423,11 +423,16 @@ fn server_restarted_mid_scan_then_answers_again() {
     let result = scan
         .recv_timeout(Duration::from_secs(60))
         .expect("the scan in flight hung after the restart");
-    let err = result.expect_err("the scan in flight survived the restart");
-    assert!(
-        err.contains("the server ended the session") || err.contains("connection"),
-        "not a clear error: {err}"
-    );
+    // Shutdown ends the lock holder too: when its backend goes first, the waiting
+    // statement may get the lock and finish before its own backend is ended. Either way
+    // no wrong answer: a clear error, or the whole log.
+    match result {
+        Err(err) => assert!(
+            err.contains("the server ended the session") || err.contains("connection"),
+            "not a clear error: {err}"
+        ),
+        Ok(events) => assert_eq!(events, 248, "a partial scan passed as whole"),
+    }
     drop(input);
     locker.wait().ok();
     // The same open source answers at once, and the whole scan works.
