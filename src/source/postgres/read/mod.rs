@@ -1,10 +1,16 @@
 //! The PostgreSQL source: opens a session, detects the layouts, and answers every
 //! [`EventSource`] read with short read-only statements built from the chosen layout.
-//! (Over 600 lines: every `EventSource` read for every PostgreSQL layout, sharing one session and the layout's SQL; connection, TLS and layouts live beside it.)
+//! (Over 600 lines: the `EventSource` reads every layout shares one session and the layout's SQL; the stream list is in `streams.rs`, correlations in `correlation.rs`.)
+
+mod correlation;
+mod streams;
 
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
+
+use correlation::{correlation_key_in_use, find_correlation_index};
+use streams::{find_stream_index, stream_info};
 
 use super::BATCH;
 use super::client::Session;
@@ -252,132 +258,7 @@ impl PostgresSource {
             .map(|row| decode_event(&self.layout.events, row))
             .collect())
     }
-
-    /// A correlation's events without an index on it: the server filters the log, in
-    /// ranges of [`SCAN_CHUNK`] positions (each statement well inside the statement
-    /// timeout, the job cancellable between them), and sends only the matching events.
-    fn scan_correlation(&self, expr: &str, correlation_id: &str) -> SourceResult<CorrelatedEvents> {
-        let e = &self.layout.events;
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {pos} > $2::bigint AND {pos} <= $3::bigint AND {expr} = $1 \
-             ORDER BY {pos}",
-            self.select(),
-            e.from,
-            pos = e.position_key
-        );
-        let head = self.head()?;
-        let mut events = Vec::new();
-        let mut after = 0;
-        while after < head {
-            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-                return Err(SourceError::Cancelled);
-            }
-            let through = after.saturating_add(SCAN_CHUNK).min(head);
-            let mut params = Params::default();
-            params.push(correlation_id.to_owned());
-            params.push(to_i64(after));
-            params.push(to_i64(through));
-            events.extend(self.events(&sql, &params)?);
-            after = through;
-        }
-        Ok(CorrelatedEvents {
-            origin: format!("a scan on the server of {} (no index on {expr})", e.from),
-            events,
-        })
-    }
-
-    /// The indexed stream column, when `query` lists every stream in id order (what the
-    /// index walk answers).
-    fn walkable(&self, query: &StreamQuery) -> Option<&str> {
-        let plain = query.sort == StreamSort::Id
-            && query.filter.as_deref().is_none_or(str::is_empty)
-            && query.category.is_none();
-        self.stream_index.as_deref().filter(|_| plain)
-    }
-
-    /// A page of streams in id order by walking the index on the stream column: one index
-    /// probe per stream up to the page's end (a recursive "loose index scan"), then each
-    /// stream's summary from its own index range.
-    fn walk_streams(&self, column: &str, query: &StreamQuery) -> SourceResult<Vec<StreamInfo>> {
-        let e = &self.layout.events;
-        let table = e.from.split(' ').next().unwrap_or_default();
-        let mut params = Params::default();
-        let limit = params.push(to_i64(query.limit.min(MAX_PAGE)));
-        let offset = params.push(to_i64(query.offset));
-        let first = |what: &str, order: &str| {
-            format!(
-                "SELECT {what} FROM {} WHERE {column} = s.key ORDER BY {} {order} LIMIT 1",
-                e.from, e.version_key
-            )
-        };
-        // Times and last position from the first and last events (as the SQLite sources
-        // do), the count from the index: no stream's rows are read beyond those two.
-        let sql = format!(
-            "WITH RECURSIVE walk(key) AS ( \
-               (SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1) \
-               UNION ALL \
-               SELECT (SELECT {column} FROM {table} WHERE {column} > walk.key ORDER BY {column} LIMIT 1) \
-               FROM walk WHERE walk.key IS NOT NULL) \
-             SELECT f.stream, c.n, c.v, f.first_at, l.last_at, l.last_pos, \
-               (SELECT {} FROM ({}) AS one) \
-             FROM (SELECT key FROM walk WHERE key IS NOT NULL LIMIT {limit} OFFSET {offset}) AS s \
-             CROSS JOIN LATERAL (SELECT count(*) AS n, max({})::bigint AS v FROM {} \
-               WHERE {column} = s.key) AS c \
-             CROSS JOIN LATERAL ({}) AS f \
-             CROSS JOIN LATERAL ({}) AS l \
-             ORDER BY s.key",
-            e.category,
-            first("*", "ASC"),
-            e.version_key,
-            e.from,
-            first(
-                &format!("{} AS stream, {} AS first_at", e.stream, recorded(e)),
-                "ASC"
-            ),
-            first(
-                &format!("{} AS last_at, {} AS last_pos", recorded(e), e.position),
-                "DESC"
-            ),
-        );
-        let rows = self.session.query(&sql, &params.refs())?;
-        Ok(rows.iter().map(stream_info).collect())
-    }
-
-    fn stream_group_sql(&self, query: &StreamQuery, params: &mut Params) -> String {
-        let e = &self.layout.events;
-        let mut sql = format!(
-            "SELECT {} AS stream, count(*), max({}), min({}), max({}), max({}), {} AS category \
-             FROM {}",
-            e.stream,
-            e.version,
-            recorded(e),
-            recorded(e),
-            e.position,
-            e.category,
-            e.from
-        );
-        if let Some(filter) = query.filter.as_deref().filter(|f| !f.is_empty()) {
-            sql.push_str(&format!(
-                " WHERE strpos(lower({}), lower({})) > 0",
-                e.stream,
-                params.push(filter.to_owned())
-            ));
-        }
-        sql.push_str(" GROUP BY 1");
-        if let Some(category) = &query.category {
-            sql.push_str(&format!(
-                " HAVING {} = {}",
-                e.category,
-                params.push(category.clone())
-            ));
-        }
-        sql
-    }
 }
-
-/// Positions one statement of a correlation scan covers (about 2.5 s of server time per
-/// chunk on the 10M-event benchmark store).
-const SCAN_CHUNK: u64 = 4_000_000;
 
 /// The comparison and order of a paged read in `direction`.
 fn comparison(direction: Direction) -> (&'static str, &'static str) {
@@ -424,90 +305,6 @@ fn recorded(e: &EventsSql) -> String {
     e.recorded_at
         .clone()
         .unwrap_or_else(|| "NULL::timestamptz".to_owned())
-}
-
-/// A layout that guessed `->>'correlationId'` for its metadata column (the DIY family)
-/// learns which of the usual keys the store writes, from a sample of its newest rows, so
-/// that the index it looks for (and the one it suggests) is on the key really used.
-fn correlation_key_in_use(session: &Session, layout: &mut Layout) -> SourceResult<()> {
-    const GUESS: &str = "->>'correlationId')";
-    let Some(expr) = &layout.correlation_index_expr else {
-        return Ok(());
-    };
-    let Some(column) = expr
-        .strip_prefix('(')
-        .and_then(|rest| rest.strip_suffix(GUESS))
-    else {
-        return Ok(());
-    };
-    let e = &layout.events;
-    let sql = format!(
-        "SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS keys(k, n) \
-         WHERE EXISTS (SELECT 1 FROM (SELECT {column}::jsonb AS m FROM {} \
-         WHERE {column} IS NOT NULL ORDER BY {} DESC LIMIT 100) sample \
-         WHERE jsonb_exists(sample.m, keys.k)) ORDER BY n LIMIT 1",
-        e.from, e.position_key
-    );
-    let keys: Vec<String> = crate::core::metadata::CORRELATION_KEYS
-        .iter()
-        .map(|k| (*k).to_owned())
-        .collect();
-    let rows = session.query(&sql, &[&keys])?;
-    if let Some(row) = rows.first() {
-        let key: String = row.get(0);
-        layout.correlation_index_expr = Some(format!("({column}->>'{key}')"));
-    }
-    Ok(())
-}
-
-fn find_correlation_index(session: &Session, layout: &Layout) -> SourceResult<Option<String>> {
-    let Some(expr) = &layout.correlation_index_expr else {
-        return Ok(None);
-    };
-    let table = layout.events.from.split(' ').next().unwrap_or_default();
-    let rows = session.query(
-        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index \
-         WHERE indrelid = $1::text::regclass",
-        &[&table.to_owned()],
-    )?;
-    let squash = |s: &str| {
-        s.to_lowercase()
-            .replace("::text", "")
-            .replace(['(', ')', ' ', '"'], "")
-    };
-    let wanted = squash(expr);
-    Ok(rows.iter().find_map(|row| {
-        let name: String = row.get(0);
-        let def: String = row.get(1);
-        squash(&def)
-            .ends_with(&format!("btree{wanted}"))
-            .then_some(name)
-    }))
-}
-
-/// The stream column, when a b-tree index of the events table leads with it: then the
-/// stream list walks that index (the first page at once, whatever the store's size)
-/// instead of grouping the whole table before it can show a row.
-fn find_stream_index(session: &Session, layout: &Layout) -> SourceResult<Option<String>> {
-    let e = &layout.events;
-    let Some(name) = e
-        .stream_column
-        .strip_prefix('"')
-        .and_then(|c| c.strip_suffix('"'))
-        .filter(|c| !c.contains('"'))
-    else {
-        return Ok(None);
-    };
-    let table = e.from.split(' ').next().unwrap_or_default();
-    let rows = session.query(
-        "SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
-         JOIN pg_am am ON am.oid = c.relam \
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] \
-         WHERE i.indrelid = $1::text::regclass AND a.attname = $2 AND am.amname = 'btree' \
-         AND i.indpred IS NULL AND i.indcollation[0] = a.attcollation LIMIT 1",
-        &[&table.to_owned(), &name.to_owned()],
-    )?;
-    Ok((!rows.is_empty()).then(|| e.stream_column.clone()))
 }
 
 fn payload_of(row: &Row, index: usize, format: PayloadFormat) -> Result<Payload, String> {
@@ -610,29 +407,6 @@ fn decode_event(e: &EventsSql, row: &Row) -> Event {
         causation_id,
         stored_type,
         problems,
-    }
-}
-
-fn stream_info(row: &Row) -> StreamInfo {
-    let stream: Option<String> = row.get(0);
-    let u = |i: usize| {
-        row.try_get::<_, Option<i64>>(i)
-            .ok()
-            .flatten()
-            .map_or(0, |v| u64::try_from(v).unwrap_or(0))
-    };
-    StreamInfo {
-        stream_id: crate::core::ids::display_stream_id(&stream.unwrap_or_default()),
-        category: row
-            .try_get::<_, Option<String>>(6)
-            .ok()
-            .flatten()
-            .unwrap_or_default(),
-        event_count: u(1),
-        last_version: u(2),
-        first_recorded_at: row.try_get(3).ok().flatten(),
-        last_recorded_at: row.try_get(4).ok().flatten(),
-        last_position: u(5),
     }
 }
 
