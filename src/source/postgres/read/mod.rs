@@ -536,13 +536,9 @@ impl EventSource for PostgresSource {
             return Ok(None);
         };
         let sql = format!(
-            "SELECT min({}), count(*), max({}), min({}), max({}), max({}), {} FROM {} WHERE {condition}",
+            "SELECT min({}), {} FROM {} WHERE {condition}",
             e.stream,
-            e.version,
-            recorded(e),
-            recorded(e),
-            e.position,
-            e.category,
+            streams::summary_columns(e),
             e.from
         );
         let rows = self.session.query(&sql, &params.refs())?;

@@ -8,7 +8,7 @@ use crate::core::event::StreamInfo;
 use crate::core::query::{MAX_PAGE, StreamQuery, StreamSort};
 use crate::core::source::SourceResult;
 use crate::source::postgres::client::Session;
-use crate::source::postgres::layout::Layout;
+use crate::source::postgres::layout::{EventsSql, Layout};
 
 impl PostgresSource {
     /// The indexed stream column, when `query` lists every stream in id order (what the
@@ -75,14 +75,9 @@ impl PostgresSource {
     pub(super) fn stream_group_sql(&self, query: &StreamQuery, params: &mut Params) -> String {
         let e = &self.layout.events;
         let mut sql = format!(
-            "SELECT {} AS stream, count(*), max({}), min({}), max({}), max({}), {} AS category \
-             FROM {}",
+            "SELECT {} AS stream, {} FROM {}",
             e.stream,
-            e.version,
-            recorded(e),
-            recorded(e),
-            e.position,
-            e.category,
+            summary_columns(e),
             e.from
         );
         if let Some(filter) = query.filter.as_deref().filter(|f| !f.is_empty()) {
@@ -130,6 +125,19 @@ pub(super) fn find_stream_index(
         &[&table.to_owned(), &name.to_owned()],
     )?;
     Ok((!rows.is_empty()).then(|| e.stream_column.clone()))
+}
+
+/// A stream's summary as aggregates over its events, in [`stream_info`]'s order after the
+/// stream id: count, last version, first and last time, last position, category.
+pub(super) fn summary_columns(e: &EventsSql) -> String {
+    format!(
+        "count(*), max({}), min({}), max({}), max({}), {} AS category",
+        e.version,
+        recorded(e),
+        recorded(e),
+        e.position,
+        e.category
+    )
 }
 
 pub(super) fn stream_info(row: &Row) -> StreamInfo {
