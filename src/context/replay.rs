@@ -70,7 +70,7 @@ pub enum ReplayMsg {
         /// Replay generation.
         generation: u64,
         /// The timeline and what the view needs of it.
-        result: Result<TimelineReady, String>,
+        result: Result<TimelineReady, JobError>,
     },
     /// A step was computed.
     Step {
@@ -105,7 +105,7 @@ pub enum ReplayMsg {
         summary: DriftSummary,
     },
     /// Drift report finished.
-    DriftDone(Result<DriftReport, String>),
+    DriftDone(Result<DriftReport, JobError>),
     /// An export finished.
     Exported {
         /// Evidence (true) or drift report.

@@ -183,7 +183,7 @@ impl ReplayPage {
             true,
             move |job| {
                 let result = (|| {
-                    let mut reducer = choice.build(true).map_err(|e| e.to_string())?;
+                    let mut reducer = choice.build(true)?;
                     let label = (reducer.info().kind, reducer.info().label.clone());
                     // Handler names that match no stored type would leave the state at
                     // its initial value without a word.
@@ -200,9 +200,8 @@ impl ReplayPage {
                             total: p.total,
                         }));
                     };
-                    let timeline = Timeline::build(source, &stream, reducer, &mut progress)
-                        .map_err(|e| e.to_string())?;
-                    Ok(TimelineReady {
+                    let timeline = Timeline::build(source, &stream, reducer, &mut progress)?;
+                    Ok::<_, JobError>(TimelineReady {
                         events: timeline.events().to_vec(),
                         failure: timeline.failure().map(ToString::to_string),
                         reducer: label,
@@ -348,7 +347,7 @@ impl ReplayPage {
                         summary: summary.clone(),
                     }));
                 })
-                .map_err(|e| e.to_string());
+                .map_err(JobError::from);
                 job.send(AppMsg::Replay(ReplayMsg::DriftDone(result)));
             });
     }
@@ -438,7 +437,7 @@ impl ReplayPage {
                         tt.scroll_to_current = true;
                         self.step(ctx, index);
                     }
-                    Err(error) => tt.error = Some(error),
+                    Err(error) => tt.error = Some(error.to_string()),
                 }
             }
             ReplayMsg::Step { params, result } => {
@@ -497,7 +496,11 @@ impl ReplayPage {
             ReplayMsg::DriftDone(result) => {
                 self.view.drift.running = None;
                 self.view.drift.job = None;
-                self.view.drift.report = Some(result);
+                // Cancelled: nothing to show (the button is back), not an error.
+                self.view.drift.report = match result {
+                    Err(error) if error.is_cancelled() => None,
+                    other => Some(other.map_err(|e| e.to_string())),
+                };
             }
             ReplayMsg::Exported { evidence, result } => {
                 if evidence {
