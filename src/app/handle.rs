@@ -92,12 +92,7 @@ impl EventscopeApp {
                 let is_demo = Self::is_demo_location(&location);
                 with_page!(self, replay, |page, ctx| page
                     .on_open(ctx, &location, is_demo));
-                let store_answers = source.answers_correlations();
-                with_page!(self, trace, |page, ctx| page.open_index(
-                    ctx,
-                    &location,
-                    store_answers
-                ));
+                with_page!(self, trace, |page, ctx| page.open_index(ctx, &location));
                 self.store = Some(OpenStore {
                     location: location.clone(),
                     source,

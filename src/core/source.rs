@@ -177,11 +177,20 @@ pub trait EventSource: Send + Sync {
         Ok(None)
     }
 
-    /// Whether [`EventSource::correlated_events`] always answers, because the store filters
-    /// by correlation itself (with or without an index): eventscope then keeps no index of
-    /// its own for this store. Cheap: no I/O.
-    fn answers_correlations(&self) -> bool {
-        false
+    /// The events of a correlation after global position `after`, when the store can
+    /// filter by correlation on its side (without an index of its own too): eventscope's
+    /// index answers up to where it is built, the store the rest, so only the
+    /// correlation's events come over the wire. `None`: the caller scans.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn correlated_events_after(
+        &self,
+        correlation_id: &str,
+        after: u64,
+    ) -> SourceResult<Option<CorrelatedEvents>> {
+        let _ = (correlation_id, after);
+        Ok(None)
     }
 
     /// The statement that would let the store answer correlation lookups from an index,

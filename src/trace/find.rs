@@ -107,7 +107,13 @@ pub fn trace(
     if correlation_id.is_empty() {
         return Err(TraceError::EmptyId);
     }
-    if let Some(found) = source.correlated_events(correlation_id)? {
+    // A store with no index of its own (it offers the statement that would make one)
+    // answers by scanning on its side; eventscope's index, when there is one, is faster,
+    // and the store filters only what that index has not covered yet.
+    let store_scans = source.index_hint().is_some();
+    if !(store_scans && index.is_some())
+        && let Some(found) = source.correlated_events(correlation_id)?
+    {
         return Ok((
             Trace::build(correlation_id, found.events),
             Method::Store {
@@ -122,7 +128,10 @@ pub fn trace(
             let through = index.status()?.indexed_through.min(head);
             let positions = index.correlation_positions(correlation_id)?;
             let mut events = read_positions(source, &positions, &keep)?;
-            events.extend(scan(source, through + 1, head, false, &keep, progress)?);
+            match source.correlated_events_after(correlation_id, through)? {
+                Some(rest) => events.extend(rest.events.into_iter().filter(|e| keep(e))),
+                None => events.extend(scan(source, through + 1, head, false, &keep, progress)?),
+            }
             (
                 events,
                 Method::Index {

@@ -194,7 +194,18 @@ fn diy_public_and_ledger() {
         let scanned: Vec<u64> = found.events.iter().map(|e| e.global_position).collect();
         assert_eq!(scanned, want, "{id}");
     }
-    assert!(ledger.answers_correlations());
+    // From a position on (what eventscope's own index has not covered yet).
+    let (id, positions) = l["correlations"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, p)| p.as_array().unwrap().len() > 1)
+        .unwrap();
+    let first = u(&positions[0]);
+    let tail = ledger.correlated_events_after(id, first).unwrap().unwrap();
+    let tail: Vec<u64> = tail.events.iter().map(|e| e.global_position).collect();
+    let want: Vec<u64> = positions.as_array().unwrap()[1..].iter().map(u).collect();
+    assert_eq!(tail, want, "{id} after {first}");
     let none = ledger
         .correlated_events("no-such-correlation")
         .unwrap()

@@ -50,12 +50,7 @@ fn allowed(statement: &str) -> bool {
     ]
     .iter()
     .any(|p| s.starts_with(p));
-    // A WITH query (the stream list's index walk) only when none of its parts writes.
-    let read_with = s.starts_with("WITH ")
-        && !["INSERT ", "UPDATE ", "DELETE ", "MERGE "]
-            .iter()
-            .any(|w| s.contains(w));
-    (read || read_with) && !s.contains("FOR UPDATE") && !s.contains("PG_ADVISORY")
+    read && !s.contains("FOR UPDATE") && !s.contains("PG_ADVISORY")
 }
 
 #[test]

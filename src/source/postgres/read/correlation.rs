@@ -18,6 +18,7 @@ impl PostgresSource {
         &self,
         expr: &str,
         correlation_id: &str,
+        after: u64,
     ) -> SourceResult<CorrelatedEvents> {
         let e = &self.layout.events;
         let sql = format!(
@@ -29,7 +30,7 @@ impl PostgresSource {
         );
         let head = self.head()?;
         let mut events = Vec::new();
-        let mut after = 0;
+        let mut after = after;
         while after < head {
             if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
                 return Err(SourceError::Cancelled);

@@ -779,7 +779,7 @@ impl EventSource for PostgresSource {
             return Ok(None);
         };
         let Some(index) = &self.correlation_index else {
-            return self.scan_correlation(expr, correlation_id).map(Some);
+            return self.scan_correlation(expr, correlation_id, 0).map(Some);
         };
         let e = &self.layout.events;
         // Pages by position until a short page: a correlation can span more than a page.
@@ -816,8 +816,15 @@ impl EventSource for PostgresSource {
         Self::index_hint(self)
     }
 
-    fn answers_correlations(&self) -> bool {
-        self.layout.correlation_index_expr.is_some()
+    fn correlated_events_after(
+        &self,
+        correlation_id: &str,
+        after: u64,
+    ) -> SourceResult<Option<CorrelatedEvents>> {
+        let Some(expr) = &self.layout.correlation_index_expr else {
+            return Ok(None);
+        };
+        self.scan_correlation(expr, correlation_id, after).map(Some)
     }
 
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {

@@ -21,8 +21,9 @@ impl PostgresSource {
     }
 
     /// A page of streams in id order by walking the index on the stream column: one index
-    /// probe per stream up to the page's end (a recursive "loose index scan"), then each
-    /// stream's summary from its own index range.
+    /// probe per stream up to the page's end (a recursive "loose index scan", inside a
+    /// `SELECT` like every statement eventscope sends), then each stream's summary from its
+    /// own index range.
     pub(super) fn walk_streams(
         &self,
         column: &str,
@@ -42,14 +43,14 @@ impl PostgresSource {
         // Times and last position from the first and last events (as the SQLite sources
         // do), the count from the index: no stream's rows are read beyond those two.
         let sql = format!(
-            "WITH RECURSIVE walk(key) AS ( \
+            "SELECT f.stream, c.n, c.v, f.first_at, l.last_at, l.last_pos, \
+               (SELECT {} FROM ({}) AS one) \
+             FROM (WITH RECURSIVE walk(key) AS ( \
                (SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1) \
                UNION ALL \
                SELECT (SELECT {column} FROM {table} WHERE {column} > walk.key ORDER BY {column} LIMIT 1) \
                FROM walk WHERE walk.key IS NOT NULL) \
-             SELECT f.stream, c.n, c.v, f.first_at, l.last_at, l.last_pos, \
-               (SELECT {} FROM ({}) AS one) \
-             FROM (SELECT key FROM walk WHERE key IS NOT NULL LIMIT {limit} OFFSET {offset}) AS s \
+               SELECT key FROM walk WHERE key IS NOT NULL LIMIT {limit} OFFSET {offset}) AS s \
              CROSS JOIN LATERAL (SELECT count(*) AS n, max({})::bigint AS v FROM {} \
                WHERE {column} = s.key) AS c \
              CROSS JOIN LATERAL ({}) AS f \

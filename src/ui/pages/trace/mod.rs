@@ -193,17 +193,12 @@ impl TracePage {
         }
     }
 
-    /// Opens the index of a newly opened store (in the background), unless the store
-    /// answers correlation lookups itself (`store_answers`): then none is kept or built.
-    pub fn open_index(&mut self, ctx: &mut PageCtx<'_>, location: &str, store_answers: bool) {
+    /// Opens the index of a newly opened store (in the background).
+    pub fn open_index(&mut self, ctx: &mut PageCtx<'_>, location: &str) {
         self.index = None;
         self.index_job = None;
         self.paused = false;
         self.caught_up_at = 0;
-        if store_answers {
-            self.view.index = IndexView::Store;
-            return;
-        }
         self.view.index = IndexView::Opening;
         let generation = ctx.store_generation;
         let identity_location = location.to_owned();

@@ -51,9 +51,6 @@ pub enum IndexView {
     },
     /// Could not be opened or built; traces scan.
     Unavailable(String),
-    /// Not needed: the store finds a correlation's events itself (a server-side query on
-    /// the correlation path, served by its index when it has one).
-    Store,
 }
 
 /// Sub-views of a trace.
@@ -157,14 +154,6 @@ fn index_line(ui: &mut egui::Ui, state: &TraceState, commands: &mut Vec<AppComma
                     .color(colours.muted),
                 )
                 .on_hover_text(format!("Kept in eventscope's cache, never in the store:\n{path}"));
-            }
-            IndexView::Store => {
-                ui.label(
-                    RichText::new(
-                        "Correlations are looked up by the store itself (no index of eventscope's needed)",
-                    )
-                    .color(colours.muted),
-                );
             }
             IndexView::Unavailable(error) => {
                 ui.label(
