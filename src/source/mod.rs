@@ -19,7 +19,7 @@ use crate::core::source::{EventSource, SourceResult};
 /// How to open a store.
 #[derive(Clone, Debug, Default)]
 pub struct OpenOptions {
-    /// Mapping file for SQLite stores of unknown layout.
+    /// Mapping file for a store of unknown layout (SQLite, or PostgreSQL tables).
     pub mapping: Option<PathBuf>,
     /// Application within a multi-application `eventsourcing-sqlalchemy` file.
     pub application: Option<String>,
@@ -140,9 +140,22 @@ fn percent_encode(text: &str) -> String {
 /// [`OpenOptions::application`] picks an application or schema).
 #[cfg(feature = "postgres")]
 fn open_postgres(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn EventSource>> {
-    Ok(Arc::new(postgres::PostgresSource::open(
+    let mapping = options
+        .mapping
+        .as_ref()
+        .map(|path| {
+            std::fs::read_to_string(path).map_err(|e| {
+                crate::core::source::SourceError::Mapping(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                ))
+            })
+        })
+        .transpose()?;
+    Ok(Arc::new(postgres::PostgresSource::open_mapped(
         location,
         options.application.as_deref(),
+        mapping.as_deref(),
     )?))
 }
 

@@ -678,3 +678,137 @@ fn stream_list_walk_matches_the_events() {
         }
     }
 }
+
+/// A mapping file for tables no layout knows (here the ledger schema's, which detection
+/// also reads): every event, stream, checkpoint and correlation the same as detected, and
+/// a mapping that does not fit the database refused with the reason.
+#[test]
+fn mapping_file_for_postgres_tables() {
+    let Some(server) = server("mapping_file_for_postgres_tables") else {
+        return;
+    };
+    let url = server.fixture("diy");
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let good = write(
+        "ledger.toml",
+        r#"
+[events]
+table = "ledger.entries"
+position = "global_position"
+stream_id = "stream_id"
+version = "stream_version"
+event_type = "type"
+payload = "data"
+metadata = "meta"
+recorded_at = "recorded_at"
+correlation_path = "$.correlation_id"
+
+[[checkpoints]]
+table = "ledger.checkpoints"
+name = "subscription"
+position = "last_position"
+updated_at = "updated_at"
+"#,
+    );
+    let open_with = |path: &std::path::Path| {
+        eventscope::source::open(
+            &url,
+            &eventscope::source::OpenOptions {
+                mapping: Some(path.to_path_buf()),
+                ..Default::default()
+            },
+        )
+    };
+    let mapped = open_with(&good).unwrap();
+    let detected = open(&format!("{url}#ledger"));
+    let info = mapped.info().unwrap();
+    assert_eq!(info.layout, "mapping");
+    let want = detected.info().unwrap();
+    assert_eq!(
+        (info.stream_count, info.event_count, info.head_position),
+        (want.stream_count, want.event_count, want.head_position)
+    );
+    let key = |events: Vec<eventscope::core::Event>| {
+        events
+            .into_iter()
+            .map(|e| {
+                (
+                    e.global_position,
+                    e.stream_id,
+                    e.stream_version,
+                    e.event_type,
+                    e.payload.to_json(),
+                    e.recorded_at,
+                    e.correlation_id,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        key(all_log(mapped.as_ref())),
+        key(all_log(detected.as_ref()))
+    );
+    let streams = |s: &Arc<dyn EventSource>| {
+        s.list_streams(&StreamQuery {
+            limit: 1000,
+            ..StreamQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.stream_id, i.event_count, i.last_version))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(streams(&mapped), streams(&detected));
+    let checkpoints = |s: &Arc<dyn EventSource>| {
+        s.checkpoints()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.name, c.position))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(checkpoints(&mapped), checkpoints(&detected));
+    let (id, positions) = expected("diy")["ledger"]["correlations"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    let found = mapped.correlated_events(&id).unwrap().unwrap();
+    let got: Vec<u64> = found.events.iter().map(|e| e.global_position).collect();
+    let want: Vec<u64> = positions.as_array().unwrap().iter().map(u).collect();
+    assert_eq!(got, want, "{id}");
+
+    // What does not fit is refused, saying why.
+    let error = |text: &str| {
+        open_with(&write("bad.toml", text))
+            .err()
+            .expect("a bad mapping opened")
+            .to_string()
+    };
+    let base = |extra: &str| {
+        format!(
+            "[events]\ntable = \"ledger.entries\"\nposition = \"global_position\"\n\
+             stream_id = \"stream_id\"\nevent_type = \"type\"\npayload = \"data\"\n{extra}"
+        )
+    };
+    let e = error(&base("version = \"nope\"\n"));
+    assert!(
+        e.contains("no column \"nope\"") && e.contains("stream_version"),
+        "{e}"
+    );
+    let e = error(&base(""));
+    assert!(e.contains("version is required"), "{e}");
+    let e = error(&base("version = \"type\"\n"));
+    assert!(e.contains("integer column"), "{e}");
+    let e = error(&base("version = \"stream_version\"\nwhere = \"true\"\n"));
+    assert!(e.contains("events.where is not supported"), "{e}");
+    let e =
+        error(&base("version = \"stream_version\"\n").replace("ledger.entries", "ledger.nothing"));
+    assert!(e.contains("ledger.nothing does not exist"), "{e}");
+}

@@ -121,6 +121,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// A table's columns and their data types.
+    #[must_use]
+    pub fn columns_of(&self, schema: &str, name: &str) -> Option<&[(String, String)]> {
+        self.columns(schema, name)
+    }
+
     fn columns(&self, schema: &str, name: &str) -> Option<&[(String, String)]> {
         self.tables
             .get(&(schema.to_owned(), name.to_owned()))

@@ -13,6 +13,8 @@ pub mod conninfo;
 #[cfg(feature = "postgres")]
 pub mod layout;
 #[cfg(feature = "postgres")]
+pub mod mapping;
+#[cfg(feature = "postgres")]
 mod read;
 #[cfg(feature = "postgres")]
 pub mod sql;

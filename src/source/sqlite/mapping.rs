@@ -51,63 +51,72 @@ use crate::source::sqlite::layout::{
 /// The `[events]` section.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EventsSection {
-    table: String,
-    position: String,
-    stream_id: String,
+pub(crate) struct EventsSection {
+    pub(crate) table: String,
+    pub(crate) position: String,
+    pub(crate) stream_id: String,
     #[serde(default)]
-    stream_id_encoding: Option<String>,
+    pub(crate) stream_id_encoding: Option<String>,
     /// Optional: without it an event's version is its 1-based ordinal in its stream.
-    version: Option<String>,
-    event_type: String,
-    event_id: Option<String>,
-    payload: String,
-    payload_encoding: Option<String>,
-    metadata: Option<String>,
-    recorded_at: Option<String>,
-    recorded_at_path: Option<String>,
-    recorded_at_format: Option<String>,
-    schema_version: Option<String>,
-    schema_version_path: Option<String>,
-    correlation_path: Option<String>,
-    causation_path: Option<String>,
-    category_separator: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) event_type: String,
+    pub(crate) event_id: Option<String>,
+    pub(crate) payload: String,
+    pub(crate) payload_encoding: Option<String>,
+    pub(crate) metadata: Option<String>,
+    pub(crate) recorded_at: Option<String>,
+    pub(crate) recorded_at_path: Option<String>,
+    pub(crate) recorded_at_format: Option<String>,
+    pub(crate) schema_version: Option<String>,
+    pub(crate) schema_version_path: Option<String>,
+    pub(crate) correlation_path: Option<String>,
+    pub(crate) causation_path: Option<String>,
+    pub(crate) category_separator: Option<String>,
     #[serde(rename = "where")]
-    filter: Option<String>,
+    pub(crate) filter: Option<String>,
 }
 
 /// The `[snapshots]` section.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SnapshotsSection {
-    table: String,
-    stream_id: String,
-    version: String,
-    state: String,
-    state_path: Option<String>,
-    schema_version: Option<String>,
-    taken_at: Option<String>,
+pub(crate) struct SnapshotsSection {
+    pub(crate) table: String,
+    pub(crate) stream_id: String,
+    pub(crate) version: String,
+    pub(crate) state: String,
+    pub(crate) state_path: Option<String>,
+    pub(crate) schema_version: Option<String>,
+    pub(crate) taken_at: Option<String>,
 }
 
 /// A `[[checkpoints]]` entry.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CheckpointsSection {
-    table: String,
-    name: String,
-    position: String,
-    updated_at: Option<String>,
+pub(crate) struct CheckpointsSection {
+    pub(crate) table: String,
+    pub(crate) name: String,
+    pub(crate) position: String,
+    pub(crate) updated_at: Option<String>,
 }
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MappingFile {
-    events: EventsSection,
-    snapshots: Option<SnapshotsSection>,
+pub(crate) struct MappingFile {
+    pub(crate) events: EventsSection,
+    pub(crate) snapshots: Option<SnapshotsSection>,
     #[serde(default)]
-    checkpoints: Vec<CheckpointsSection>,
-    checkpoint_history: Option<CheckpointsSection>,
+    pub(crate) checkpoints: Vec<CheckpointsSection>,
+    pub(crate) checkpoint_history: Option<CheckpointsSection>,
+}
+
+/// The file's sections, before they are checked against a store (the PostgreSQL source
+/// reads the same files).
+///
+/// # Errors
+/// [`SourceError::Mapping`] with the TOML error.
+pub(crate) fn parse_file(text: &str) -> SourceResult<MappingFile> {
+    toml::from_str(text).map_err(|e| SourceError::Mapping(e.to_string()))
 }
 
 fn column(schema: &Schema, table: &str, name: &str) -> SourceResult<String> {
@@ -140,8 +149,7 @@ fn path_source(spec: &str) -> FieldSource {
 /// # Errors
 /// [`SourceError::Mapping`] with the TOML error or the missing table/column.
 pub fn parse(text: &str, schema: &Schema) -> SourceResult<Layout> {
-    let file: MappingFile =
-        toml::from_str(text).map_err(|e| SourceError::Mapping(e.to_string()))?;
+    let file = parse_file(text)?;
     let e = &file.events;
     let t = e.table.as_str();
     let opt = |name: &Option<String>| -> SourceResult<Option<String>> {

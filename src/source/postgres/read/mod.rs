@@ -63,12 +63,26 @@ impl PostgresSource {
     /// # Errors
     /// When the server cannot be reached, refuses the session, or holds no known layout.
     pub fn open(location: &str, application: Option<&str>) -> SourceResult<Self> {
+        Self::open_mapped(location, application, None)
+    }
+
+    /// Opens `location` with the tables a mapping file (its TOML text) describes instead
+    /// of a detected layout (`None`: detect).
+    ///
+    /// # Errors
+    /// As [`PostgresSource::open`], and [`SourceError::Mapping`] for a mapping that does
+    /// not fit the database.
+    pub fn open_mapped(
+        location: &str,
+        application: Option<&str>,
+        mapping: Option<&str>,
+    ) -> SourceResult<Self> {
         let mut info = conninfo::parse(location, &conninfo::ProcessEnv)
             .map_err(|e| SourceError::Open(format!("{e}: {}", conninfo::redact(location))))?;
         if application.is_some() {
             info.application = application.map(str::to_owned);
         }
-        Self::open_info(info, super::client::STATEMENT_TIMEOUT)
+        Self::open_with(info, super::client::STATEMENT_TIMEOUT, mapping)
     }
 
     /// Opens with parsed settings and a statement timeout (tests use a short one).
@@ -76,6 +90,14 @@ impl PostgresSource {
     /// # Errors
     /// As [`PostgresSource::open`].
     pub fn open_info(info: ConnInfo, statement_timeout: std::time::Duration) -> SourceResult<Self> {
+        Self::open_with(info, statement_timeout, None)
+    }
+
+    fn open_with(
+        info: ConnInfo,
+        statement_timeout: std::time::Duration,
+        mapping: Option<&str>,
+    ) -> SourceResult<Self> {
         let session = Session::connect_with(info, statement_timeout)?;
         let info = session.info().clone();
         let rows = session.query(layout::CATALOG_SQL, &[])?;
@@ -89,7 +111,14 @@ impl PostgresSource {
                 .or_default()
                 .push((row.get(2), row.get(3)));
         }
-        let layouts = layout::detect(&catalog, info.schema.as_deref());
+        let layouts = match mapping {
+            Some(text) => vec![super::mapping::layout(
+                text,
+                &catalog,
+                info.schema.as_deref().unwrap_or("public"),
+            )?],
+            None => layout::detect(&catalog, info.schema.as_deref()),
+        };
         if layouts.is_empty() {
             let tables: Vec<String> = catalog
                 .tables
