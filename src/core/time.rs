@@ -27,9 +27,11 @@ pub fn serialize_opt<S: serde::Serializer>(
 #[must_use]
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Some(time) = parse_utc_fast(text) {
-        return Some(time);
-    }
+    parse_utc_fast(text).or_else(|| parse_general(text))
+}
+
+/// The general parsers, one format after another.
+fn parse_general(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Some(time.with_timezone(&Utc));
     }
@@ -50,18 +52,24 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
     None
 }
 
-/// The common stored form `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, read without the general
-/// parser (it is read for every event of a page); `None` for anything else, including
-/// leap seconds, which the general parser then reads.
+/// The common stored forms `YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}]` in UTC (`Z`, `+00:00`,
+/// `+00`) or naive (taken as UTC, as the general parser does), read without the general
+/// parser (it is read for every event of a page; chrono's format strings cost more than
+/// the rest of a row); `None` for anything else, including leap seconds and other
+/// offsets, which the general parser then reads.
 fn parse_utc_fast(text: &str) -> Option<DateTime<Utc>> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 20
+    let all = text.as_bytes();
+    let bytes = all
+        .strip_suffix(b"Z")
+        .or_else(|| all.strip_suffix(b"+00:00"))
+        .or_else(|| all.strip_suffix(b"+00"))
+        .unwrap_or(all);
+    if bytes.len() < 19
         || bytes[4] != b'-'
         || bytes[7] != b'-'
-        || bytes[10] != b'T'
+        || !matches!(bytes[10], b'T' | b' ')
         || bytes[13] != b':'
         || bytes[16] != b':'
-        || bytes.last() != Some(&b'Z')
     {
         return None;
     }
@@ -74,7 +82,7 @@ fn parse_utc_fast(text: &str) -> Option<DateTime<Utc>> {
     if second > 59 {
         return None;
     }
-    let nanos = match &bytes[19..bytes.len() - 1] {
+    let nanos = match &bytes[19..] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
             number(fraction)? * 10u32.pow(9 - u32::try_from(fraction.len()).ok()?)
@@ -160,6 +168,42 @@ mod tests {
             assert_eq!(parse_timestamp(text), general, "{text}");
         }
         assert!(parse_utc_fast("2024-01-09T19:55:02.090Z").is_some());
+    }
+
+    /// SQLite's and PostgreSQL's text forms: the fast path reads what the general parsers
+    /// read (naive times as UTC), and `+00` (PostgreSQL's text output), which they do not.
+    #[test]
+    fn fast_path_agrees_with_the_general_parsers() {
+        for text in [
+            "2024-01-09 19:55:02",
+            "2024-01-09 19:55:02.5",
+            "2024-01-09 19:55:02.123456",
+            "2024-01-09T19:55:02.123",
+            "2024-01-09 19:55:02+00:00",
+            "2024-01-09 19:55:02.25Z",
+            "2024-01-09 24:00:00",
+            "2024-02-30 10:00:00",
+            "2024-01-09 19:55",
+            "2024-01-09 19:55:02+01:00",
+            "2024-01-09 19:55:02.1234567891",
+        ] {
+            let general = parse_general(text);
+            if let Some(fast) = parse_utc_fast(text) {
+                assert_eq!(Some(fast), general, "{text}");
+            }
+            assert_eq!(parse_timestamp(text), general, "{text}");
+        }
+        assert!(parse_utc_fast("2024-01-09 19:55:02").is_some());
+        assert_eq!(
+            parse_timestamp("2024-01-09 19:55:02.659+00"),
+            parse_timestamp("2024-01-09T19:55:02.659Z")
+        );
+        // Another offset goes to the general parser, which applies it.
+        assert_eq!(parse_utc_fast("2024-01-09 19:55:02+01:00"), None);
+        assert_eq!(
+            parse_timestamp("2024-01-09 20:55:02+01:00"),
+            parse_timestamp("2024-01-09T19:55:02Z")
+        );
     }
 
     #[test]
