@@ -34,19 +34,8 @@ rownum_sql() {
 WHERE aggregate_id = '$STREAM') WHERE version BETWEEN $1 AND $(($1 + 499)) ORDER BY id;"
 }
 
-# Median wall time in ms of RUNS runs of "$@" (one warm-up first).
-median_ms() {
-    "$@" >/dev/null
-    local times=()
-    for ((r = 0; r < RUNS; r++)); do
-        local t0 t1
-        t0=$(date +%s%N)
-        "$@" >/dev/null
-        t1=$(date +%s%N)
-        times+=($(((t1 - t0) / 1000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
-}
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 rows() { "$@" | wc -l; }
 echo "store $STORE ($(du -h "$STORE" | cut -f1)); stream $STREAM; binary $BIN; sqlite3 $("$SQLITE3" --version | cut -d' ' -f1); runs $RUNS"

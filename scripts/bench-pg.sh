@@ -40,19 +40,8 @@ MID_POSITION=$(fact 'middle_id')
 AT=$(fact 'middle_created_at.replace(" ", "T").replace("+00", "Z")')
 CORRELATION=$(fact 'sample_correlation_id')
 
-# Median wall time in ms of RUNS runs of "$@" (one warm-up first).
-median_ms() {
-    "$@" >/dev/null
-    local times=()
-    for ((r = 0; r < RUNS; r++)); do
-        local t0 t1
-        t0=$(date +%s%N)
-        "$@" >/dev/null
-        t1=$(date +%s%N)
-        times+=($(((t1 - t0) / 1000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
-}
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname "$0")/bench-lib.sh"
 
 # The data statements eventscope executed while running "$@", as psql -c arguments (one per
 # line, parameters substituted), read from the part of the server log the run appended.
