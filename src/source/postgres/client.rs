@@ -32,11 +32,13 @@ pub type Statement<'a> = (&'a str, &'a [&'a (dyn ToSql + Sync)]);
 /// is read on another, instead of queueing behind it on one.
 const MAX_CONNECTIONS: usize = 3;
 
-/// The source's connections: idle ones ready for a read, and all that are open.
+/// The source's connections: idle ones ready for a read, all that are open, and how many
+/// are being opened (they count towards [`MAX_CONNECTIONS`]).
 #[derive(Default)]
 struct Pool {
     idle: Vec<Arc<Client>>,
     open: Vec<Arc<Client>>,
+    connecting: usize,
 }
 
 /// A connection lent to one read; back to the pool when dropped, unless it broke.
@@ -142,7 +144,8 @@ impl Session {
             let mut pool = self.pool.lock().map_err(|_| poisoned())?;
             pool.open.retain(|c| !c.is_closed());
             pool.idle.retain(|c| !c.is_closed());
-            let shared = (pool.open.len() >= MAX_CONNECTIONS).then(|| pool.open[0].clone());
+            let full = pool.open.len() + pool.connecting >= MAX_CONNECTIONS;
+            let shared = pool.open.first().filter(|_| full).cloned();
             if let Some(client) = pool.idle.pop().or(shared) {
                 return Ok(Lease {
                     session: self,
@@ -150,9 +153,12 @@ impl Session {
                     broken: false,
                 });
             }
+            pool.connecting += 1;
         }
-        let client = Arc::new(self.connect()?);
+        let connected = self.connect();
         let mut pool = self.pool.lock().map_err(|_| poisoned())?;
+        pool.connecting -= 1;
+        let client = Arc::new(connected?);
         pool.open.push(client.clone());
         Ok(Lease {
             session: self,
