@@ -760,7 +760,7 @@ updated_at = "updated_at"
         })
         .unwrap()
         .into_iter()
-        .map(|i| (i.stream_id, i.event_count, i.last_version))
+        .map(|i| (i.stream_id, i.category, i.event_count, i.last_version))
         .collect::<Vec<_>>()
     };
     assert_eq!(streams(&mapped), streams(&detected));

@@ -5,7 +5,7 @@
 //! catalog, and what PostgreSQL cannot do safely is refused with the reason.
 
 use super::layout::{Catalog, EventsSql, Layout, SnapshotsSql, StreamKey};
-use super::sql::{literal, quote_ident, table};
+use super::sql::{UUID_PATTERN, literal, quote_ident, table};
 use crate::core::event::PayloadFormat;
 use crate::core::metadata::IdPaths;
 use crate::core::source::{SourceError, SourceResult};
@@ -182,7 +182,11 @@ pub fn layout(text: &str, catalog: &Catalog, default_schema: &str) -> SourceResu
         position_key,
         stream_column: quote_ident(&e.stream_id),
         stream_key,
-        category: format!("min(split_part({stream}, {}, 1))", literal(separator)),
+        // As the layouts do: a UUID stream id has no category.
+        category: format!(
+            "min(CASE WHEN {stream} ~ {UUID_PATTERN} THEN '' ELSE split_part({stream}, {}, 1) END)",
+            literal(separator)
+        ),
         stream,
         version,
         version_key,
