@@ -97,8 +97,7 @@ pub fn run_trace(
     } else {
         args.id.trim().to_owned()
     };
-    let (trace, _method) =
-        crate::trace::trace(source, &correlation_id, index.as_ref(), &mut |_, _| {})?;
+    let (trace, _) = crate::trace::trace(source, &correlation_id, index.as_ref(), &mut |_, _| {})?;
     if let Some(hint) = source.index_hint() {
         eprintln!(
             "note: the store has no index on the correlation id, so this trace scanned the \

@@ -184,7 +184,7 @@ pub fn detect(catalog: &Catalog, schema: Option<&str>) -> Vec<Layout> {
     layouts
 }
 
-fn text_of(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
+pub(super) fn text_of(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     let q = quote_ident(column);
     match catalog.type_of(schema, t, column) {
         Some("text" | "character varying" | "character") => q,
@@ -192,7 +192,7 @@ fn text_of(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     }
 }
 
-fn json_text(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
+pub(super) fn json_text(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     let q = quote_ident(column);
     match catalog.type_of(schema, t, column) {
         Some("jsonb" | "json") => format!("{q}::text"),
@@ -200,17 +200,22 @@ fn json_text(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     }
 }
 
+/// Whether a catalog data type is one of PostgreSQL's integers.
+pub(super) fn is_integer_type(data_type: &str) -> bool {
+    matches!(data_type, "smallint" | "integer" | "bigint")
+}
+
 /// The column itself when it is an integer (so its index orders and bounds a read),
 /// otherwise its `::bigint` cast.
 fn integer_key(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     let q = quote_ident(column);
     match catalog.type_of(schema, t, column) {
-        Some("smallint" | "integer" | "bigint") => q,
+        Some(data_type) if is_integer_type(data_type) => q,
         _ => format!("{q}::bigint"),
     }
 }
 
-fn timestamptz(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
+pub(super) fn timestamptz(catalog: &Catalog, schema: &str, t: &str, column: &str) -> String {
     let q = quote_ident(column);
     match catalog.type_of(schema, t, column) {
         Some("timestamp without time zone") => format!("({q} AT TIME ZONE 'UTC')"),

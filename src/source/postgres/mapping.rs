@@ -4,7 +4,10 @@
 //! server from `json`/`jsonb` columns. Every table and column is checked against the
 //! catalog, and what PostgreSQL cannot do safely is refused with the reason.
 
-use super::layout::{Catalog, EventsSql, Layout, SnapshotsSql, StreamKey};
+use super::layout::{
+    Catalog, EventsSql, Layout, SnapshotsSql, StreamKey, is_integer_type, json_text, text_of,
+    timestamptz,
+};
 use super::sql::{UUID_PATTERN, literal, quote_ident, table};
 use crate::core::event::PayloadFormat;
 use crate::core::metadata::IdPaths;
@@ -60,43 +63,46 @@ impl<'a> Table<'a> {
 
     /// The column as text.
     fn text(&self, column: &str) -> SourceResult<String> {
-        let q = quote_ident(column);
-        Ok(match self.type_of(column)? {
-            "text" | "character varying" | "character" => q,
-            _ => format!("{q}::text"),
-        })
+        self.type_of(column)?;
+        Ok(text_of(self.catalog, &self.schema, &self.name, column))
     }
 
     /// An integer column: as read (`::bigint`) and as compared (uncast, so indexes serve).
     fn integer(&self, column: &str, what: &str) -> SourceResult<(String, String)> {
-        let q = quote_ident(column);
-        match self.type_of(column)? {
-            "smallint" | "integer" | "bigint" => Ok((format!("{q}::bigint"), q)),
-            other => Err(SourceError::Mapping(format!(
-                "{what} column {column:?} is {other}: PostgreSQL mappings need an integer column \
-                 (a cast of other values could fail a whole page)"
-            ))),
+        let data_type = self.type_of(column)?;
+        if !is_integer_type(data_type) {
+            return Err(SourceError::Mapping(format!(
+                "{what} column {column:?} is {data_type}: PostgreSQL mappings need an integer \
+                 column (a cast of other values could fail a whole page)"
+            )));
         }
+        let q = quote_ident(column);
+        Ok((format!("{q}::bigint"), q))
+    }
+
+    /// An integer schema version column, as read.
+    fn schema_version(&self, column: &str) -> SourceResult<String> {
+        Ok(format!(
+            "{}::int",
+            self.integer(column, "schema_version")?.0
+        ))
     }
 
     /// A time column as `timestamptz` (naive times are read as UTC).
     fn time(&self, column: &str) -> SourceResult<String> {
-        let q = quote_ident(column);
-        match self.type_of(column)? {
-            "timestamp with time zone" => Ok(q),
-            "timestamp without time zone" => Ok(format!("({q} AT TIME ZONE 'UTC')")),
-            other => Err(SourceError::Mapping(format!(
-                "time column {column:?} is {other}: expected a timestamp column"
-            ))),
+        let data_type = self.type_of(column)?;
+        if !data_type.starts_with("timestamp") {
+            return Err(SourceError::Mapping(format!(
+                "time column {column:?} is {data_type}: expected a timestamp column"
+            )));
         }
+        Ok(timestamptz(self.catalog, &self.schema, &self.name, column))
     }
 
     /// A JSON (or text) column as text for the payload decoder.
     fn json(&self, column: &str) -> SourceResult<String> {
-        let q = quote_ident(column);
         Ok(match self.type_of(column)? {
-            "jsonb" | "json" => format!("{q}::text"),
-            "bytea" => q,
+            "jsonb" | "json" | "bytea" => json_text(self.catalog, &self.schema, &self.name, column),
             _ => self.text(column)?,
         })
     }
@@ -171,10 +177,7 @@ pub fn layout(text: &str, catalog: &Catalog, default_schema: &str) -> SourceResu
     let schema_version = e
         .schema_version
         .as_deref()
-        .map(|c| {
-            t.integer(c, "schema_version")
-                .map(|(read, _)| format!("{read}::int"))
-        })
+        .map(|c| t.schema_version(c))
         .transpose()?;
     let events = EventsSql {
         from: t.sql(),
@@ -231,10 +234,7 @@ pub fn layout(text: &str, catalog: &Catalog, default_schema: &str) -> SourceResu
                 schema_version: s
                     .schema_version
                     .as_deref()
-                    .map(|c| {
-                        st.integer(c, "schema_version")
-                            .map(|(r, _)| format!("{r}::int"))
-                    })
+                    .map(|c| st.schema_version(c))
                     .transpose()?,
                 taken_at: s.taken_at.as_deref().map(|c| st.time(c)).transpose()?,
                 eventsourcing: false,

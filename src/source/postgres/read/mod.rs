@@ -442,11 +442,7 @@ fn decode_event(e: &EventsSql, row: &Row) -> Event {
 impl EventSource for PostgresSource {
     fn info(&self) -> SourceResult<StoreInfo> {
         let e = &self.layout.events;
-        let streams_sql = format!(
-            "SELECT count(*) FROM (SELECT DISTINCT {} FROM {}) AS s",
-            self.stream_index.as_deref().unwrap_or(&e.stream),
-            e.from
-        );
+        let streams_sql = self.count_all_streams_sql();
         let events_sql = format!(
             "SELECT count(*), COALESCE(max({})::bigint, 0) FROM {}",
             e.position_key, e.from
@@ -523,11 +519,7 @@ impl EventSource for PostgresSource {
     fn count_streams(&self, query: &StreamQuery) -> SourceResult<u64> {
         let mut params = Params::default();
         let sql = match self.walkable(query) {
-            // Only the ids: the index answers without reading the events.
-            Some(column) => format!(
-                "SELECT count(*) FROM (SELECT DISTINCT {column} FROM {}) AS s",
-                self.layout.events.from
-            ),
+            Some(_) => self.count_all_streams_sql(),
             None => format!(
                 "SELECT count(*) FROM ({}) AS s",
                 self.stream_group_sql(query, &mut params)

@@ -20,6 +20,17 @@ impl PostgresSource {
         self.stream_index.as_deref().filter(|_| plain)
     }
 
+    /// Counts every stream: distinct ids, from the index on the stream column when there
+    /// is one (without reading the events).
+    pub(super) fn count_all_streams_sql(&self) -> String {
+        let e = &self.layout.events;
+        format!(
+            "SELECT count(*) FROM (SELECT DISTINCT {} FROM {}) AS s",
+            self.stream_index.as_deref().unwrap_or(&e.stream),
+            e.from
+        )
+    }
+
     /// A page of streams in id order by walking the index on the stream column: one index
     /// probe per stream up to the page's end (a recursive "loose index scan", inside a
     /// `SELECT` like every statement eventscope sends), then each stream's summary from its
