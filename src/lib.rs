@@ -24,6 +24,7 @@ pub mod history;
 pub mod own;
 pub mod replay;
 pub mod script;
+pub mod search;
 pub mod source;
 pub mod trace;
 #[cfg(feature = "gui")]

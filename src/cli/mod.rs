@@ -7,6 +7,7 @@
 mod demo;
 mod lag;
 pub mod replay;
+pub mod search;
 pub mod trace;
 pub mod upcast;
 
@@ -53,6 +54,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Read the global log ($all) with scope-first filters.
     Log(LogArgs),
+    /// Every event that mentions a text (in its ids, payload or metadata), newest first,
+    /// with where it matched.
+    Search(search::SearchArgs),
     /// List a stream's stored snapshots.
     Snapshots(SnapshotsArgs),
     /// List projection / subscription checkpoints and the head.
@@ -236,6 +240,10 @@ pub struct LogArgs {
     /// Print JSON Lines.
     #[arg(long)]
     pub json: bool,
+    /// Only events that pass this filter, e.g. `type = MoneyWithdrawn and data.amount > 1000`
+    /// (see README, "Filters").
+    #[arg(long = "where", value_name = "FILTER")]
+    pub filter: Option<String>,
 }
 
 /// `snapshots` arguments.
@@ -403,6 +411,9 @@ pub fn run(
                 direction: Direction::Forwards,
                 limit: 0,
             };
+            if let Some(filter) = &args.filter {
+                return search::run_where(source.as_ref(), filter, &query, args, out);
+            }
             let mut limit = args.limit;
             if let Some(newest) = args.newest {
                 query.direction = Direction::Backwards;
@@ -427,6 +438,10 @@ pub fn run(
             printer.finish(out)?;
             note_cut_short(&paged, "events");
             Ok(())
+        }
+        Command::Search(args) => {
+            let source = open(&args.store, mapping)?;
+            search::run_search(source.as_ref(), args, out)
         }
         Command::Snapshots(args) => {
             let source = open(&args.store, mapping)?;

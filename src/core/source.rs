@@ -193,6 +193,33 @@ pub trait EventSource: Send + Sync {
         Ok(None)
     }
 
+    /// A page of the log for a search (see [`crate::search::scan`]): like
+    /// [`EventSource::read_log`], limited to positions at or above `floor`, and — when the
+    /// source can filter ([`EventSource::narrows_searches`]) — to events whose payload,
+    /// metadata, stream id or event id contain `contains` in any ASCII letter case. The
+    /// caller checks every event exactly, so a source may return more than matches, never
+    /// less. The default reads the page unfiltered.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn search_log(
+        &self,
+        query: &LogQuery,
+        floor: u64,
+        contains: Option<&str>,
+    ) -> SourceResult<Vec<Event>> {
+        let _ = contains;
+        let mut events = self.read_log(query)?;
+        events.retain(|e| e.global_position >= floor);
+        Ok(events)
+    }
+
+    /// True when [`EventSource::search_log`] filters by its text on the store's side (then
+    /// a search reads the log in windows of positions, for progress between statements).
+    fn narrows_searches(&self) -> bool {
+        false
+    }
+
     /// The statement that would let the store answer correlation lookups from an index,
     /// when it has none and a trace has to scan (a PostgreSQL expression index on the
     /// correlation path): shown to the user with a copy button, never run. Cheap: no I/O.

@@ -42,6 +42,8 @@ mod readonly;
 mod replay;
 #[cfg(feature = "gui")]
 mod replay_gui;
+mod search;
+mod summary;
 mod trace;
 #[cfg(feature = "grpc")]
 mod umadb;

@@ -9,12 +9,14 @@ mod conn;
 mod decode;
 mod family;
 pub mod layout;
+mod log;
 pub mod mapping;
 mod ordinal;
 mod rows;
 mod sql;
 mod stored;
 mod suggest;
+mod summary;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -29,7 +31,7 @@ use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort}
 use crate::core::source::{EventSource, SourceError, SourceResult};
 use conn::{OpenMode, choose_mode, open_connection, precheck, query_error};
 use decode::{collect_page, lenient_unsigned, text_of};
-use layout::{CategoryRule, DetectOptions, IdEncoding, Layout, Schema};
+use layout::{CategoryRule, DetectOptions, Layout, Schema};
 use sql::Sql;
 
 /// Options for opening a SQLite store.
@@ -52,6 +54,11 @@ pub struct SqliteSource {
     ordinals: Mutex<std::collections::HashMap<String, (u64, u64)>>,
     /// The other `eventsourcing-sqlalchemy` applications in the same file.
     others: Vec<String>,
+    /// The application opened, for the summary's file name.
+    application: Option<String>,
+    /// Counts kept in eventscope's cache directory for big stores (`summary.rs`).
+    summary: Mutex<summary::State>,
+    summary_settings: summary::Settings,
 }
 
 impl std::fmt::Debug for SqliteSource {
@@ -121,6 +128,9 @@ impl SqliteSource {
             pool: Mutex::new(vec![(mode, conn)]),
             ordinals: Mutex::default(),
             others,
+            application: options.application.clone(),
+            summary: Mutex::default(),
+            summary_settings: summary::Settings::default(),
         })
     }
 
@@ -203,11 +213,19 @@ fn to_i64(value: u64) -> i64 {
 impl EventSource for SqliteSource {
     fn info(&self) -> SourceResult<StoreInfo> {
         let head = self.head()?;
-        let event_count = self.with_conn(|conn| {
-            conn.prepare_cached(&self.sql.count_events)?
-                .query_row([], |row| row.get::<_, i64>(0))
-        })?;
-        let stream_count = self.count_streams(&StreamQuery::default())?;
+        let (event_count, stream_count) = match self.summary_totals()? {
+            Some(totals) => (totals.events, totals.streams),
+            None => {
+                let events = self.with_conn(|conn| {
+                    conn.prepare_cached(&self.sql.count_events)?
+                        .query_row([], |row| row.get::<_, i64>(0))
+                })?;
+                (
+                    u64::try_from(events).unwrap_or(0),
+                    self.count_streams(&StreamQuery::default())?,
+                )
+            }
+        };
         let snapshot_count = match &self.sql.count_snapshots {
             Some(sql) => self.with_conn(|conn| {
                 conn.prepare_cached(sql)?
@@ -221,7 +239,7 @@ impl EventSource for SqliteSource {
             layout: self.layout.name.clone(),
             layout_detail: self.layout.detail.clone(),
             stream_count,
-            event_count: Some(u64::try_from(event_count).unwrap_or(0)),
+            event_count: Some(event_count),
             head_position: head,
             snapshot_count: u64::try_from(snapshot_count).unwrap_or(0),
             checkpoint_names,
@@ -263,6 +281,13 @@ impl EventSource for SqliteSource {
     }
 
     fn count_streams(&self, query: &StreamQuery) -> SourceResult<u64> {
+        // A category is counted by the same SQL that lists its rows, so the two agree.
+        if query.filter.as_deref().is_none_or(str::is_empty)
+            && query.category.is_none()
+            && let Some(totals) = self.summary_totals()?
+        {
+            return Ok(totals.streams);
+        }
         let (tail, params) = self.stream_query_params(query);
         let having_uses_type = matches!(
             self.layout.events.category,
@@ -282,6 +307,9 @@ impl EventSource for SqliteSource {
     }
 
     fn categories(&self) -> SourceResult<Vec<(String, u64)>> {
+        if let Some(totals) = self.summary_totals()? {
+            return Ok(totals.categories.into_iter().collect());
+        }
         let mut counts = std::collections::BTreeMap::<String, u64>::new();
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(&self.sql.stream_categories)?;
@@ -351,104 +379,26 @@ impl EventSource for SqliteSource {
     }
 
     fn read_log(&self, query: &LogQuery) -> SourceResult<Vec<Event>> {
-        use rusqlite::types::Value;
-        let events = &self.layout.events;
-        let mut sql = format!(
-            "SELECT {} FROM {} WHERE {}",
-            self.sql.event_columns, events.table, self.sql.base_where
-        );
-        let mut params: Vec<Value> = Vec::new();
-        let backwards = query.direction == Direction::Backwards;
-        if let Some(from) = query.from_position {
-            params.push(Value::Integer(to_i64(from)));
-            sql.push_str(&format!(
-                " AND {} {} ?{}",
-                events.position,
-                if backwards { "<=" } else { ">=" },
-                params.len()
-            ));
-            if !backwards {
-                // Text sorts above every number: a row whose position is text (read, with
-                // a problem, from the start) must not come back on every later page.
-                sql.push_str(&format!(
-                    " AND typeof({}) IN ('integer', 'real')",
-                    events.position
-                ));
-            }
-        }
-        if !query.event_types.is_empty() {
-            let start = params.len();
-            params.extend(query.event_types.iter().map(|t| Value::Text(t.clone())));
-            let placeholders: Vec<String> = (start + 1..=params.len())
-                .map(|i| format!("?{i}"))
-                .collect();
-            let placeholders = placeholders.join(", ");
-            // Either form names the type: the shown one or the stored one.
-            match &events.stored_type {
-                Some(stored) => sql.push_str(&format!(
-                    " AND ({} IN ({placeholders}) OR {stored} IN ({placeholders}))",
-                    events.event_type
-                )),
-                None => sql.push_str(&format!(" AND {} IN ({placeholders})", events.event_type)),
-            }
-        }
-        if let Some(prefix) = query.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
-            let prefix = match events.stream_id_encoding {
-                IdEncoding::Text => prefix.to_owned(),
-                IdEncoding::UuidBlob => prefix.replace('-', "").to_lowercase(),
-            };
-            params.push(Value::Text(prefix));
-            sql.push_str(&format!(
-                " AND {}",
-                self.sql
-                    .stream_prefix
-                    .replace("?P", &format!("?{}", params.len()))
-            ));
-        }
-        for (bound, op) in [(query.since, ">="), (query.until, "<=")] {
-            if let Some(time) = bound {
-                let Some(seconds) = &self.sql.recorded_seconds else {
-                    return Err(SourceError::Query(
-                        "this store records no event times, so a time window cannot be applied"
-                            .to_owned(),
-                    ));
-                };
-                params.push(Value::Real(epoch_seconds(time)));
-                sql.push_str(&format!(" AND {seconds} {op} ?{}", params.len()));
-            }
-        }
-        let limit = clamp_limit(query.limit);
-        params.push(Value::Integer(limit));
-        sql.push_str(&format!(
-            " ORDER BY {} {} LIMIT ?{}",
-            events.position,
-            if backwards { "DESC" } else { "ASC" },
-            params.len()
-        ));
-        let mut events: Vec<Event> = self.with_conn(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
-                self.row_to_event(row)
-            })?;
-            let mut page = collect_page(rows, limit)?;
-            if self.layout.events.ordinal_version {
-                self.fill_log_ordinals(conn, &mut page)?;
-            }
-            Ok(page)
-        })?;
-        // SQL compares at millisecond precision; apply the exact bounds.
-        if query.since.is_some() || query.until.is_some() {
-            events.retain(|e| {
-                e.recorded_at.is_none_or(|at| {
-                    query.since.is_none_or(|since| at >= since)
-                        && query.until.is_none_or(|until| at <= until)
-                })
-            });
-        }
-        Ok(events)
+        self.log_page(query, None, None)
+    }
+
+    fn search_log(
+        &self,
+        query: &LogQuery,
+        floor: u64,
+        contains: Option<&str>,
+    ) -> SourceResult<Vec<Event>> {
+        self.log_page(query, Some(floor), contains)
+    }
+
+    fn narrows_searches(&self) -> bool {
+        true
     }
 
     fn event_types(&self) -> SourceResult<Vec<String>> {
+        if let Some(totals) = self.summary_totals()? {
+            return Ok(totals.types.into_keys().collect());
+        }
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(&self.sql.event_types)?;
             let rows =
