@@ -18,13 +18,18 @@ impl EventscopeApp {
                 View::Streams => self.streams.focus_filter(),
                 View::Log => self.log.focus_filter(),
                 View::Projections | View::Drift | View::Trace | View::Upcasters => {}
+                View::Search => self.search.focus_input(),
             }
+        }
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::K))) && self.store.is_some() {
+            commands.push(AppCommand::SetView(View::Search));
+            self.search.focus_input();
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl(Key::G))) {
             match self.state.view {
                 View::Streams => self.streams.focus_goto(),
                 View::Log => self.log.focus_goto(),
-                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
+                View::Projections | View::Drift | View::Trace | View::Upcasters | View::Search => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -109,6 +114,11 @@ impl EventscopeApp {
                             .response
                             .on_hover_text("Other applications or schemas with a store here");
                         }
+                    } else {
+                        ui.label(
+                            egui::RichText::new("· counting streams and events…")
+                                .color(crate::ui::theme::palette(ui).muted),
+                        );
                     }
                 }
             });
@@ -143,6 +153,8 @@ impl EventscopeApp {
                         .on_hover_text("Stored snapshots compared with full replays, store-wide");
                     ui.selectable_value(&mut view, View::Trace, "Trace");
                     ui.selectable_value(&mut view, View::Upcasters, "Upcasters");
+                    ui.selectable_value(&mut view, View::Search, "Search")
+                        .on_hover_text("Every event that mentions a text (Ctrl+K)");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -294,6 +306,15 @@ impl EventscopeApp {
             }
             View::Upcasters => {
                 self.upcast.ui(ui, &mut commands);
+            }
+            View::Search => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::pages::search::view::search_ui(
+                        ui,
+                        &mut self.search.view,
+                        &mut commands,
+                    );
+                });
             }
         }
         crate::ui::replay::reducers_window_ui(&ctx, &mut self.replay.view.reducers, &mut commands);

@@ -70,6 +70,7 @@ use crate::ui::pages::inspector::InspectorPage;
 use crate::ui::pages::log::LogPage;
 use crate::ui::pages::projections::ProjectionsPage;
 use crate::ui::pages::replay::ReplayPage;
+use crate::ui::pages::search::SearchPage;
 use crate::ui::pages::streams::StreamsPage;
 use crate::ui::pages::trace::TracePage;
 use crate::ui::pages::upcast::UpcastPage;
@@ -118,6 +119,8 @@ pub struct EventscopeApp {
     pub replay: ReplayPage,
     /// The trace page.
     pub trace: TracePage,
+    /// The search page.
+    pub search: SearchPage,
     /// The upcasters page.
     pub upcast: UpcastPage,
     /// Where lag history is kept (default: eventscope's data directory).
@@ -195,6 +198,7 @@ impl EventscopeApp {
             projections: ProjectionsPage::default(),
             replay: ReplayPage::default(),
             trace: TracePage::default(),
+            search: SearchPage::default(),
             upcast: UpcastPage::default(),
             history_dir: None,
             last_error: None,

@@ -142,6 +142,8 @@ pub enum AppMsg {
     Replay(crate::context::replay::ReplayMsg),
     /// A trace job's result.
     Trace(crate::context::trace::TraceMsg),
+    /// A search page job result.
+    Search(crate::context::search::SearchMsg),
     /// A job ended.
     JobFinished {
         /// Which job.
@@ -223,6 +225,8 @@ pub enum AppCommand {
     SetTheme(crate::context::state::ThemeChoice),
     /// Correlation tracing (trace an id, export, index control).
     Trace(crate::context::trace::TraceCommand),
+    /// A search page command.
+    Search(crate::context::search::SearchCommand),
     /// A command of the upcasters view.
     Upcast(crate::context::upcast::UpcastCommand),
 }

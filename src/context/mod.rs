@@ -15,6 +15,7 @@ pub mod page;
 pub mod paged;
 pub mod pending;
 pub mod replay;
+pub mod search;
 pub mod state;
 pub mod store;
 pub mod trace;

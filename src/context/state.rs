@@ -21,6 +21,8 @@ pub enum View {
     Trace,
     /// Upcasters side by side and the bulk check.
     Upcasters,
+    /// Every event that mentions a text.
+    Search,
 }
 
 /// Theme choice.

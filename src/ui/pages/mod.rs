@@ -8,6 +8,7 @@ pub mod inspector;
 pub mod log;
 pub mod projections;
 pub mod replay;
+pub mod search;
 pub mod streams;
 pub mod trace;
 pub mod upcast;
