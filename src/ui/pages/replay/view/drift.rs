@@ -98,15 +98,7 @@ pub fn drift_ui(ui: &mut Ui, state: &mut DriftState, commands: &mut Commands) {
                 ReplayCommand::ExportDrift(state.export_path.clone()),
             );
         }
-        match &state.export_status {
-            Some(Ok(t)) => {
-                ui.label(RichText::new(t).color(colours.muted));
-            }
-            Some(Err(t)) => {
-                ui.label(RichText::new(t).color(colours.error));
-            }
-            None => {}
-        }
+        crate::ui::widgets::outcome_label(ui, state.export_status.as_ref());
     });
     ui.separator();
     if report.streams.is_empty() {

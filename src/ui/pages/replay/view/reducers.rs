@@ -66,15 +66,7 @@ pub fn reducers_window_ui(
                 if ui.button("Save").clicked() {
                     push(commands, ReplayCommand::SaveConfig(state.text.clone()));
                 }
-                match &state.status {
-                    Some(Ok(t)) => {
-                        ui.label(RichText::new(t).color(colours.muted));
-                    }
-                    Some(Err(t)) => {
-                        ui.label(RichText::new(t).color(colours.error));
-                    }
-                    None => {}
-                }
+                crate::ui::widgets::outcome_label(ui, state.status.as_ref());
             });
             egui::ScrollArea::vertical()
                 .max_height(300.0)

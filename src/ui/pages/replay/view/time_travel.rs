@@ -343,15 +343,7 @@ fn state_panel_ui(ui: &mut Ui, state: &mut TimeTravelState, commands: &mut Comma
             );
         }
     });
-    match &state.evidence_status {
-        Some(Ok(text)) => {
-            ui.label(RichText::new(text).color(colours.muted));
-        }
-        Some(Err(text)) => {
-            ui.label(RichText::new(text).color(colours.error));
-        }
-        None => {}
-    }
+    crate::ui::widgets::outcome_label(ui, state.evidence_status.as_ref());
     ui.separator();
     let removed: Vec<&DiffEntry> = step
         .changes
