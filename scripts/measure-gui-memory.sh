@@ -15,20 +15,22 @@ sleep 4
 for wid in $(xdotool search --pid "$app" 2>/dev/null); do xdotool windowmove "$wid" 0 0 windowsize "$wid" 1400 900 || true; done
 sleep 1
 peak() { grep VmHWM /proc/$app/status | awk '{print $2}'; }
-echo "after open: $(peak) kB"
+# Peak, and what is resident now split into heap/anonymous and file-backed pages.
+now() { awk '/VmHWM|RssAnon|RssFile/ {printf "%s %s kB  ", $1, $2}' /proc/$app/status; }
+echo "after open: $(now)"
 # Scroll the stream list down (wheel = button 5).
 xdotool mousemove 200 500
 for _ in $(seq 1 40); do xdotool click --repeat 20 --delay 5 5; sleep 0.2; done
-echo "after scrolling streams: $(peak) kB"
+echo "after scrolling streams: $(now)"
 # Open the first stream after filtering to the hot account, scroll its events.
 xdotool mousemove 200 58 click 1 type "account-0001"; sleep 2
 xdotool mousemove 60 152 click 1; sleep 3
 xdotool mousemove 700 500
 for _ in $(seq 1 40); do xdotool click --repeat 20 --delay 5 5; sleep 0.2; done
-echo "after scrolling a 500k-event stream: $(peak) kB"
+echo "after scrolling a 500k-event stream: $(now)"
 # The log, scrolled up.
 xdotool mousemove 95 34 click 1; sleep 2
 xdotool mousemove 500 500
 for _ in $(seq 1 60); do xdotool click --repeat 20 --delay 5 4; sleep 0.2; done
-echo "after scrolling the log: $(peak) kB"
+echo "after scrolling the log: $(now)"
 echo "peak resident memory: $(peak) kB"
