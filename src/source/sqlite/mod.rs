@@ -396,8 +396,8 @@ impl EventSource for SqliteSource {
     }
 
     fn event_types(&self) -> SourceResult<Vec<String>> {
-        if let Some(totals) = self.summary_totals()? {
-            return Ok(totals.types.into_keys().collect());
+        if let Some(types) = self.summary_types()? {
+            return Ok(types.into_keys().collect());
         }
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(&self.sql.event_types)?;

@@ -12,8 +12,9 @@
 //! # How it is built and kept
 //!
 //! Built once from the store's own aggregates (`GROUP BY` the stream column, which its index
-//! serves; `GROUP BY` the type column), folded in memory and written to a new file that
-//! replaces the old one. Then, on each use, the events after the summarised position are
+//! serves), folded in memory and written to a new file that replaces the old one. The events
+//! per type cost a full scan of the table (`GROUP BY` the type column), so they are counted
+//! the first time the type filter asks, and kept from then on. Then, on each use, the events after the summarised position are
 //! aggregated the same way and added, in one `BEGIN IMMEDIATE` transaction (two processes
 //! catching up at once take turns). A stream of those events is new when the store has no
 //! event of it at or below the summarised position (one index lookup).
@@ -61,8 +62,9 @@ pub(super) struct Totals {
     pub streams: u64,
     /// Streams per category, by category.
     pub categories: BTreeMap<String, u64>,
-    /// Events per type (the type as text), by type.
-    pub types: BTreeMap<String, u64>,
+    /// Events per type (the type as text), by type; `None` until the type filter first
+    /// asks (it costs a full scan of the table, where the counts above use an index).
+    pub types: Option<BTreeMap<String, u64>>,
     /// The position summarised through.
     pub through: u64,
 }
@@ -168,6 +170,22 @@ impl StoreSql {
 /// The event at the summarised position, as the store shows it: `(stream id, type)`.
 type Mark = (Value, Option<String>);
 
+/// Adds the `(type, events)` rows of `sql` to `types`.
+fn add_types(
+    conn: &Connection,
+    sql: &str,
+    params: &[i64],
+    types: &mut BTreeMap<String, u64>,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        let name = text_of(row.get_ref(0)?).unwrap_or_default();
+        *types.entry(name).or_default() += to_u64(row.get(1)?);
+    }
+    Ok(())
+}
+
 fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -215,6 +233,51 @@ impl SqliteSource {
                 Ok(None)
             }
         }
+    }
+
+    /// Events per type from the summary, counting them (one full scan, then kept and
+    /// caught up) the first time; `None` when this store is not summarised.
+    pub(super) fn summary_types(&self) -> SourceResult<Option<BTreeMap<String, u64>>> {
+        let Some(totals) = self.summary_totals()? else {
+            return Ok(None);
+        };
+        if let Some(types) = totals.types {
+            return Ok(Some(types));
+        }
+        let path = match &*self
+            .summary
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            State::Ready(path) => path.clone(),
+            _ => return Ok(None),
+        };
+        let sql = StoreSql::new(self);
+        let mut types = BTreeMap::new();
+        self.with_conn(|conn| {
+            add_types(
+                conn,
+                &sql.types_through,
+                &[to_i64(totals.through)],
+                &mut types,
+            )
+        })?;
+        let stored = Summary::connect(&path).and_then(|mut conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Stored only if nothing moved meanwhile (else the next call counts again).
+            if let Some((mut now, mark, _)) = Summary::read_from(&tx)?
+                && now.through == totals.through
+                && now.types.is_none()
+            {
+                now.types = Some(types.clone());
+                Summary::store(&tx, &now, &mark)?;
+            }
+            tx.commit()
+        });
+        if let Err(e) = stored {
+            tracing::warn!("cannot keep the event types in the store summary: {e}");
+        }
+        Ok(Some(types))
     }
 
     fn summary_file(&self) -> Option<PathBuf> {
@@ -288,16 +351,6 @@ impl SqliteSource {
             }
             Ok(())
         })?;
-        crate::core::cancel::report_progress(0.5);
-        self.with_conn(|conn| {
-            let mut stmt = conn.prepare(&sql.types_through)?;
-            let mut rows = stmt.query([to_i64(head)])?;
-            while let Some(row) = rows.next()? {
-                let name = text_of(row.get_ref(0)?).unwrap_or_default();
-                *totals.types.entry(name).or_default() += to_u64(row.get(1)?);
-            }
-            Ok(())
-        })?;
         crate::core::cancel::report_progress(0.9);
         let counted = self.with_conn(|conn| {
             conn.prepare_cached(&self.sql.count_events)?
@@ -360,11 +413,13 @@ impl SqliteSource {
                         moved.push((old, new));
                     }
                 }
-                let mut stmt = conn.prepare_cached(&sql.types_between)?;
-                let mut rows = stmt.query([to_i64(after), to_i64(head)])?;
-                while let Some(row) = rows.next()? {
-                    let name = text_of(row.get_ref(0)?).unwrap_or_default();
-                    *totals.types.entry(name).or_default() += to_u64(row.get(1)?);
+                if let Some(types) = &mut totals.types {
+                    add_types(
+                        conn,
+                        &sql.types_between,
+                        &[to_i64(after), to_i64(head)],
+                        types,
+                    )?;
                 }
                 Ok(())
             })?;
@@ -420,6 +475,8 @@ impl Summary {
         }
         let meta = |key: &str| -> rusqlite::Result<Value> {
             conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map(|value| value.unwrap_or(Value::Null))
         };
         let int = |key: &str| -> rusqlite::Result<u64> {
             Ok(match meta(key)? {
@@ -444,10 +501,14 @@ impl Summary {
         while let Some(row) = rows.next()? {
             totals.categories.insert(row.get(0)?, to_u64(row.get(1)?));
         }
-        let mut stmt = conn.prepare("SELECT name, count FROM types")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            totals.types.insert(row.get(0)?, to_u64(row.get(1)?));
+        if int("types")? == 1 {
+            let mut types = BTreeMap::new();
+            let mut stmt = conn.prepare("SELECT name, count FROM types")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                types.insert(row.get(0)?, to_u64(row.get(1)?));
+            }
+            totals.types = Some(types);
         }
         let mark = (meta("through_stream")?, text("through_type")?);
         let config = text("config")?.unwrap_or_default();
@@ -491,6 +552,7 @@ impl Summary {
         put.execute(params!["through", to_i64(totals.through)])?;
         put.execute(params!["through_stream", mark.0])?;
         put.execute(params!["through_type", mark.1])?;
+        put.execute(params!["types", i64::from(totals.types.is_some())])?;
         conn.execute("DELETE FROM categories", [])?;
         conn.execute("DELETE FROM types", [])?;
         let mut category = conn.prepare_cached("INSERT INTO categories VALUES (?1, ?2)")?;
@@ -498,7 +560,7 @@ impl Summary {
             category.execute(params![name, to_i64(*count)])?;
         }
         let mut kind = conn.prepare_cached("INSERT INTO types VALUES (?1, ?2)")?;
-        for (name, count) in &totals.types {
+        for (name, count) in totals.types.iter().flatten() {
             kind.execute(params![name, to_i64(*count)])?;
         }
         Ok(())
