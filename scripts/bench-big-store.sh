@@ -21,6 +21,8 @@
 #                                                              ORDER BY into a WITHOUT ROWID table
 #   drift   check-snapshots --generic                        | read + parse the snapshotted streams
 #   info    info, the store already opened once              | budget 100 ms (first open shown too)
+#   search  search TEXT --limit all, no index (a full scan)    | SELECT id … WHERE instr() on the same four
+#                                                              columns (payload, metadata, stream, event id)
 #   memory  scripts/measure-gui-memory.sh (peak RSS)         | budget 200 MB
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ STORE=$(realpath -- "$STORE")
 BIN=$(realpath -- "${1:-target/release/eventscope}")
 RUNS=${RUNS:-3}
 ONCE_RUNS=${ONCE_RUNS:-1}
-ROWS=${ROWS:-state script trace index drift info memory}
+ROWS=${ROWS:-state script trace index drift info search memory}
 SQLITE3=${SQLITE3:-sqlite3}
 FACTS="$STORE.facts.json"
 [[ -f $STORE ]] || { echo "no such file: $STORE" >&2; exit 1; }
@@ -115,6 +117,13 @@ if wants info; then
     es=$(median_ms "$BIN" info "$STORE")
     engine=$(median_ms "$SQLITE3" "$URI" "SELECT COUNT(*) FROM events; SELECT COUNT(*) FROM (SELECT 1 FROM events GROUP BY aggregate_id);")
     row info "$es" "$engine" "info after the first open (first open $first ms, builds the summary); budget 100 ms"
+fi
+if wants search; then
+    TEXT=${TEXT:-$("$SQLITE3" "$URI" "SELECT json_extract(payload, '\$.reference') FROM events WHERE json_extract(payload, '\$.reference') IS NOT NULL AND id > 5000000 LIMIT 1")}
+    PIECE=${TEXT#*-}
+    engine=$(median_ms "$SQLITE3" "$URI" "SELECT id FROM events WHERE instr(payload, '$PIECE') OR instr(metadata, '$PIECE') OR instr(aggregate_id, '$PIECE') OR instr(event_id, '$PIECE');")
+    es=$(median_ms "$BIN" search "$STORE" "$TEXT" --limit all)
+    row search "$es" "$engine" "every event mentioning $TEXT, no index; budget 1.2x"
 fi
 if wants memory; then
     if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then

@@ -53,6 +53,8 @@ impl SearchPage {
             SearchCommand::Run(text) => self.run(ctx, &text),
             SearchCommand::Cancel => {
                 self.stop(ctx);
+                // Hits still on their way are dropped with the rest.
+                self.generation += 1;
                 self.view.running = false;
                 self.view.note = Some("cancelled: the hits so far are shown".to_owned());
             }
@@ -111,15 +113,16 @@ impl SearchPage {
                 matcher: &matcher,
             };
             let mut batch = Vec::new();
-            let mut sent = Instant::now();
+            // The first hit goes out at once, then a batch every BATCH_EVERY.
+            let mut sent: Option<Instant> = None;
             let mut found = 0usize;
             let result = crate::core::cancel::with_cancel(&job.token, || {
                 scan(source.as_ref(), &search, |hit| {
                     let lowest = hit.event.global_position;
                     batch.push(hit);
                     found += 1;
-                    if sent.elapsed() >= BATCH_EVERY {
-                        sent = Instant::now();
+                    if sent.is_none_or(|at| at.elapsed() >= BATCH_EVERY) {
+                        sent = Some(Instant::now());
                         job.send(AppMsg::Search(SearchMsg::Hits {
                             generation,
                             hits: std::mem::take(&mut batch),

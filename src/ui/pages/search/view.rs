@@ -43,7 +43,7 @@ pub struct SearchState {
 pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCommand>) {
     let colours = palette(ui);
     ui.horizontal(|ui| {
-        let label = ui.label("Search");
+        let label = ui.label("Search for");
         let response = ui
             .add(
                 egui::TextEdit::singleline(&mut state.input)
@@ -55,10 +55,10 @@ pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCom
             response.request_focus();
         }
         let enter = response.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-        if ui.button("Search").clicked() || enter {
+        if ui.button("Find").clicked() || enter {
             commands.push(AppCommand::Search(SearchCommand::Run(state.input.clone())));
         }
-        if state.running && ui.button("Cancel").clicked() {
+        if state.running && ui.button("Stop search").clicked() {
             commands.push(AppCommand::Search(SearchCommand::Cancel));
         }
     });
