@@ -2,6 +2,9 @@
 # Peak resident memory of the desktop app while browsing a big store under Xvfb:
 # scrolls the stream list, opens the hottest stream and scrolls it, then scrolls the log.
 # Usage: scripts/measure-gui-memory.sh STORE   (needs xvfb and xdotool; see scripts/setup.sh)
+# STREAM (default: the largest stream, from STORE.facts.json when there is one, else
+# account-0001) is the stream opened and scrolled. Coordinates are those of the 1400x900
+# window (tabs at y 48, the stream filter at y 72, the first stream row at y 166).
 set -euo pipefail
 store=${1:?usage: $0 STORE}
 bin=${EVENTSCOPE_BIN:-target/release/eventscope}
@@ -11,8 +14,10 @@ trap 'kill $app $xvfb 2>/dev/null || true' EXIT
 sleep 1
 export DISPLAY=:$d
 XDG_CACHE_HOME=$(mktemp -d) "$bin" "$store" >/tmp/eventscope-memory.log 2>&1 & app=$!
+stream=${STREAM:-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["largest_streams"][0][0])' "$store.facts.json" 2>/dev/null || echo account-0001)}
 sleep 4
 for wid in $(xdotool search --pid "$app" 2>/dev/null); do xdotool windowmove "$wid" 0 0 windowsize "$wid" 1400 900 || true; done
+xdotool search --pid "$app" windowfocus 2>/dev/null || true
 sleep 1
 peak() { grep VmHWM /proc/$app/status | awk '{print $2}'; }
 # Peak, and what is resident now split into heap/anonymous and file-backed pages.
@@ -23,13 +28,13 @@ xdotool mousemove 200 500
 for _ in $(seq 1 40); do xdotool click --repeat 20 --delay 5 5; sleep 0.2; done
 echo "after scrolling streams: $(now)"
 # Open the first stream after filtering to the hot account, scroll its events.
-xdotool mousemove 200 58 click 1 type "account-0001"; sleep 2
-xdotool mousemove 60 152 click 1; sleep 3
+xdotool mousemove 230 72 click 1 type "$stream"; sleep 3
+xdotool mousemove 60 166 click 1; sleep 3
 xdotool mousemove 700 500
 for _ in $(seq 1 40); do xdotool click --repeat 20 --delay 5 5; sleep 0.2; done
-echo "after scrolling a 500k-event stream: $(now)"
+echo "after scrolling $stream: $(now)"
 # The log, scrolled up.
-xdotool mousemove 95 34 click 1; sleep 2
+xdotool mousemove 98 48 click 1; sleep 2
 xdotool mousemove 500 500
 for _ in $(seq 1 60); do xdotool click --repeat 20 --delay 5 4; sleep 0.2; done
 echo "after scrolling the log: $(now)"

@@ -91,7 +91,7 @@ pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCom
     } else if !state.searched.is_empty() {
         let scope = if state.complete {
             format!(
-                "the whole log ({} events checked after the store's own filter)",
+                "the whole log ({} candidates the store picked out, checked one by one)",
                 crate::ui::thousands(state.checked)
             )
         } else {
@@ -218,6 +218,16 @@ fn matched_cell(ui: &mut Ui, hit: &Hit, searched: &str, highlight: egui::Color32
             } else {
                 plain.clone()
             },
+        );
+    }
+    if hit.matches.len() > 1 {
+        job.append(
+            &format!("  +{} more", hit.matches.len() - 1),
+            0.0,
+            egui::TextFormat::simple(
+                egui::TextStyle::Small.resolve(ui.style()),
+                ui.visuals().weak_text_color(),
+            ),
         );
     }
     let response = ui.label(job);
