@@ -7,9 +7,19 @@
 //!    (budget: ≤ 50 ms), in random order.
 //! 3. The store-wide drift report on the 1M-event demo store.
 //!
+//! 4. With `EVENTSCOPE_BENCH_GUIDE=guide10m.db` (the guide's layout, see
+//!    `shared/tools/gen_guide_store.py`; opened read-only): only the big-store rows, each next
+//!    to the engine doing the same work in the same run (a bare rusqlite read of the same
+//!    payloads, then `serde_json` parsing each into a `Value`), and one micro-benchmark per
+//!    step of the fold: hashing for evidence or not, page by page or through the reader
+//!    thread, merging by clone or by move, the script's event text parsed or passed through.
+//!    `EVENTSCOPE_BENCH_STREAM` (default `account-1`), `EVENTSCOPE_BENCH_ROUNDS` (default 3),
+//!    `EVENTSCOPE_BENCH_SKIP=drift` skips the drift report.
+//!
 //! ```sh
 //! cargo bench --bench replay
 //! EVENTSCOPE_BENCH_STORE=/path/demo-1m.db cargo bench --bench replay
+//! EVENTSCOPE_BENCH_GUIDE=/path/guide10m.db cargo bench --bench replay
 //! ```
 //! The 1M store is `$EVENTSCOPE_BENCH_STORE` or `<target dir>/bench-data/demo-1m.db` (written
 //! on first use, ~1 min); the 100k-event stream store is written to a temp dir each run.
@@ -23,6 +33,9 @@ use eventscope::core::source::EventSource;
 use eventscope::replay::config::{ProjectConfig, TrustStore};
 use eventscope::replay::snapshots::{ReducerCache, drift_report};
 use eventscope::replay::timeline::Timeline;
+
+#[path = "replay/guide.rs"]
+mod guide;
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -263,6 +276,10 @@ fn main() {
     // measurements under `cargo bench`.
     if !std::env::args().any(|a| a == "--bench") {
         println!("replay bench: run with `cargo bench --bench replay`");
+        return;
+    }
+    if let Some(guide) = std::env::var_os("EVENTSCOPE_BENCH_GUIDE") {
+        guide::run(Path::new(&guide));
         return;
     }
     let path = store_1m();

@@ -227,39 +227,54 @@ pub fn run_state(
         (None, Some(at)) => Target::AsOf(at),
         (None, None) => Target::Latest,
     };
-    let bundle = evidence::build(source, &args.store, &info.stream_id, target, reducer)?;
-    if let Some(path) = &args.evidence {
-        let text = serde_json::to_string_pretty(&bundle)?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
-    let answer = serde_json::json!({
-        "stream_id": bundle.question.stream_id,
-        "version": bundle.answer.version,
-        "recorded_at": bundle.answer.recorded_at,
-        "reducer": bundle.reducer.label,
-        "state": bundle.answer.state,
-    });
+    // Hashing every event (canonical JSON + SHA-256) is for the evidence bundle only.
+    let (answer, label) = match &args.evidence {
+        Some(path) => {
+            let bundle = evidence::build(source, &args.store, &info.stream_id, target, reducer)?;
+            let text = serde_json::to_string_pretty(&bundle)?;
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            let answer = evidence::StateAt {
+                stream_id: bundle.question.stream_id,
+                version: bundle.answer.version,
+                recorded_at: bundle.answer.recorded_at,
+                state: bundle.answer.state,
+            };
+            (answer, bundle.reducer.label)
+        }
+        None => {
+            let answer = evidence::fold_to(
+                source.as_ref(),
+                &info.stream_id,
+                target,
+                reducer,
+                &mut |_| {},
+            )?;
+            (answer, reducer.info().label.clone())
+        }
+    };
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&answer)?)?;
+        let line = serde_json::json!({
+            "stream_id": answer.stream_id,
+            "version": answer.version,
+            "recorded_at": answer.recorded_at,
+            "reducer": label,
+            "state": answer.state,
+        });
+        writeln!(out, "{}", serde_json::to_string(&line)?)?;
     } else {
         writeln!(
             out,
             "{} at version {}{} (reducer: {})",
-            bundle.question.stream_id,
-            bundle.answer.version,
-            bundle
-                .answer
+            answer.stream_id,
+            answer.version,
+            answer
                 .recorded_at
                 .as_deref()
                 .map(|t| format!(", recorded {t}"))
                 .unwrap_or_default(),
-            bundle.reducer.label
+            label
         )?;
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&bundle.answer.state)?
-        )?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&answer.state)?)?;
     }
     Ok(())
 }

@@ -8,13 +8,13 @@
 //! with keys sorted at every level, no whitespace, numbers as written, strings escaped as
 //! JSON requires; `payload` is the payload as stored (before typed values were decoded).
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::pipeline::ReadPlan;
 use super::{ReduceError, ReduceResult, Reducer, ReducerInfo, sha256_hex};
 use crate::core::event::Event;
 use crate::core::query::{Direction, MAX_PAGE};
@@ -108,23 +108,35 @@ pub struct Answer {
 /// Writes a JSON value canonically (sorted keys, no whitespace). Iterative.
 #[must_use]
 pub fn canonical_json(value: &Value) -> String {
+    let mut out = Vec::new();
+    write_canonical(&mut out, value);
+    into_string(out)
+}
+
+fn into_string(bytes: Vec<u8>) -> String {
+    // Always UTF-8 (JSON text from `serde_json`); the lossy branch never runs.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Appends `value` canonically to `out`.
+fn write_canonical(out: &mut Vec<u8>, value: &Value) {
     enum Item<'a> {
         Value(&'a Value),
         Raw(&'static str),
         Key(&'a str),
     }
-    let mut out = String::new();
     let mut stack = vec![Item::Value(value)];
     while let Some(item) = stack.pop() {
         match item {
-            Item::Raw(s) => out.push_str(s),
+            Item::Raw(s) => out.extend_from_slice(s.as_bytes()),
             Item::Key(k) => {
-                out.push_str(&Value::String(k.to_owned()).to_string());
-                out.push(':');
+                // A string never fails to serialise.
+                serde_json::to_writer(&mut *out, k).ok();
+                out.push(b':');
             }
             Item::Value(v) => match v {
                 Value::Array(items) => {
-                    out.push('[');
+                    out.push(b'[');
                     stack.push(Item::Raw("]"));
                     for (i, item) in items.iter().enumerate().rev() {
                         stack.push(Item::Value(item));
@@ -134,14 +146,12 @@ pub fn canonical_json(value: &Value) -> String {
                     }
                 }
                 Value::Object(map) => {
-                    out.push('{');
+                    out.push(b'{');
                     stack.push(Item::Raw("}"));
-                    let mut keys: Vec<&String> = map.keys().collect();
-                    keys.sort();
-                    for (i, key) in keys.iter().enumerate().rev() {
-                        if let Some(v) = map.get(*key) {
-                            stack.push(Item::Value(v));
-                        }
+                    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                    entries.sort_by(|a, b| a.0.cmp(b.0));
+                    for (i, (key, v)) in entries.into_iter().enumerate().rev() {
+                        stack.push(Item::Value(v));
                         stack.push(Item::Key(key));
                         if i > 0 {
                             stack.push(Item::Raw(","));
@@ -149,25 +159,54 @@ pub fn canonical_json(value: &Value) -> String {
                     }
                 }
                 other => {
-                    let _ = write!(out, "{other}");
+                    serde_json::to_writer(&mut *out, other).ok();
                 }
             },
         }
     }
-    out
-}
-
-fn stored_payload(event: &Event) -> Value {
-    event.payload.to_stored_json()
 }
 
 /// Canonical bytes of an event (see the module docs).
 #[must_use]
 pub fn canonical_event(event: &Event) -> String {
-    let object = json!({
+    // The keys of the event object, already in sorted order; payload and metadata are
+    // written from the parsed values without copying them.
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(b"{\"event_id\":");
+    serde_json::to_writer(&mut out, &event.event_id).ok();
+    out.extend_from_slice(b",\"metadata\":");
+    match event.metadata.as_json() {
+        Some(value) => write_canonical(&mut out, value),
+        None => write_canonical(&mut out, &event.metadata.to_json()),
+    }
+    out.extend_from_slice(b",\"payload\":");
+    match event.payload.stored_json() {
+        Some(value) => write_canonical(&mut out, value),
+        None => write_canonical(&mut out, &event.payload.to_stored_json()),
+    }
+    out.extend_from_slice(b",\"position\":");
+    serde_json::to_writer(&mut out, &event.global_position).ok();
+    out.extend_from_slice(b",\"recorded_at\":");
+    let recorded_at = event.recorded_at.map(crate::core::time::format_rfc3339);
+    serde_json::to_writer(&mut out, &recorded_at).ok();
+    out.extend_from_slice(b",\"stream_id\":");
+    serde_json::to_writer(&mut out, &event.stream_id).ok();
+    out.extend_from_slice(b",\"type\":");
+    serde_json::to_writer(&mut out, &event.event_type).ok();
+    out.extend_from_slice(b",\"version\":");
+    serde_json::to_writer(&mut out, &event.stream_version).ok();
+    out.push(b'}');
+    into_string(out)
+}
+
+/// The canonical bytes as [`canonical_event`] wrote them before it skipped the copies (the
+/// reference it must equal; for tests).
+#[cfg(test)]
+pub(crate) fn canonical_event_reference(event: &Event) -> String {
+    let object = serde_json::json!({
         "event_id": event.event_id,
         "metadata": event.metadata.to_json(),
-        "payload": stored_payload(event),
+        "payload": event.payload.to_stored_json(),
         "position": event.global_position,
         "recorded_at": event.recorded_at.map(crate::core::time::format_rfc3339),
         "stream_id": event.stream_id,
@@ -207,6 +246,71 @@ pub enum Target {
     Latest,
 }
 
+/// The state of a stream at a target, without evidence (what `state` prints).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateAt {
+    /// The stream, as the store names it.
+    pub stream_id: String,
+    /// Version the state is at (0 = no event yet).
+    pub version: u64,
+    /// Time of that event (RFC 3339).
+    pub recorded_at: Option<String>,
+    /// The state.
+    pub state: Value,
+}
+
+/// Folds a stream from the reducer's initial state up to a target in one forward pass (a
+/// reader thread reads ahead, see [`super::pipeline`]), calling `on_event` for each event
+/// applied. No hashing: that is [`build`]'s `on_event`.
+///
+/// # Errors
+/// Reading errors, reducer errors, cancellation.
+pub fn fold_to(
+    source: &dyn EventSource,
+    stream_id: &str,
+    target: Target,
+    reducer: &mut dyn Reducer,
+    on_event: &mut dyn FnMut(&Event),
+) -> ReduceResult<StateAt> {
+    let info = source
+        .stream(stream_id)?
+        .ok_or_else(|| ReduceError::Source(format!("stream not found: {stream_id}")))?;
+    let stream_id = info.stream_id;
+    reducer.reset(None)?;
+    let mut last_seen: Option<(u64, Option<DateTime<Utc>>)> = None;
+    let plan = ReadPlan {
+        from: None,
+        until: match target {
+            Target::Version(v) => Some(v),
+            Target::AsOf(_) | Target::Latest => None,
+        },
+    };
+    super::pipeline::for_each_event(source, &stream_id, plan, &mut |event| {
+        let include = match target {
+            Target::Version(v) => event.stream_version <= v,
+            Target::AsOf(at) => event.recorded_at.is_some_and(|t| t <= at),
+            Target::Latest => true,
+        };
+        if !include {
+            // Versions are ordered; times normally are too. Stop at the first event past
+            // the target.
+            return Ok(false);
+        }
+        reducer.apply(event)?;
+        on_event(event);
+        last_seen = Some((event.stream_version, event.recorded_at));
+        Ok(true)
+    })?;
+    let state = reducer.state()?;
+    let (version, recorded_at) = last_seen.unwrap_or((0, None));
+    Ok(StateAt {
+        stream_id,
+        version,
+        recorded_at: recorded_at.map(crate::core::time::format_rfc3339),
+        state,
+    })
+}
+
 /// Folds a stream up to a target (full replay from the reducer's initial state) and returns
 /// the bundle.
 ///
@@ -219,54 +323,18 @@ pub fn build(
     target: Target,
     reducer: &mut dyn Reducer,
 ) -> ReduceResult<Bundle> {
-    let info = source
-        .stream(stream_id)?
-        .ok_or_else(|| ReduceError::Source(format!("stream not found: {stream_id}")))?;
-    let stream_id = info.stream_id.clone();
-    reducer.reset(None)?;
     let mut events_used = Vec::new();
-    let mut last: Option<(u64, Option<String>)> = None;
-    let mut next: Option<u64> = None;
-    'read: loop {
-        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-            return Err(ReduceError::Cancelled);
-        }
-        let page = source.read_stream(&stream_id, next, Direction::Forwards, MAX_PAGE)?;
-        let full = page.len() as u64 >= MAX_PAGE;
-        for event in &page {
-            let include = match target {
-                Target::Version(v) => event.stream_version <= v,
-                Target::AsOf(at) => event.recorded_at.is_some_and(|t| t <= at),
-                Target::Latest => true,
-            };
-            if !include {
-                // Versions are ordered; times normally are too. Stop at the first event past
-                // the target.
-                break 'read;
-            }
-            reducer.apply(event)?;
-            events_used.push(used(event));
-            last = Some((
-                event.stream_version,
-                event.recorded_at.map(crate::core::time::format_rfc3339),
-            ));
-        }
-        let Some(tail) = page.last() else { break };
-        next = Some(tail.stream_version + 1);
-        if !full {
-            break;
-        }
-    }
-    let state = reducer.state()?;
+    let answer = fold_to(source.as_ref(), stream_id, target, reducer, &mut |event| {
+        events_used.push(used(event));
+    })?;
     let reducer_info: &ReducerInfo = reducer.info();
-    let (version, recorded_at) = last.unwrap_or((0, None));
     Ok(Bundle {
         format: FORMAT.to_owned(),
         generated_at: crate::core::time::format_rfc3339(Utc::now()),
         generator: format!("eventscope {}", env!("CARGO_PKG_VERSION")),
         question: Question {
             store: store.to_owned(),
-            stream_id,
+            stream_id: answer.stream_id,
             version: match target {
                 Target::Version(v) => Some(v),
                 _ => None,
@@ -283,10 +351,10 @@ pub fn build(
             source: reducer_info.source.clone(),
         },
         answer: Answer {
-            version,
-            recorded_at,
-            state_sha256: sha256_hex(canonical_json(&state).as_bytes()),
-            state,
+            version: answer.version,
+            recorded_at: answer.recorded_at,
+            state_sha256: sha256_hex(canonical_json(&answer.state).as_bytes()),
+            state: answer.state,
         },
         events_sha256: events_hash(&events_used),
         events: events_used,

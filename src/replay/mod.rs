@@ -8,6 +8,7 @@
 //! - [`timeline`] folds a stream once, keeps intermediate states and answers "state at
 //!   version V" quickly; [`blame`](timeline::Timeline::blame) finds the event that last
 //!   changed a field.
+//! - [`pipeline`] reads a stream forwards on a reader thread while the fold runs.
 //! - [`diff`] is the structural JSON diff; [`snapshots`] compares stored snapshots with
 //!   replayed states; [`evidence`] writes the auditor's bundle.
 //!
@@ -16,8 +17,10 @@
 pub mod command;
 pub mod config;
 pub mod diff;
+mod drift;
 pub mod evidence;
 pub mod generic;
+pub mod pipeline;
 pub mod script;
 pub mod snapshots;
 pub mod timeline;

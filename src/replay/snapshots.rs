@@ -2,7 +2,7 @@
 //! gives at the same version, and the store-wide drift report built from those checks.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -11,8 +11,7 @@ use serde_json::Value;
 use super::config::{ProjectConfig, ReducerChoice, TrustStore};
 use super::diff::{DiffEntry, diff, normalise_numbers};
 use super::{ReduceError, ReduceResult, Reducer};
-use crate::core::event::Snapshot;
-use crate::core::query::{Direction, MAX_PAGE};
+use crate::core::event::{Event, Snapshot};
 use crate::core::source::EventSource;
 
 /// Most differing paths recorded per snapshot.
@@ -87,80 +86,143 @@ pub fn check_snapshots(
     snapshots: &[Snapshot],
     keep_states: bool,
 ) -> ReduceResult<Vec<SnapshotCheck>> {
-    let mut out = Vec::with_capacity(snapshots.len());
-    if snapshots.is_empty() {
-        return Ok(out);
-    }
-    let expected = reducer.info().schema_version;
-    let mut pending = snapshots.iter().peekable();
-    let mut failure: Option<String> = None;
-    match reducer.reset(None) {
-        Ok(()) => {}
-        Err(ReduceError::Cancelled) => return Err(ReduceError::Cancelled),
-        Err(e) => failure = Some(e.to_string()),
-    }
-    let mut applied_version = 0u64;
-    let mut next: Option<u64> = None;
-    // Snapshots at version 0 or before the first event compare with the initial state.
-    'read: while failure.is_none() && pending.peek().is_some() {
+    let mut check = StreamCheck::start(reducer, snapshots.to_vec(), keep_states)?;
+    if let Some(plan) = check.plan() {
         if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
             return Err(ReduceError::Cancelled);
         }
-        let page = source.read_stream(stream_id, next, Direction::Forwards, MAX_PAGE)?;
-        let full = page.len() as u64 >= MAX_PAGE;
-        for event in &page {
-            while let Some(snapshot) = pending.next_if(|s| s.version < event.stream_version) {
-                out.push(compare(
-                    reducer,
-                    snapshot,
-                    applied_version,
-                    expected,
-                    keep_states,
-                )?);
+        super::pipeline::for_each_page(source, stream_id, plan, &mut |page| {
+            check.feed(reducer, &page)
+        })?;
+    }
+    check.finish(reducer)
+}
+
+/// One stream's snapshot check as it folds: started, fed pages in order, finished.
+pub(super) struct StreamCheck {
+    out: Vec<SnapshotCheck>,
+    expected: Option<u32>,
+    /// Sorted by version; `snapshots[next..]` are still to compare.
+    snapshots: Vec<Snapshot>,
+    next: usize,
+    failure: Option<String>,
+    applied_version: u64,
+    keep_states: bool,
+}
+
+impl StreamCheck {
+    pub(super) fn start(
+        reducer: &mut dyn Reducer,
+        snapshots: Vec<Snapshot>,
+        keep_states: bool,
+    ) -> ReduceResult<Self> {
+        let mut failure = None;
+        if !snapshots.is_empty() {
+            match reducer.reset(None) {
+                Ok(()) => {}
+                Err(ReduceError::Cancelled) => return Err(ReduceError::Cancelled),
+                Err(e) => failure = Some(e.to_string()),
             }
-            if pending.peek().is_none() {
-                break 'read;
+        }
+        Ok(Self {
+            out: Vec::with_capacity(snapshots.len()),
+            expected: reducer.info().schema_version,
+            snapshots,
+            next: 0,
+            failure,
+            applied_version: 0,
+            keep_states,
+        })
+    }
+
+    /// A check that has its rows already.
+    pub(super) fn done(rows: Vec<SnapshotCheck>) -> Self {
+        Self {
+            out: rows,
+            expected: None,
+            snapshots: Vec::new(),
+            next: 0,
+            failure: None,
+            applied_version: 0,
+            keep_states: false,
+        }
+    }
+
+    /// What to read: up to just past the last snapshot; `None` when nothing needs reading.
+    pub(super) fn plan(&self) -> Option<super::pipeline::ReadPlan> {
+        if self.failure.is_some() || self.next >= self.snapshots.len() {
+            return None;
+        }
+        let last = self.snapshots[self.next..].iter().map(|s| s.version).max();
+        Some(super::pipeline::ReadPlan {
+            from: None,
+            until: last,
+        })
+    }
+
+    /// Folds a page; `Break` once every snapshot is compared or the reducer failed.
+    pub(super) fn feed(
+        &mut self,
+        reducer: &mut dyn Reducer,
+        page: &[Event],
+    ) -> ReduceResult<ControlFlow<()>> {
+        if self.failure.is_some() {
+            return Ok(ControlFlow::Break(()));
+        }
+        // Snapshots at version 0 or before the first event compare with the initial state.
+        for event in page {
+            while let Some(snapshot) = self
+                .snapshots
+                .get(self.next)
+                .filter(|s| s.version < event.stream_version)
+            {
+                self.out
+                    .push(compare(reducer, snapshot, self.expected, self.keep_states)?);
+                self.next += 1;
+            }
+            if self.next >= self.snapshots.len() {
+                return Ok(ControlFlow::Break(()));
             }
             if let Err(e) = reducer.apply(event) {
                 if e == ReduceError::Cancelled {
                     return Err(e);
                 }
-                failure = Some(e.to_string());
-                break 'read;
+                self.failure = Some(e.to_string());
+                return Ok(ControlFlow::Break(()));
             }
-            applied_version = event.stream_version;
+            self.applied_version = event.stream_version;
         }
-        let Some(last) = page.last() else { break };
-        next = Some(last.stream_version + 1);
-        if !full {
-            break;
-        }
+        Ok(ControlFlow::Continue(()))
     }
-    for snapshot in pending {
-        if let Some(error) = &failure {
-            out.push(error_row(snapshot, expected, error.clone()));
-        } else if snapshot.version > applied_version {
-            out.push(error_row(
-                snapshot,
-                expected,
-                format!(
-                    "the stream ends at version {applied_version}, before this snapshot's version"
-                ),
-            ));
-        } else {
-            out.push(compare(
-                reducer,
-                snapshot,
-                applied_version,
-                expected,
-                keep_states,
-            )?);
+
+    pub(super) fn finish(mut self, reducer: &mut dyn Reducer) -> ReduceResult<Vec<SnapshotCheck>> {
+        let expected = self.expected;
+        let applied_version = self.applied_version;
+        for snapshot in &self.snapshots[self.next..] {
+            if let Some(error) = &self.failure {
+                self.out.push(error_row(snapshot, expected, error.clone()));
+            } else if snapshot.version > applied_version {
+                self.out.push(error_row(
+                    snapshot,
+                    expected,
+                    format!(
+                        "the stream ends at version {applied_version}, before this snapshot's version"
+                    ),
+                ));
+            } else {
+                self.out
+                    .push(compare(reducer, snapshot, expected, self.keep_states)?);
+            }
         }
+        Ok(self.out)
     }
-    Ok(out)
 }
 
-fn error_row(snapshot: &Snapshot, expected: Option<u32>, error: String) -> SnapshotCheck {
+pub(super) fn error_row(
+    snapshot: &Snapshot,
+    expected: Option<u32>,
+    error: String,
+) -> SnapshotCheck {
     SnapshotCheck {
         stream_id: snapshot.stream_id.clone(),
         version: snapshot.version,
@@ -178,7 +240,6 @@ fn error_row(snapshot: &Snapshot, expected: Option<u32>, error: String) -> Snaps
 fn compare(
     reducer: &mut dyn Reducer,
     snapshot: &Snapshot,
-    applied_version: u64,
     expected: Option<u32>,
     keep_states: bool,
 ) -> ReduceResult<SnapshotCheck> {
@@ -209,7 +270,6 @@ fn compare(
     } else {
         SnapshotStatus::Drift
     };
-    let _ = applied_version;
     Ok(SnapshotCheck {
         stream_id: snapshot.stream_id.clone(),
         version: snapshot.version,
@@ -395,108 +455,4 @@ impl<'a> ReducerCache<'a> {
     }
 }
 
-/// Checks every stream that has snapshots. Reports progress after each stream; stops early
-/// (with `complete = false`) when the job is cancelled.
-///
-/// # Errors
-/// Reading errors.
-pub fn drift_report(
-    source: &Arc<dyn EventSource>,
-    reducers: &mut ReducerCache<'_>,
-    only_stream: Option<&str>,
-    mut progress: impl FnMut(DriftProgress, &[SnapshotCheck]),
-) -> ReduceResult<DriftReport> {
-    let mut report = DriftReport::default();
-    let mut offset = 0u64;
-    let mut done = DriftProgress {
-        streams_done: 0,
-        snapshots_done: 0,
-    };
-    loop {
-        let ids: Vec<String> = match only_stream {
-            Some(id) if offset == 0 => vec![id.to_owned()],
-            Some(_) => Vec::new(),
-            None => source.snapshot_streams(offset, MAX_PAGE)?,
-        };
-        if ids.is_empty() {
-            break;
-        }
-        offset += ids.len() as u64;
-        for id in &ids {
-            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-                return Ok(report);
-            }
-            let info = source.stream(id)?;
-            let category = info
-                .as_ref()
-                .map(|i| i.category.clone())
-                .unwrap_or_default();
-            let stream_id = info.map_or_else(|| id.clone(), |i| i.stream_id);
-            let snapshots = source.snapshots(&stream_id)?;
-            if snapshots.is_empty() {
-                continue;
-            }
-            let (checks, reducer_label) = match reducers.get(&category) {
-                Ok(reducer) => {
-                    let label = reducer.info().label.clone();
-                    match check_snapshots(source.as_ref(), &stream_id, reducer, &snapshots, false) {
-                        Ok(checks) => (checks, label),
-                        Err(ReduceError::Cancelled) => return Ok(report),
-                        Err(e) => (
-                            snapshots
-                                .iter()
-                                .map(|s| error_row(s, None, e.to_string()))
-                                .collect(),
-                            label,
-                        ),
-                    }
-                }
-                Err(e) => (
-                    snapshots
-                        .iter()
-                        .map(|s| error_row(s, None, e.clone()))
-                        .collect(),
-                    "(none)".to_owned(),
-                ),
-            };
-            report.summary.streams += 1;
-            let mut row = StreamDrift {
-                stream_id: stream_id.clone(),
-                category,
-                reducer: reducer_label,
-                checked: checks.len() as u64,
-                drifted: 0,
-                first_drift_version: None,
-                first_paths: Vec::new(),
-                schema_mismatch: 0,
-                error: None,
-            };
-            for check in &checks {
-                report.summary.add(check);
-                match check.status {
-                    SnapshotStatus::Drift => row.drifted += 1,
-                    SnapshotStatus::SchemaMismatch => row.schema_mismatch += 1,
-                    SnapshotStatus::Error if row.error.is_none() => {
-                        row.error.clone_from(&check.error);
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(first) = earliest_drift(&checks) {
-                row.first_drift_version = Some(first.version);
-                row.first_paths = first.diffs.iter().take(5).map(|d| d.path.clone()).collect();
-            }
-            if row.drifted > 0 || row.schema_mismatch > 0 || row.error.is_some() {
-                report.streams.push(row);
-            }
-            done.streams_done += 1;
-            done.snapshots_done += checks.len() as u64;
-            progress(done, &checks);
-        }
-        if only_stream.is_some() {
-            break;
-        }
-    }
-    report.complete = true;
-    Ok(report)
-}
+pub use super::drift::drift_report;

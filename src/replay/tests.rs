@@ -170,3 +170,49 @@ fn script_handlers_named_by_the_stored_type_fire_like_the_shown_name() {
         None
     );
 }
+
+/// The evidence hash of an event is over the same bytes as when the event object was built
+/// as a value first: JSON, typed values, bytes, empty and non-JSON metadata.
+#[test]
+fn canonical_event_bytes_are_unchanged() {
+    use crate::core::event::{Payload, PayloadFormat};
+    let cases = [
+        (
+            Payload::from_bytes(br#"{"b":1,"a":{"z":[1,2.5,"x"],"\u00e9":null}}"#),
+            Payload::from_bytes(br#"{"correlation_id":"c"}"#),
+        ),
+        (
+            Payload::stored(
+                br#"{"v":{"_type_":"decimal","_data_":"1.5"}}"#,
+                PayloadFormat::EventsourcingJson,
+            ),
+            Payload::empty(),
+        ),
+        (
+            Payload::from_bytes(&[0xff, 0x00]),
+            Payload::from_bytes(b"not json"),
+        ),
+        (Payload::empty(), Payload::from_json(json!({"k": "v\n"}))),
+    ];
+    for (payload, metadata) in cases {
+        let event = Event {
+            global_position: 9,
+            stream_id: "s-\"1\"".into(),
+            stream_version: 3,
+            event_id: Some("e".into()),
+            event_type: "T".into(),
+            schema_version: None,
+            recorded_at: crate::core::time::parse_timestamp("2024-05-06T07:08:09Z"),
+            payload,
+            metadata,
+            correlation_id: None,
+            causation_id: None,
+            stored_type: None,
+            problems: Vec::new(),
+        };
+        assert_eq!(
+            evidence::canonical_event(&event),
+            evidence::canonical_event_reference(&event)
+        );
+    }
+}

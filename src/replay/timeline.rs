@@ -3,6 +3,7 @@
 //! that last changed a field (blame).
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -174,43 +175,41 @@ impl Timeline {
             no_load: false,
         };
         timeline.keep(0, initial);
-        let mut next: Option<u64> = None;
-        'pages: loop {
-            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-                return Err(ReduceError::Cancelled);
-            }
-            let page = timeline.source.read_stream(
-                &timeline.stream_id,
-                next,
-                Direction::Forwards,
-                MAX_PAGE,
-            )?;
-            let Some(last) = page.last() else { break };
-            next = Some(last.stream_version + 1);
-            let full = page.len() as u64 >= MAX_PAGE;
-            for event in &page {
-                if let Err(error) = timeline.reducer.apply(event) {
-                    if error == ReduceError::Cancelled {
-                        return Err(error);
-                    }
-                    timeline.failure = Some(error);
-                    break 'pages;
-                }
-                timeline.events.push(EventSummary::of(event));
-                let applied = timeline.events.len();
-                if (applied as u64).is_multiple_of(timeline.interval) {
-                    let state = timeline.reducer.state()?;
-                    timeline.keep(applied, Arc::new(state));
-                }
-            }
-            progress(FoldProgress {
-                done: timeline.events.len() as u64,
-                total: total.max(timeline.events.len() as u64),
-            });
-            if !full {
-                break;
-            }
+        if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
+            return Err(ReduceError::Cancelled);
         }
+        // One forward pass; the reader thread reads the next page while this one folds.
+        let source = Arc::clone(&timeline.source);
+        let stream_id = timeline.stream_id.clone();
+        let mut failure = None;
+        super::pipeline::for_each_page(
+            source.as_ref(),
+            &stream_id,
+            super::pipeline::ReadPlan::whole(),
+            &mut |page| {
+                for event in &page {
+                    if let Err(error) = timeline.reducer.apply(event) {
+                        if error == ReduceError::Cancelled {
+                            return Err(error);
+                        }
+                        failure = Some(error);
+                        return Ok(ControlFlow::Break(()));
+                    }
+                    timeline.events.push(EventSummary::of(event));
+                    let applied = timeline.events.len();
+                    if (applied as u64).is_multiple_of(timeline.interval) {
+                        let state = timeline.reducer.state()?;
+                        timeline.keep(applied, Arc::new(state));
+                    }
+                }
+                progress(FoldProgress {
+                    done: timeline.events.len() as u64,
+                    total: total.max(timeline.events.len() as u64),
+                });
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        timeline.failure = failure;
         let applied = timeline.events.len();
         if !timeline.kept.contains_key(&applied) {
             let state = timeline.reducer.state()?;

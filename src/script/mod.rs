@@ -275,8 +275,152 @@ impl Sandbox {
 /// `storedType` the type as the store keeps it (the same for most stores; the topic
 /// `module:Class.Event` for Python `eventsourcing`). The engine-side prelude adds the
 /// aliases (`eventType`, `body`, `sequenceNumber`).
+///
+/// A payload or metadata stored as plain JSON whose numbers are all integers is written
+/// through as stored (checked by the same parser, without building a value): the engine
+/// parses it anyway, and it reads the same values from the stored text as from a
+/// re-serialised parse. Anything else (floats, which the parse could round differently;
+/// library typed values; bytes) goes through the parsed value as before.
 #[must_use]
 pub fn event_json(event: &Event) -> String {
+    let data = exact_json_text(event.payload.plain_json_bytes());
+    let metadata = exact_json_text(event.metadata.plain_json_bytes());
+    match (data, metadata) {
+        (Some(data), Some(metadata)) => {
+            write_event_json(event, data, metadata).unwrap_or_else(|| event_json_parsed(event))
+        }
+        (Some(data), None) if event.metadata.is_empty() => {
+            write_event_json(event, data, "null").unwrap_or_else(|| event_json_parsed(event))
+        }
+        _ => event_json_parsed(event),
+    }
+}
+
+/// Stored JSON text that can be handed on as it is: valid JSON (the same parser as
+/// [`crate::core::event::Payload::as_json`]) with no number that parses as a float.
+fn exact_json_text(bytes: Option<&[u8]>) -> Option<&str> {
+    let text = std::str::from_utf8(bytes?).ok()?;
+    match serde_json::from_str::<exact::ExactJson>(text) {
+        Ok(exact::ExactJson(true)) => Some(text),
+        _ => None,
+    }
+}
+
+/// The event object with `data` and `metadata` as given (JSON text), other fields as
+/// `event_json_parsed` writes them, in the same order.
+fn write_event_json(event: &Event, data: &str, metadata: &str) -> Option<String> {
+    let mut out: Vec<u8> = Vec::with_capacity(data.len() + metadata.len() + 256);
+    let field = |out: &mut Vec<u8>, name: &str, value: &dyn erased::Json| -> Option<()> {
+        out.extend_from_slice(name.as_bytes());
+        value.write(out)
+    };
+    field(&mut out, "{\"type\":", &event.event_type.as_str())?;
+    field(&mut out, ",\"storedType\":", &event.stored_type())?;
+    out.extend_from_slice(b",\"data\":");
+    out.extend_from_slice(data.as_bytes());
+    out.extend_from_slice(b",\"metadata\":");
+    out.extend_from_slice(metadata.as_bytes());
+    field(&mut out, ",\"streamId\":", &event.stream_id.as_str())?;
+    field(&mut out, ",\"version\":", &event.stream_version)?;
+    field(&mut out, ",\"position\":", &event.global_position)?;
+    let recorded_at = event.recorded_at.map(crate::core::time::format_rfc3339);
+    field(&mut out, ",\"recordedAt\":", &recorded_at.as_deref())?;
+    field(&mut out, ",\"eventId\":", &event.event_id.as_deref())?;
+    field(&mut out, ",\"schemaVersion\":", &event.schema_version)?;
+    field(
+        &mut out,
+        ",\"correlationId\":",
+        &event.correlation_id.as_deref(),
+    )?;
+    field(
+        &mut out,
+        ",\"causationId\":",
+        &event.causation_id.as_deref(),
+    )?;
+    out.push(b'}');
+    String::from_utf8(out).ok()
+}
+
+mod erased {
+    /// A value written as JSON into a buffer.
+    pub(super) trait Json {
+        fn write(&self, out: &mut Vec<u8>) -> Option<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write(&self, out: &mut Vec<u8>) -> Option<()> {
+            serde_json::to_writer(out, self).ok()
+        }
+    }
+}
+
+mod exact {
+    use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    /// Parses JSON without building it; `true` when no number in it is a float.
+    pub(super) struct ExactJson(pub(super) bool);
+
+    impl<'de> Deserialize<'de> for ExactJson {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(ExactVisitor)
+        }
+    }
+
+    struct ExactVisitor;
+
+    impl<'de> Visitor<'de> for ExactVisitor {
+        type Value = ExactJson;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<ExactJson, E> {
+            Ok(ExactJson(true))
+        }
+
+        fn visit_i64<E>(self, _: i64) -> Result<ExactJson, E> {
+            Ok(ExactJson(true))
+        }
+
+        fn visit_u64<E>(self, _: u64) -> Result<ExactJson, E> {
+            Ok(ExactJson(true))
+        }
+
+        fn visit_f64<E>(self, _: f64) -> Result<ExactJson, E> {
+            Ok(ExactJson(false))
+        }
+
+        fn visit_str<E>(self, _: &str) -> Result<ExactJson, E> {
+            Ok(ExactJson(true))
+        }
+
+        fn visit_unit<E>(self) -> Result<ExactJson, E> {
+            Ok(ExactJson(true))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ExactJson, A::Error> {
+            let mut exact = true;
+            while let Some(ExactJson(item)) = seq.next_element()? {
+                exact &= item;
+            }
+            Ok(ExactJson(exact))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ExactJson, A::Error> {
+            let mut exact = true;
+            while let Some((ExactJson(_), ExactJson(value))) = map.next_entry()? {
+                exact &= value;
+            }
+            Ok(ExactJson(exact))
+        }
+    }
+}
+
+/// [`event_json`] through the parsed payload and metadata: the reference form the fast
+/// path must equal (public for tests and benchmarks).
+#[must_use]
+pub fn event_json_parsed(event: &Event) -> String {
     #[derive(serde::Serialize)]
     #[serde(rename_all = "camelCase")]
     struct EventOut<'a> {

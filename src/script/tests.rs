@@ -153,3 +153,87 @@ fn event_object_carries_the_shown_and_the_stored_type() {
     let value: serde_json::Value = serde_json::from_str(&event_json(&event)).expect("json");
     assert_eq!(value["storedType"], "BankAccount.Opened");
 }
+
+/// Stored JSON handed through as text gives the engine what the parsed form gives: the
+/// same text when the stored payload is compact, the same values when it is not, and the
+/// parsed form itself whenever a number is a float or the text is not plain JSON.
+#[test]
+fn event_text_passes_stored_json_through_only_when_it_reads_the_same() {
+    use crate::core::event::{Payload, PayloadFormat};
+    let event = |payload: Payload, metadata: Payload| crate::core::event::Event {
+        global_position: 7,
+        stream_id: "account-\"1\"".to_owned(),
+        stream_version: 2,
+        event_id: Some("e-1".to_owned()),
+        event_type: "MoneyDeposited".to_owned(),
+        schema_version: Some(2),
+        recorded_at: crate::core::time::parse_timestamp("2024-01-02T03:04:05.678Z"),
+        payload,
+        metadata,
+        correlation_id: Some("c-1".to_owned()),
+        causation_id: None,
+        stored_type: None,
+        problems: Vec::new(),
+    };
+    let compact = [
+        r#"{"amount":"12.50","n":-3,"big":18446744073709551615,"s":"a\"b\u00e9\n","l":[1,null,true,{}]}"#,
+        r#"{"dup":1,"dup":{"x":2}}"#,
+    ];
+    for text in compact {
+        let e = event(
+            Payload::from_bytes(text.as_bytes()),
+            Payload::from_bytes(br#"{"correlation_id":"c-1"}"#),
+        );
+        let fast = event_json(&e);
+        let slow_value: serde_json::Value =
+            serde_json::from_str(&event_json_parsed(&e)).expect("json");
+        let fast_value: serde_json::Value = serde_json::from_str(&fast).expect("json");
+        assert_eq!(fast_value, slow_value, "{text}");
+        // Handed through: the stored text is in the event text as it is.
+        assert!(fast.contains(text), "{fast}");
+    }
+    // Spaced text: the same values; empty metadata is null in both.
+    let spaced = event(
+        Payload::from_bytes(b"{ \"a\" : [ 1 , 2 ] }\n"),
+        Payload::empty(),
+    );
+    let fast: serde_json::Value = serde_json::from_str(&event_json(&spaced)).expect("json");
+    let slow: serde_json::Value = serde_json::from_str(&event_json_parsed(&spaced)).expect("json");
+    assert_eq!(fast, slow);
+    assert_eq!(
+        event_json(&event(Payload::from_bytes(br#"{"a":1}"#), Payload::empty())),
+        event_json_parsed(&event(Payload::from_bytes(br#"{"a":1}"#), Payload::empty()))
+    );
+    // Floats, -0, integers past u64, non-JSON, typed values and bytes: the parsed form.
+    for (payload, metadata) in [
+        (
+            Payload::from_bytes(br#"{"a":0.1000000000000000055511151231257827}"#),
+            Payload::empty(),
+        ),
+        (Payload::from_bytes(br#"{"a":-0}"#), Payload::empty()),
+        (
+            Payload::from_bytes(b"{\"a\":123456789012345678901234567890}"),
+            Payload::empty(),
+        ),
+        (Payload::from_bytes(br#"{"a":1"#), Payload::empty()),
+        (
+            Payload::from_bytes(br#"{"a":1}"#),
+            Payload::from_bytes(b"not json"),
+        ),
+        (
+            Payload::from_bytes(br#"{"a":1}"#),
+            Payload::from_bytes(br#"{"f":1.5}"#),
+        ),
+        (
+            Payload::stored(
+                br#"{"a":{"_type_":"decimal","_data_":"1.5"}}"#,
+                PayloadFormat::EventsourcingJson,
+            ),
+            Payload::empty(),
+        ),
+        (Payload::from_bytes(&[0xff, 0xfe]), Payload::empty()),
+    ] {
+        let e = event(payload, metadata);
+        assert_eq!(event_json(&e), event_json_parsed(&e));
+    }
+}
