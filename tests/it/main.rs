@@ -43,6 +43,7 @@ mod replay;
 #[cfg(feature = "gui")]
 mod replay_gui;
 mod trace;
+mod trace_pushdown;
 #[cfg(feature = "grpc")]
 mod umadb;
 #[cfg(feature = "grpc")]
