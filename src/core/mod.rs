@@ -20,4 +20,6 @@ pub use event::{
     Snapshot, StoreInfo, StreamInfo,
 };
 pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
-pub use source::{CategoryLag, CorrelatedEvents, EventSource, SourceError, SourceResult};
+pub use source::{
+    AttachedLog, CategoryLag, CorrelatedEvents, EventSource, SourceError, SourceResult,
+};

@@ -46,6 +46,23 @@ pub struct CorrelatedEvents {
     pub events: Vec<Event>,
 }
 
+/// A SQLite store's log as SQL that another SQLite connection runs with the store attached
+/// read-only, so eventscope's sidecars (the correlation index) are built inside the engine
+/// (see [`EventSource::attached_log`]).
+#[derive(Clone, Debug)]
+pub struct AttachedLog {
+    /// A `file:` URI that opens the store read-only without writing to it or creating a
+    /// file beside it (the open mode the SQLite source itself would use now).
+    pub uri: String,
+    /// `SELECT position, metadata, event_id` of the events with positions in `(?1, ?2]`;
+    /// `{schema}` stands for the schema name the store is attached as. Metadata and event
+    /// ids are the stored values: read them as the SQLite source does (JSON text or bytes;
+    /// any value as the id's text).
+    pub rows: String,
+    /// How correlation ids are read from the metadata.
+    pub id_paths: crate::core::metadata::IdPaths,
+}
+
 /// What a checkpoint that follows one category is behind by (see
 /// [`EventSource::category_lag`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +235,24 @@ pub trait EventSource: Send + Sync {
     /// a search reads the log in windows of positions, for progress between statements).
     fn narrows_searches(&self) -> bool {
         false
+    }
+
+    /// The events whose event id is `event_id`, in global order, when the store can find
+    /// them on its side (SQLite: the event id column, through its index when it has one,
+    /// checked exactly by the caller too). `None`: the caller scans.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn events_with_id(&self, event_id: &str) -> SourceResult<Option<Vec<Event>>> {
+        let _ = event_id;
+        Ok(None)
+    }
+
+    /// The store's log as SQL for a SQLite connection that attaches the store read-only
+    /// (SQLite stores only), so a sidecar index is built with `INSERT … SELECT` instead of
+    /// reading every event through [`EventSource::read_log`]. `None`: read the log.
+    fn attached_log(&self) -> Option<AttachedLog> {
+        None
     }
 
     /// The statement that would let the store answer correlation lookups from an index,

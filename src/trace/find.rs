@@ -92,8 +92,10 @@ fn read_positions(
 /// Every event carrying `correlation_id`, as a causal tree. A store that indexes correlation
 /// ids itself (KurrentDB's by-correlation projection) answers first. With an index, positions come
 /// from it and only the events after its indexed-through position are scanned; without one
-/// the whole log is scanned (progress reports `(position, head)`; cancellable through the
-/// current job's token).
+/// the whole log is scanned: filtered by the store where it can
+/// ([`EventSource::correlated_events_after`], which reports progress through
+/// [`crate::core::cancel::report_progress`]), else event by event (progress reports
+/// `(position, head)`). Cancellable through the current job's token.
 ///
 /// # Errors
 /// Store or index failures, or cancellation.
@@ -139,7 +141,15 @@ pub fn trace(
                 },
             )
         }
-        None => (scan(source, 1, head, false, &keep, progress)?, Method::Scan),
+        // The store filters the whole log when it can (SQLite: a prefilter on the stored
+        // metadata text, checked exactly here); else every event is read.
+        None => match source.correlated_events_after(correlation_id, 0)? {
+            Some(found) => (
+                found.events.into_iter().filter(|e| keep(e)).collect(),
+                Method::Scan,
+            ),
+            None => (scan(source, 1, head, false, &keep, progress)?, Method::Scan),
+        },
     };
     Ok((Trace::build(correlation_id, events), method))
 }
@@ -167,11 +177,21 @@ pub fn find_event(
             let positions = index.event_id_positions(event_id)?;
             let mut found = read_positions(source, &positions, &keep)?;
             if found.is_empty() {
-                found = scan(source, through + 1, head, true, &keep, progress)?;
+                found = match source.events_with_id(event_id)? {
+                    Some(events) => events
+                        .into_iter()
+                        .filter(|e| e.global_position > through && keep(e))
+                        .collect(),
+                    None => scan(source, through + 1, head, true, &keep, progress)?,
+                };
             }
             found
         }
-        None => scan(source, 1, head, true, &keep, progress)?,
+        // The store finds it when it can (SQLite: by the id column), else every event is read.
+        None => match source.events_with_id(event_id)? {
+            Some(events) => events.into_iter().filter(|e| keep(e)).collect(),
+            None => scan(source, 1, head, true, &keep, progress)?,
+        },
     };
     Ok(found.into_iter().next())
 }

@@ -20,8 +20,9 @@
 //!
 //! # Trust
 //!
-//! Built incrementally by global position, one transaction per page of events, so an
-//! interrupted build resumes where it stopped. On open the file is checked (`application_id`,
+//! Built incrementally by global position, one transaction per page of events (for a SQLite
+//! store, per range of positions, `INSERT … SELECT` from the store attached read-only: see
+//! `bulk.rs`), so an interrupted build resumes where it stopped. On open the file is checked (`application_id`,
 //! schema version, `PRAGMA quick_check`); a file that fails is deleted and rebuilt. Before
 //! catching up, the event at the indexed-through position is read again from the store: if
 //! it is gone or different (the store was replaced or truncated), or the configuration
@@ -36,6 +37,8 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use crate::core::query::{LogQuery, MAX_PAGE};
 use crate::core::{Event, EventSource};
 use crate::trace::{TraceError, TraceResult};
+
+mod bulk;
 
 /// `PRAGMA application_id` of an index file (`ESTX`).
 pub const APPLICATION_ID: i64 = 0x4553_5458;
@@ -342,7 +345,9 @@ impl TraceIndex {
             } else {
                 read_at(source, through)?
             };
-            let reason = if config.as_deref() != Some(self.config.as_str()) {
+            let reason = if Self::meta(&conn, "building").map_err(&err)?.is_some() {
+                Some("an earlier build was cut short")
+            } else if config.as_deref() != Some(self.config.as_str()) {
                 Some("the store configuration changed")
             } else if now.as_ref().map(fingerprint) != tail {
                 Some("the store no longer matches the index")
@@ -363,6 +368,25 @@ impl TraceIndex {
         }
         // Let trace lookups in between pages.
         drop(conn);
+        // A SQLite store: built inside the engine, from the store attached read-only.
+        if let Some(log) = source.attached_log() {
+            let start = bulk::Start {
+                through,
+                events,
+                head,
+            };
+            if let Some(done) =
+                self.catch_up_attached(source, &log, &start, max_events, progress)?
+            {
+                return Ok(CatchUp {
+                    indexed_through: done.through,
+                    head,
+                    added: done.added,
+                    complete: done.complete,
+                    restarted,
+                });
+            }
+        }
         let mut added = 0u64;
         // Nothing left to read although `through < head`: the head is a position the log
         // does not return (KurrentDB's system events, e.g. `$streams` links, come last).

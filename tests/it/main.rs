@@ -47,6 +47,7 @@ mod replay_gui;
 mod search;
 mod summary;
 mod trace;
+mod trace_pushdown;
 #[cfg(feature = "grpc")]
 mod umadb;
 #[cfg(feature = "grpc")]

@@ -118,7 +118,7 @@ pub(super) fn choose_mode(path: &Path) -> OpenMode {
 }
 
 /// A `file:` URI for the path with the parameters of the mode.
-fn read_only_uri(path: &Path, mode: OpenMode) -> String {
+pub(super) fn read_only_uri(path: &Path, mode: OpenMode) -> String {
     use std::os::unix::ffi::OsStrExt as _;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
     let mut uri = String::from("file:");

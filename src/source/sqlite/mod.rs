@@ -13,6 +13,7 @@ mod log;
 pub mod mapping;
 mod ordinal;
 mod rows;
+mod scan;
 mod sql;
 mod stored;
 mod suggest;
@@ -28,7 +29,7 @@ use crate::core::event::{
     Checkpoint, CheckpointSample, Event, EventTypeName, Snapshot, StoreInfo, StreamInfo,
 };
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
-use crate::core::source::{EventSource, SourceError, SourceResult};
+use crate::core::source::{AttachedLog, CorrelatedEvents, EventSource, SourceError, SourceResult};
 use conn::{OpenMode, choose_mode, open_connection, precheck, query_error};
 use decode::{collect_page, lenient_unsigned, text_of};
 use layout::{CategoryRule, DetectOptions, Layout, Schema};
@@ -488,6 +489,22 @@ impl EventSource for SqliteSource {
 
     fn snapshots(&self, stream_id: &str) -> SourceResult<Vec<Snapshot>> {
         self.read_snapshots(stream_id)
+    }
+
+    fn correlated_events_after(
+        &self,
+        correlation_id: &str,
+        after: u64,
+    ) -> SourceResult<Option<CorrelatedEvents>> {
+        self.scan_correlation(correlation_id, after)
+    }
+
+    fn events_with_id(&self, event_id: &str) -> SourceResult<Option<Vec<Event>>> {
+        self.scan_event_id(event_id)
+    }
+
+    fn attached_log(&self) -> Option<AttachedLog> {
+        Some(self.log_for_attach())
     }
 
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {
