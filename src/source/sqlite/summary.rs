@@ -196,7 +196,7 @@ fn to_u64(value: i64) -> u64 {
 
 impl SqliteSource {
     /// Keeps this source's summary under `dir` (or nowhere: `None`) for stores of at least
-    /// `min_bytes`, instead of eventscope's cache directory and [`MIN_STORE_BYTES`]. For
+    /// `min_bytes`, instead of eventscope's cache directory and 64 MiB. For
     /// tests and benchmarks; call it before the first read.
     pub fn use_summary(&mut self, dir: Option<PathBuf>, min_bytes: u64) {
         self.summary_settings = Settings { dir, min_bytes };
