@@ -1,5 +1,6 @@
 //! Headless replay commands: `state`, `check-snapshots`, `verify-evidence`.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -221,7 +222,6 @@ pub fn run_state(
             built.as_mut()
         }
     };
-    warn_unknown_handlers(reducer, source.as_ref());
     let target = match (args.version, args.at) {
         (Some(v), _) => Target::Version(v),
         (None, Some(at)) => Target::AsOf(at),
@@ -230,6 +230,7 @@ pub fn run_state(
     // Hashing every event (canonical JSON + SHA-256) is for the evidence bundle only.
     let (answer, label) = match &args.evidence {
         Some(path) => {
+            warn_unknown_handlers(reducer, source.as_ref());
             let bundle = evidence::build(source, &args.store, &info.stream_id, target, reducer)?;
             let text = serde_json::to_string_pretty(&bundle)?;
             std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
@@ -242,14 +243,26 @@ pub fn run_state(
             (answer, bundle.reducer.label)
         }
         None => {
-            let answer = evidence::fold_to(
-                source.as_ref(),
-                &info.stream_id,
-                target,
-                reducer,
-                &mut |_| {},
-            )?;
-            (answer, reducer.info().label.clone())
+            // The store's list of type names is a scan of the whole log: ask for it only
+            // when a handler name is not among the types this fold met (a type met is in
+            // the store, so the warnings come out the same).
+            let names = reducer.handler_names().ok().flatten();
+            let mut seen: HashSet<String> = HashSet::new();
+            let mut note = |event: &crate::core::event::Event| {
+                if names.is_some() {
+                    for name in [event.event_type.as_str(), event.stored_type()] {
+                        if !seen.contains(name) {
+                            seen.insert(name.to_owned());
+                        }
+                    }
+                }
+            };
+            let folded =
+                evidence::fold_to(source.as_ref(), &info.stream_id, target, reducer, &mut note);
+            if folded.is_err() || names.is_some_and(|n| n.iter().any(|n| !seen.contains(n))) {
+                warn_unknown_handlers(reducer, source.as_ref());
+            }
+            (folded?, reducer.info().label.clone())
         }
     };
     if args.json {
