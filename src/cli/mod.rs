@@ -576,18 +576,8 @@ fn print_events(
     let rows: Vec<Vec<String>> = events
         .iter()
         .map(|e| {
-            let mut text = serde_json::to_string(&e.payload.serialize_as(raw)).unwrap_or_default();
-            if text.chars().count() > 80 {
-                text = text.chars().take(79).collect::<String>() + "…";
-            }
-            vec![
-                e.global_position.to_string(),
-                e.stream_id.clone(),
-                e.stream_version.to_string(),
-                e.event_type.clone(),
-                e.recorded_at.map(format_rfc3339).unwrap_or_default(),
-                text,
-            ]
+            let text = serde_json::to_string(&e.payload.serialize_as(raw)).unwrap_or_default();
+            event_row(e, cut_to(text, 80))
         })
         .collect();
     write_table(
@@ -602,6 +592,27 @@ fn print_events(
         ],
         &rows,
     )
+}
+
+/// A table row of an event: position, stream, version, type, time, then `last`.
+pub(crate) fn event_row(e: &crate::core::Event, last: String) -> Vec<String> {
+    vec![
+        e.global_position.to_string(),
+        e.stream_id.clone(),
+        e.stream_version.to_string(),
+        e.event_type.clone(),
+        e.recorded_at.map(format_rfc3339).unwrap_or_default(),
+        last,
+    ]
+}
+
+/// `text` cut to at most `max` characters, the last one `…` when cut.
+pub(crate) fn cut_to(text: String, max: usize) -> String {
+    if text.chars().count() > max {
+        text.chars().take(max - 1).collect::<String>() + "…"
+    } else {
+        text
+    }
 }
 
 /// Writes rows as an aligned table (numbers right-aligned).

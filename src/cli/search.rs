@@ -279,17 +279,7 @@ fn table_row(event: &Event, matches: &[Match]) -> Vec<String> {
     if matches.len() > 1 {
         shown.push_str(&format!(" (+{} more)", matches.len() - 1));
     }
-    if shown.chars().count() > 100 {
-        shown = shown.chars().take(99).collect::<String>() + "…";
-    }
-    vec![
-        event.global_position.to_string(),
-        event.stream_id.clone(),
-        event.stream_version.to_string(),
-        event.event_type.clone(),
-        event.recorded_at.map(format_rfc3339).unwrap_or_default(),
-        shown,
-    ]
+    super::event_row(event, super::cut_to(shown, 100))
 }
 
 /// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
