@@ -153,6 +153,7 @@ pub(super) fn open_connection(path: &Path, mode: OpenMode) -> SourceResult<Conne
     // Connection-level settings only; none of these persists in the file.
     conn.pragma_update(None, "query_only", true)
         .and_then(|()| conn.busy_timeout(Duration::from_secs(2)))
+        .and_then(|()| super::scan::register_prefilter(&conn))
         .map_err(|e| {
             SourceError::Open(format!(
                 "cannot configure connection ({e}): {}",

@@ -496,7 +496,7 @@ impl EventSource for SqliteSource {
         correlation_id: &str,
         after: u64,
     ) -> SourceResult<Option<CorrelatedEvents>> {
-        self.scan_correlation(correlation_id, after)
+        self.scan_correlation(correlation_id, after).map(Some)
     }
 
     fn events_with_id(&self, event_id: &str) -> SourceResult<Option<Vec<Event>>> {

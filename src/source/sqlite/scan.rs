@@ -1,8 +1,9 @@
 //! Scans pushed down to SQLite: the store filters the log with a cheap prefilter on the
-//! stored text (`instr`), and Rust checks exactly, with the same extraction as every other
-//! read, only the rows that come back.
+//! stored text (a substring search, `eventscope_may_hold`), and Rust checks exactly, with
+//! the same extraction as every other read, only the rows that come back.
 //!
-//! A correlation scan covers the log in ranges of [`SCAN_CHUNK`] positions, so it reports
+//! A correlation scan covers the log in ranges of [`SCAN_CHUNK`] positions, as many at
+//! once as there are cores (each on its own pooled connection), so it reports
 //! progress ([`crate::core::cancel::report_progress`]) and stops on cancel between ranges
 //! (a cancelled job also interrupts the statement running, through the progress handler
 //! `with_conn` installs).
@@ -14,6 +15,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
 use super::{SqliteSource, conn, to_i64};
+use crate::core::cancel::CancelToken;
 use crate::core::event::Event;
 use crate::core::source::{
     AttachedLog, CorrelatedEvents, EventSource as _, SourceError, SourceResult,
@@ -22,6 +24,9 @@ use crate::core::source::{
 /// Positions one statement of a correlation scan covers (about a second of a warm scan
 /// on the 10M-event benchmark store).
 const SCAN_CHUNK: u64 = 1_000_000;
+
+/// The fewest positions a range of a correlation scan covers.
+const MIN_CHUNK: u64 = 16;
 
 /// The text that every stored form of a correlation id contains, when there is one: the
 /// longest run of its characters that JSON never writes escaped (other than through `\u`,
@@ -38,35 +43,51 @@ pub fn prefilter_needle(id: &str) -> Option<&str> {
         .filter(|run| !run.is_empty())
 }
 
+/// Registers `eventscope_may_hold(stored, needle)` on a read connection: true when the
+/// stored text or bytes contain the needle or a `\u` escape (one SIMD pass each, where two
+/// `instr` calls walk the row twice byte by byte). A number or NULL is no JSON document in
+/// the SQLite source's reading, so never holds an id.
+pub(super) fn register_prefilter(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("eventscope_may_hold", 2, flags, |ctx| {
+        let (ValueRef::Text(stored) | ValueRef::Blob(stored)) = ctx.get_raw(0) else {
+            return Ok(false);
+        };
+        let (ValueRef::Text(needle) | ValueRef::Blob(needle)) = ctx.get_raw(1) else {
+            return Ok(false);
+        };
+        Ok(memchr::memmem::find(stored, needle).is_some()
+            || memchr::memmem::find(stored, b"\\u").is_some())
+    })
+}
+
 impl SqliteSource {
     /// A correlation's events after position `after`, filtered in SQLite by the stored
-    /// metadata text and checked exactly in Rust. `Ok(None)` when the stored text cannot be
-    /// prefiltered soundly (a text encoding other than UTF-8): the caller scans.
+    /// metadata text and checked exactly in Rust.
     pub(super) fn scan_correlation(
         &self,
         correlation_id: &str,
         after: u64,
-    ) -> SourceResult<Option<CorrelatedEvents>> {
+    ) -> SourceResult<CorrelatedEvents> {
         let e = &self.layout.events;
         let origin = format!("a scan in SQLite of {} filtered by metadata text", e.table);
         let Some(metadata) = &e.metadata else {
             // Ids come from the metadata only: without it no event carries one.
-            return Ok(Some(CorrelatedEvents {
+            return Ok(CorrelatedEvents {
                 origin,
                 events: Vec::new(),
-            }));
+            });
         };
-        let utf8 = self.with_conn(|conn| {
-            conn.query_row("PRAGMA encoding", [], |row| row.get::<_, String>(0))
-        })? == "UTF-8";
-        if !utf8 {
-            return Ok(None);
-        }
-        // A row may hold the id only in its stored (JSON) form: the needle or a `\u`
-        // escape, which can spell any character. (`instr` of a BLOB searches its bytes.)
+        // A row may hold the id only in its stored (JSON) form: the needle, or a `\u`
+        // escape, which can spell any character; one pass over the stored bytes looks for
+        // both ([`register_prefilter`]).
         let needle = prefilter_needle(correlation_id);
         let prefilter = match needle {
-            Some(_) => format!("(instr({metadata}, ?3) > 0 OR instr({metadata}, '\\u') > 0)"),
+            Some(_) => format!("eventscope_may_hold({metadata}, ?3)"),
             None => "?3 IS NULL".to_owned(),
         };
         let sql = format!(
@@ -78,19 +99,14 @@ impl SqliteSource {
             pos = e.position
         );
         let head = self.head()?;
-        let mut events = Vec::new();
-        let mut after = after;
-        while after < head {
-            if crate::core::cancel::current().is_some_and(|t| t.is_cancelled()) {
-                return Err(SourceError::Cancelled);
-            }
-            let through = after.saturating_add(SCAN_CHUNK).min(head);
+        let needle = needle.map(str::to_owned);
+        let range = |after: u64, through: u64| -> SourceResult<Vec<Event>> {
             let params = [
                 Value::Integer(to_i64(after)),
                 Value::Integer(to_i64(through)),
-                needle.map_or(Value::Null, |n| Value::Text(n.to_owned())),
+                needle.clone().map_or(Value::Null, Value::Text),
             ];
-            let found: Vec<Event> = self.with_conn(|conn| {
+            self.with_conn(|conn| {
                 let mut stmt = conn.prepare_cached(&sql)?;
                 let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
                     self.row_to_event(row)
@@ -106,13 +122,62 @@ impl SqliteSource {
                     self.fill_log_ordinals(conn, &mut found)?;
                 }
                 Ok(found)
-            })?;
-            events.extend(found);
-            after = through;
-            #[allow(clippy::cast_precision_loss)] // A progress fraction.
-            crate::core::cancel::report_progress(through as f32 / head.max(1) as f32);
+            })
+        };
+        // As many ranges at once as there are cores, each on its own connection; a short
+        // log is still split into one range per core (of at least MIN_CHUNK positions).
+        let lanes = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = head
+            .saturating_sub(after)
+            .div_ceil(lanes as u64)
+            .clamp(MIN_CHUNK, SCAN_CHUNK);
+        let ranges: Vec<(u64, u64)> = (0..)
+            .map(|i: u64| after.saturating_add(i.saturating_mul(chunk)))
+            .take_while(|&from| from < head)
+            .map(|from| (from, from.saturating_add(chunk).min(head)))
+            .collect();
+        let token = crate::core::cancel::current();
+        let mut events = Vec::new();
+        for batch in ranges.chunks(lanes.max(1)) {
+            if token.as_ref().is_some_and(CancelToken::is_cancelled) {
+                return Err(SourceError::Cancelled);
+            }
+            let found: Vec<SourceResult<Vec<Event>>> = std::thread::scope(|scope| {
+                let range = &range;
+                let token = token.clone().unwrap_or_default();
+                let others: Vec<_> = batch[1..]
+                    .iter()
+                    .map(|&(from, through)| {
+                        let token = token.clone();
+                        std::thread::Builder::new()
+                            .name("correlation scan".to_owned())
+                            .spawn_scoped(scope, move || {
+                                crate::core::cancel::with_cancel(&token, || range(from, through))
+                            })
+                    })
+                    .collect();
+                let mut found = vec![range(batch[0].0, batch[0].1)];
+                for other in others {
+                    found.push(match other {
+                        Ok(handle) => handle.join().unwrap_or_else(|_| {
+                            Err(SourceError::Query("a correlation scan failed".to_owned()))
+                        }),
+                        Err(error) => Err(SourceError::Query(format!(
+                            "cannot start a correlation scan: {error}"
+                        ))),
+                    });
+                }
+                found
+            });
+            for part in found {
+                events.extend(part?);
+            }
+            if let Some(&(_, through)) = batch.last() {
+                #[allow(clippy::cast_precision_loss)] // A progress fraction.
+                crate::core::cancel::report_progress(through as f32 / head.max(1) as f32);
+            }
         }
-        Ok(Some(CorrelatedEvents { origin, events }))
+        Ok(CorrelatedEvents { origin, events })
     }
 
     /// The events with this event id: the rows whose id column equals it, plus every row
