@@ -5,6 +5,7 @@
 # STREAM (default: the largest stream, from STORE.facts.json when there is one, else
 # account-0001) is the stream opened and scrolled. Coordinates are those of the 1400x900
 # window (tabs at y 48, the stream filter at y 72, the first stream row at y 166).
+# The last line subtracts the software renderer's libraries (present only without a GPU).
 set -euo pipefail
 store=${1:?usage: $0 STORE}
 bin=${EVENTSCOPE_BIN:-target/release/eventscope}
@@ -39,3 +40,8 @@ xdotool mousemove 500 500
 for _ in $(seq 1 60); do xdotool click --repeat 20 --delay 5 4; sleep 0.2; done
 echo "after scrolling the log: $(now)"
 echo "peak resident memory: $(peak) kB"
+# What of that the software renderer holds (no GPU under Xvfb: Mesa's llvmpipe/lavapipe
+# and the LLVM they compile shaders with), resident as file-backed library pages.
+renderer=$(awk '/^[0-9a-f]+-[0-9a-f]+ / {lib = ($6 ~ /libLLVM|\/dri\/|libvulkan_|libgallium|libEGL_mesa|libGLX_mesa/)}
+                /^Rss:/ && lib {kb += $2} END {print kb + 0}' /proc/$app/smaps)
+echo "software renderer libraries resident: $renderer kB; peak without them: $(($(peak) - renderer)) kB"
