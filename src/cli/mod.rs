@@ -207,18 +207,9 @@ pub struct EventsArgs {
     pub json: bool,
 }
 
-/// `log` arguments.
+/// Which events of the log `log` and `search` look at.
 #[derive(Debug, Args)]
-pub struct LogArgs {
-    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
-    pub store: String,
-    /// First global position (inclusive).
-    #[arg(long)]
-    pub from_position: Option<u64>,
-    /// Maximum number of events, or `all` (read page after page; a note on stderr says
-    /// when more follow).
-    #[arg(long, default_value = "100", value_parser = Limit::parse)]
-    pub limit: Limit,
+pub struct ScopeArgs {
     /// Only this event type (repeat for several).
     #[arg(long = "type", value_name = "TYPE")]
     pub types: Vec<String>,
@@ -231,6 +222,36 @@ pub struct LogArgs {
     /// Only events recorded at or before this time (RFC 3339).
     #[arg(long, value_parser = parse_time)]
     pub until: Option<DateTime<Utc>>,
+}
+
+impl ScopeArgs {
+    /// A forward read of the whole log within this scope.
+    #[must_use]
+    pub fn query(&self) -> LogQuery {
+        LogQuery {
+            event_types: self.types.clone(),
+            stream_prefix: self.stream_prefix.clone(),
+            since: self.since,
+            until: self.until,
+            ..LogQuery::default()
+        }
+    }
+}
+
+/// `log` arguments.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The store: a SQLite file, or a server URL (`postgres://`, `esdb://`, `umadb://` …).
+    pub store: String,
+    /// First global position (inclusive).
+    #[arg(long)]
+    pub from_position: Option<u64>,
+    /// Maximum number of events, or `all` (read page after page; a note on stderr says
+    /// when more follow).
+    #[arg(long, default_value = "100", value_parser = Limit::parse)]
+    pub limit: Limit,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The newest N matching events (in global order) instead of reading from a position.
     #[arg(long, value_name = "N", conflicts_with = "from_position")]
     pub newest: Option<u64>,
@@ -404,12 +425,9 @@ pub fn run(
             let source = open(&args.store, mapping)?;
             let mut query = LogQuery {
                 from_position: args.from_position,
-                event_types: args.types.clone(),
-                stream_prefix: args.stream_prefix.clone(),
-                since: args.since,
-                until: args.until,
                 direction: Direction::Forwards,
                 limit: 0,
+                ..args.scope.query()
             };
             if let Some(filter) = &args.filter {
                 return search::run_where(source.as_ref(), filter, &query, args, out);
@@ -580,18 +598,12 @@ fn print_events(
             event_row(e, cut_to(text, 80))
         })
         .collect();
-    write_table(
-        out,
-        &[
-            "position",
-            "stream",
-            "version",
-            "type",
-            "recorded at",
-            "payload",
-        ],
-        &rows,
-    )
+    write_table(out, &event_header("payload"), &rows)
+}
+
+/// The header of [`event_row`]s.
+pub(crate) fn event_header(last: &str) -> [&str; 6] {
+    ["position", "stream", "version", "type", "recorded at", last]
 }
 
 /// A table row of an event: position, stream, version, type, time, then `last`.

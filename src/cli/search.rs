@@ -4,7 +4,6 @@
 use std::ops::ControlFlow;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 use clap::Args;
 
 use crate::core::event::Event;
@@ -26,18 +25,8 @@ pub struct SearchArgs {
     /// Maximum number of events, or `all` (a note on stderr says when more follow).
     #[arg(long, default_value = "100", value_parser = Limit::parse)]
     pub limit: Limit,
-    /// Only this event type (repeat for several).
-    #[arg(long = "type", value_name = "TYPE")]
-    pub types: Vec<String>,
-    /// Only streams whose id starts with this.
-    #[arg(long)]
-    pub stream_prefix: Option<String>,
-    /// Only events recorded at or after this time (RFC 3339).
-    #[arg(long, value_parser = super::parse_time)]
-    pub since: Option<DateTime<Utc>>,
-    /// Only events recorded at or before this time (RFC 3339).
-    #[arg(long, value_parser = super::parse_time)]
-    pub until: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub scope: super::ScopeArgs,
     /// Print JSON Lines: the `log --json` fields plus `matched: [{path, value}]`.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -67,13 +56,7 @@ pub fn run_search(
     let Some(needle) = Needle::new(&args.text) else {
         anyhow::bail!("nothing to search for: the text is empty");
     };
-    let scope = LogQuery {
-        event_types: args.types.clone(),
-        stream_prefix: args.stream_prefix.clone(),
-        since: args.since,
-        until: args.until,
-        ..LogQuery::default()
-    };
+    let scope = args.scope.query();
     let matcher = |event: &Event| {
         let matches = needle.matches(event);
         (!matches.is_empty()).then_some(matches)
@@ -237,18 +220,7 @@ fn print_scan(
         return Err(e.into());
     }
     if format == Format::Table {
-        super::write_table(
-            out,
-            &[
-                "position",
-                "stream",
-                "version",
-                "type",
-                "recorded at",
-                "matched",
-            ],
-            &rows,
-        )?;
+        super::write_table(out, &super::event_header("matched"), &rows)?;
     }
     if more {
         eprintln!(

@@ -37,6 +37,18 @@ pub enum SourceError {
     Cancelled,
 }
 
+impl SourceError {
+    /// A read made while opening (the one that proves connection, TLS and credentials):
+    /// its query error is an error opening the store.
+    #[must_use]
+    pub fn at_open(self) -> Self {
+        match self {
+            Self::Query(message) => Self::Open(message),
+            other => other,
+        }
+    }
+}
+
 /// Events a store's own correlation index returned, and where they came from.
 #[derive(Clone, Debug)]
 pub struct CorrelatedEvents {

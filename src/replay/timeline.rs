@@ -93,6 +93,19 @@ pub struct Blame {
     pub event: Option<Event>,
 }
 
+impl Blame {
+    /// The value at `pointer` comes from the initial state: no event set it.
+    fn initial(pointer: &str, at_version: u64, value: Option<Value>) -> Self {
+        Self {
+            pointer: pointer.to_owned(),
+            at_version,
+            value,
+            before: None,
+            event: None,
+        }
+    }
+}
+
 /// A folded stream.
 pub struct Timeline {
     source: Arc<dyn EventSource>,
@@ -418,13 +431,7 @@ impl Timeline {
             .map_or(0, |e| e.version);
         let Some(index) = index.filter(|i| *i < self.events.len()) else {
             let value = self.kept.get(&0).and_then(|s| s.pointer(pointer).cloned());
-            return Ok(Blame {
-                pointer: pointer.to_owned(),
-                at_version,
-                value,
-                before: None,
-                event: None,
-            });
+            return Ok(Blame::initial(pointer, at_version, value));
         };
         let applied = index + 1;
         let value = match self.kept.get(&applied) {
@@ -459,13 +466,7 @@ impl Timeline {
                 });
             }
             if start == 0 {
-                return Ok(Blame {
-                    pointer: pointer.to_owned(),
-                    at_version,
-                    value,
-                    before: None,
-                    event: None,
-                });
+                return Ok(Blame::initial(pointer, at_version, value));
             }
             end = start;
         }

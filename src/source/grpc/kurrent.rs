@@ -236,10 +236,7 @@ impl KurrentSource {
             call_timeout,
         };
         // One real read proves connection, TLS and credentials.
-        source.head().map_err(|err| match err {
-            SourceError::Query(message) => SourceError::Open(message),
-            other => other,
-        })?;
+        source.head().map_err(SourceError::at_open)?;
         Ok(source)
     }
 

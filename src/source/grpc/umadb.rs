@@ -252,10 +252,7 @@ impl UmaDbSource {
             index: Mutex::new(TagIndex::default()),
             call_timeout,
         };
-        source.head().map_err(|err| match err {
-            SourceError::Query(message) => SourceError::Open(message),
-            other => other,
-        })?;
+        source.head().map_err(SourceError::at_open)?;
         Ok(source)
     }
 

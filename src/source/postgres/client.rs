@@ -92,10 +92,7 @@ impl Session {
             pool: Mutex::new(Pool::default()),
             statement_timeout,
         };
-        session.client().map_err(|e| match e {
-            SourceError::Query(message) => SourceError::Open(message),
-            other => other,
-        })?;
+        session.client().map_err(SourceError::at_open)?;
         Ok(session)
     }
 

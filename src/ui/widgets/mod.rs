@@ -1,5 +1,6 @@
 //! Reusable widgets.
 
+pub mod event_row;
 pub mod json_tree;
 pub mod text_lines;
 

@@ -11,6 +11,7 @@ use crate::context::messages::AppCommand;
 use crate::core::time::parse_timestamp;
 use crate::core::{Event, LogQuery};
 use crate::ui::theme::{ROW_HEIGHT, palette};
+use crate::ui::widgets::event_row;
 use crate::ui::{Commands, short_time};
 
 /// Events per page.
@@ -330,47 +331,18 @@ pub fn log_view_ui(ui: &mut Ui, state: &mut LogState, commands: &mut Commands) {
             let events = &state.events;
             table
                 .header(ROW_HEIGHT, |mut header| {
-                    header.col(|ui| crate::ui::right_header(ui, "Position"));
-                    header.col(|ui| {
-                        ui.strong("Stream");
-                    });
-                    header.col(|ui| crate::ui::right_header(ui, "Version"));
-                    header.col(|ui| {
-                        ui.strong("Type");
-                    });
-                    header.col(|ui| {
-                        ui.strong("Recorded at (UTC)");
-                    });
+                    event_row::header(&mut header, "Recorded at (UTC)");
                 })
                 .body(|body| {
                     body.rows(ROW_HEIGHT, events.len(), |mut row| {
                         let event = &events[row.index()];
                         row.set_selected(selected == Some(event.global_position));
-                        row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.global_position.to_string());
-                        });
-                        row.col(|ui| {
-                            if ui
-                                .add(egui::Link::new(RichText::new(&event.stream_id).monospace()))
-                                .on_hover_text("Open this event in its stream")
-                                .clicked()
-                            {
-                                commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                            }
-                        });
-                        row.col(|ui| {
-                            crate::ui::right_aligned(ui, event.stream_version.to_string());
-                        });
-                        row.col(|ui| {
-                            crate::ui::event_type_cell(ui, event);
-                        });
+                        let position = event.global_position.to_string();
+                        event_row::cells(&mut row, event, position, commands);
                         row.col(|ui| {
                             ui.label(RichText::new(short_time(event.recorded_at)).monospace());
                         });
-                        let response = row.response();
-                        if response.double_clicked() {
-                            commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                        } else if response.clicked() {
+                        if event_row::clicked(&row, event, commands) {
                             commands.push(AppCommand::Inspect(Box::new(event.clone())));
                         }
                     });

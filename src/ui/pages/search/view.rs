@@ -7,6 +7,7 @@ use crate::context::messages::AppCommand;
 use crate::context::search::SearchCommand;
 use crate::search::scan::Hit;
 use crate::ui::theme::palette;
+use crate::ui::widgets::event_row;
 
 const ROW_HEIGHT: f32 = 22.0;
 
@@ -143,48 +144,19 @@ fn hits_table(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppComman
         .column(Column::remainder().at_least(200.0).clip(true))
         .auto_shrink([false, false])
         .header(ROW_HEIGHT, |mut header| {
-            header.col(|ui| crate::ui::right_header(ui, "Position"));
-            header.col(|ui| {
-                ui.strong("Stream");
-            });
-            header.col(|ui| crate::ui::right_header(ui, "Version"));
-            header.col(|ui| {
-                ui.strong("Type");
-            });
-            header.col(|ui| {
-                ui.strong("Matched");
-            });
+            event_row::header(&mut header, "Matched");
         })
         .body(|body| {
             body.rows(ROW_HEIGHT, state.hits.len(), |mut row| {
                 let hit = &state.hits[row.index()];
                 let event = &hit.event;
                 row.set_selected(selected == Some(event.global_position));
-                row.col(|ui| {
-                    crate::ui::right_aligned(ui, crate::ui::thousands(event.global_position));
-                });
-                row.col(|ui| {
-                    if ui
-                        .add(egui::Link::new(RichText::new(&event.stream_id).monospace()))
-                        .on_hover_text("Open this event in its stream")
-                        .clicked()
-                    {
-                        commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                    }
-                });
-                row.col(|ui| {
-                    crate::ui::right_aligned(ui, event.stream_version.to_string());
-                });
-                row.col(|ui| {
-                    crate::ui::event_type_cell(ui, event);
-                });
+                let position = crate::ui::thousands(event.global_position);
+                event_row::cells(&mut row, event, position, commands);
                 row.col(|ui| {
                     matched_cell(ui, hit, &state.searched, colours.warning);
                 });
-                let response = row.response();
-                if response.double_clicked() {
-                    commands.push(AppCommand::OpenInStream(Box::new(event.clone())));
-                } else if response.clicked() {
+                if event_row::clicked(&row, event, commands) {
                     clicked = Some(event.clone());
                 }
             });

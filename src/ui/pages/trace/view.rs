@@ -114,30 +114,26 @@ fn index_line(ui: &mut egui::Ui, state: &TraceState, commands: &mut Vec<AppComma
                 } else {
                     *indexed_through as f64 * 100.0 / *head as f64
                 };
-                ui.label(
-                    RichText::new(format!(
-                        "Correlation index: building, {percent:.0} % (through position {} of {}) — traces scan what is not indexed yet",
-                        thousands(*indexed_through),
-                        thousands(*head)
-                    ))
-                    .color(colours.warning),
-                )
-                .on_hover_text(path);
+                let text = format!(
+                    "Correlation index: building, {percent:.0} % (through position {} of {}) — traces scan what is not indexed yet",
+                    thousands(*indexed_through),
+                    thousands(*head)
+                );
+                ui.label(RichText::new(text).color(colours.warning))
+                    .on_hover_text(path);
             }
             IndexView::Paused {
                 indexed_through,
                 head,
                 path,
             } => {
-                ui.label(
-                    RichText::new(format!(
-                        "Correlation index: paused at position {} of {} — traces scan the rest",
-                        thousands(*indexed_through),
-                        thousands(*head)
-                    ))
-                    .color(colours.warning),
-                )
-                .on_hover_text(path);
+                let text = format!(
+                    "Correlation index: paused at position {} of {} — traces scan the rest",
+                    thousands(*indexed_through),
+                    thousands(*head)
+                );
+                ui.label(RichText::new(text).color(colours.warning))
+                    .on_hover_text(path);
                 if ui.button("Resume").clicked() {
                     commands.push(AppCommand::Trace(TraceCommand::ResumeIndex));
                 }
