@@ -16,6 +16,7 @@
 #   state   state STREAM --generic (fold the hot account)   | SELECT json(payload) … ORDER BY version
 #           (the shell reads and parses every payload with SQLite's own JSON parser)
 #   script  state STREAM --reducer benches/data/account.js  | the same shell read + parse
+#   floor   state STREAM --reducer benches/data/noop.js      | (what QuickJS costs with no handler work)
 #   trace   trace CID, no index yet (a full scan)            | SELECT id … WHERE instr(metadata, CID)
 #   index   trace CID --index on an empty cache (the build)  | ATTACH + INSERT … SELECT json_extract …
 #                                                              ORDER BY into a WITHOUT ROWID table
@@ -81,7 +82,8 @@ READ_STREAM="SELECT json(payload) FROM events WHERE aggregate_id = '$STREAM' ORD
 if wants state || wants script; then
     engine=$(median_ms "$SQLITE3" "$URI" "$READ_STREAM")
     raw=$(median_ms "$SQLITE3" "$URI" "${READ_STREAM/json(payload)/payload}")
-    echo "        (engine: read $STREAM without parsing: $raw ms)"
+    whole=$(median_ms "$SQLITE3" "$URI" "${READ_STREAM/json(payload)/*}")
+    echo "        (engine: read $STREAM without parsing: $raw ms; every column of its rows: $whole ms)"
     if wants state; then
         es=$(median_ms "$BIN" state "$STORE" "$STREAM" --generic)
         row state "$es" "$engine" "fold $STREAM, generic reducer; budget 1.5x"
@@ -89,6 +91,9 @@ if wants state || wants script; then
     if wants script; then
         es=$(median_ms "$BIN" state "$STORE" "$STREAM" --reducer benches/data/account.js)
         row script "$es" "$engine" "fold $STREAM, script reducer; budget 2.5x"
+        # The floor: QuickJS receiving every event, with handlers that do nothing.
+        floor=$(median_ms "$BIN" state "$STORE" "$STREAM" --reducer benches/data/noop.js)
+        row floor "$floor" "$engine" "the same fold with a reducer that does nothing (benches/data/noop.js)"
     fi
 fi
 if wants trace; then

@@ -220,6 +220,19 @@ pub fn lag_now(
     (events, seconds)
 }
 
+/// `Display` writes the type's `as_str` (the display text the CLI and the window share).
+macro_rules! display_as_str {
+    ($($name:ty),*) => {$(
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+
+display_as_str!(Trend, LagStatus);
+
 /// Where a projection's lag is heading over a window of samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum Trend {
@@ -243,12 +256,6 @@ impl Trend {
             Self::FallingBehind => "falling behind",
             Self::Stable => "stable",
         }
-    }
-}
-
-impl std::fmt::Display for Trend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -299,12 +306,6 @@ impl LagStatus {
             Self::Stable => "stable",
             Self::Stalled => "stalled",
         }
-    }
-}
-
-impl std::fmt::Display for LagStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

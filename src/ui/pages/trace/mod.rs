@@ -333,7 +333,11 @@ impl TracePage {
         &mut self,
         ctx: &mut PageCtx<'_>,
         label: &str,
-        run: impl FnOnce(&dyn crate::core::EventSource, Option<&TraceIndex>, &dyn Fn(f32)) -> TraceMsg
+        run: impl FnOnce(
+            &dyn crate::core::EventSource,
+            Option<&TraceIndex>,
+            &mut dyn FnMut(u64, u64),
+        ) -> TraceMsg
         + Send
         + 'static,
     ) {
@@ -354,9 +358,14 @@ impl TracePage {
         };
         self.view.pending = Some(label.to_owned());
         self.trace_job = ctx.jobs.spawn(lane, label, true, move |job| {
-            let report = |fraction: f32| job.progress(fraction);
+            // Progress as positions scanned of the head.
+            let mut report = |at: u64, head: u64| {
+                if head > 0 {
+                    job.progress(at as f32 / head as f32);
+                }
+            };
             let msg = crate::core::cancel::with_cancel(&job.token, || {
-                run(source.as_ref(), index.as_deref(), &report)
+                run(source.as_ref(), index.as_deref(), &mut report)
             });
             if !job.token.is_cancelled() {
                 job.send(AppMsg::Trace(msg));
@@ -373,13 +382,8 @@ impl TracePage {
         self.view.found_by_event = None;
         let label = format!("Tracing {}", crate::ui::short_id(&correlation_id, 20));
         let generation = self.generation + 1;
-        self.start_trace_job(ctx, &label, move |source, index, report| {
-            let mut progress = |at: u64, head: u64| {
-                if head > 0 {
-                    report(at as f32 / head as f32);
-                }
-            };
-            let result = crate::trace::trace(source, &correlation_id, index, &mut progress)
+        self.start_trace_job(ctx, &label, move |source, index, progress| {
+            let result = crate::trace::trace(source, &correlation_id, index, progress)
                 .map(|(trace, method)| (Arc::new(trace), method))
                 .map_err(|e| e.to_string());
             TraceMsg::Traced { generation, result }
@@ -394,13 +398,8 @@ impl TracePage {
         }
         let label = format!("Finding event {}", crate::ui::short_id(&event_id, 20));
         let generation = self.generation + 1;
-        self.start_trace_job(ctx, &label, move |source, index, report| {
-            let mut progress = |at: u64, head: u64| {
-                if head > 0 {
-                    report(at as f32 / head as f32);
-                }
-            };
-            match crate::trace::find_event(source, &event_id, index, &mut progress) {
+        self.start_trace_job(ctx, &label, move |source, index, progress| {
+            match crate::trace::find_event(source, &event_id, index, progress) {
                 Ok(event) => TraceMsg::EventFound {
                     generation,
                     event_id,
