@@ -3,6 +3,7 @@
 
 use crate::app::EventscopeApp;
 use crate::context::messages::AppCommand;
+use crate::context::search::SearchCommand;
 use crate::context::state::View;
 
 impl EventscopeApp {
@@ -181,6 +182,30 @@ impl EventscopeApp {
                         .clicked()
                     {
                         commands.push(AppCommand::ShowConnect);
+                    }
+                    if self.store.is_some() {
+                        let field = ui
+                            .add(
+                                egui::TextEdit::singleline(&mut self.header_search)
+                                    .hint_text("Search events… (Ctrl+K)")
+                                    .desired_width(220.0),
+                            )
+                            .on_hover_text(
+                                "Paste an order number, an email address, any id: Enter finds \
+                                 every event that mentions it",
+                            );
+                        field.widget_info(|| {
+                            egui::WidgetInfo::labeled(
+                                egui::Role::TextInput,
+                                true,
+                                "Search events",
+                            )
+                        });
+                        if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                            commands.push(AppCommand::Search(SearchCommand::Run(std::mem::take(
+                                &mut self.header_search,
+                            ))));
+                        }
                     }
                 });
             });

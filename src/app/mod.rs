@@ -121,6 +121,8 @@ pub struct EventscopeApp {
     pub trace: TracePage,
     /// The search page.
     pub search: SearchPage,
+    /// The header's search field (Enter searches on the search page).
+    pub header_search: String,
     /// The upcasters page.
     pub upcast: UpcastPage,
     /// Where lag history is kept (default: eventscope's data directory).
@@ -199,6 +201,7 @@ impl EventscopeApp {
             replay: ReplayPage::default(),
             trace: TracePage::default(),
             search: SearchPage::default(),
+            header_search: String::new(),
             upcast: UpcastPage::default(),
             history_dir: None,
             last_error: None,

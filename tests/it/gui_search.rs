@@ -159,3 +159,49 @@ fn search_page_streams_hits_cancels_and_clicks_through() {
     assert!(has_label_containing(&h, "no event mentions"));
     assert_eq!(crate::common::store_fingerprint(&path), before);
 }
+
+#[test]
+fn header_search_field_runs_a_search_from_any_page() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (path, _) = crate::common::demo_store(dir.path(), 5_000, 5);
+    let mut h = harness(Startup::Connect);
+    h.state_mut()
+        .apply(AppCommand::Open(path.display().to_string()));
+    wait_until(&mut h, "the store", |h| h.state().store.is_some());
+    h.state_mut().apply(AppCommand::SetView(View::Log));
+    settle(&mut h);
+
+    let order = "order-000042";
+    h.get_by_label("Search events").focus();
+    h.get_by_label("Search events").type_text(order);
+    h.step();
+    assert_eq!(
+        h.state().state.view,
+        View::Log,
+        "typing alone searches nothing"
+    );
+    h.key_press(egui::Key::Enter);
+    settle(&mut h);
+    assert_eq!(h.state().state.view, View::Search);
+    assert_eq!(
+        h.state().search.view.input,
+        order,
+        "the search page shows the text"
+    );
+    assert!(
+        h.state().header_search.is_empty(),
+        "the header field is ready for the next"
+    );
+    wait_until(&mut h, "the search to end", |h| {
+        !h.state().search.view.running
+    });
+    let hits = &h.state().search.view.hits;
+    assert!(!hits.is_empty(), "no hits for {order}");
+    assert!(
+        hits.iter().all(|hit| hit
+            .matches
+            .iter()
+            .any(|m| m.value.to_lowercase().contains(order))),
+        "every hit mentions {order}"
+    );
+}
