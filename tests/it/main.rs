@@ -4,6 +4,7 @@
 // Integration tests fail loudly by design; helpers outside #[test] fns unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod bad_input;
 mod bad_rows;
 mod cli;
