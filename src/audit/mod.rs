@@ -17,6 +17,7 @@ mod names;
 mod pass;
 pub mod pii;
 mod results;
+mod walk;
 
 use serde::Serialize;
 

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash as _, Hasher};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use super::walk;
 
 use super::names::is_change_named;
 use super::pii::{self, Kind};
@@ -136,6 +136,9 @@ pub struct Auditor {
     pub(super) pii: HashMap<(Kind, String, String), (u64, Example)>,
     pub(super) pii_events: u64,
     pub(super) snapshot_streams: HashSet<String>,
+    /// Buffers reused from event to event.
+    path: String,
+    hits: Vec<Hit>,
 }
 
 impl Auditor {
@@ -158,6 +161,8 @@ impl Auditor {
             pii: HashMap::new(),
             pii_events: 0,
             snapshot_streams: HashSet::new(),
+            path: String::new(),
+            hits: Vec::new(),
         }
     }
 
@@ -169,7 +174,8 @@ impl Auditor {
     /// Looks at the next event of the log (global order).
     pub fn observe(&mut self, event: &Event) {
         self.events += 1;
-        self.observe_type(event);
+        let fields = self.inspect_payloads(event);
+        self.observe_type(event, fields);
         self.observe_stream(event);
         if self.options.wants("duplicate_event_ids")
             && let Some(id) = &event.event_id
@@ -185,12 +191,27 @@ impl Auditor {
                 }
             }
         }
-        if self.options.wants("personal_data") {
-            self.observe_pii(event);
+        if !self.hits.is_empty() {
+            self.record_pii(event);
         }
     }
 
-    fn observe_type(&mut self, event: &Event) {
+    /// Walks the payload (and, for personal data, the metadata) once: the payload's
+    /// top-level field count, and the personal data found (into `self.hits`).
+    fn inspect_payloads(&mut self, event: &Event) -> usize {
+        self.hits.clear();
+        let pii = self.options.wants("personal_data");
+        if !pii && !self.options.wants("state_in_events") {
+            return 0;
+        }
+        let fields = walk_payload(&event.payload, "payload", &mut self.path, &mut self.hits, pii);
+        if pii {
+            walk_payload(&event.metadata, "metadata", &mut self.path, &mut self.hits, pii);
+        }
+        fields
+    }
+
+    fn observe_type(&mut self, event: &Event, fields: usize) {
         let options = &self.options;
         if !self.types.contains_key(&event.event_type) {
             self.types.insert(
@@ -228,11 +249,6 @@ impl Auditor {
         if options.wants("state_in_events") {
             let size = u32::try_from(event.payload.approx_len()).unwrap_or(u32::MAX);
             *stats.sizes.entry(size).or_default() += 1;
-            let fields = event
-                .payload
-                .as_json()
-                .and_then(Value::as_object)
-                .map_or(0, serde_json::Map::len);
             let wide = fields >= MANY_FIELDS && is_change_named(&event.event_type);
             if wide {
                 stats.wide += 1;
@@ -345,26 +361,11 @@ impl Auditor {
         }
     }
 
-    fn observe_pii(&mut self, event: &Event) {
-        let mut hits: Vec<(Kind, String, String)> = Vec::new();
-        let mut path = String::new();
-        for (root, payload) in [("payload", &event.payload), ("metadata", &event.metadata)] {
-            if let Some(value) = payload.as_json() {
-                path.clear();
-                path.push_str(root);
-                walk(value, &mut path, &mut |path, text| {
-                    if let Some(kind) = pii::classify(text) {
-                        hits.push((kind, path.to_owned(), pii::mask(kind, text)));
-                    }
-                });
-            }
-        }
-        if hits.is_empty() {
-            return;
-        }
+    fn record_pii(&mut self, event: &Event) {
+        let hits = std::mem::take(&mut self.hits);
         self.pii_events += 1;
         let mut seen = HashSet::new();
-        for (kind, path, masked) in hits {
+        for (kind, path, masked) in hits.iter().cloned() {
             let key = (kind, event.event_type.clone(), path);
             if !seen.insert(key.clone()) {
                 continue;
@@ -376,33 +377,45 @@ impl Auditor {
                 self.pii.insert(key, (1, Example::of(event, detail)));
             }
         }
+        self.hits = hits;
     }
 }
 
-/// Walks the text values of a JSON document, with their paths (`payload.a.b`, arrays as
-/// `[]`).
-fn walk(value: &Value, path: &mut String, each: &mut dyn FnMut(&str, &str)) {
-    match value {
-        Value::String(text) => each(path, text),
-        Value::Array(items) => {
-            let len = path.len();
-            path.push_str("[]");
-            for item in items {
-                walk(item, path, each);
-            }
-            path.truncate(len);
+/// Personal data found in one event: kind, path, masked value.
+pub(super) type Hit = (Kind, String, String);
+
+/// Walks a payload's text values (from its stored bytes when it is plain JSON not parsed
+/// yet, else its value), adding the personal data found to `hits` when `pii`; returns its
+/// top-level field count. A payload that turns out not to be JSON adds nothing.
+fn walk_payload(
+    payload: &crate::core::event::Payload,
+    root: &str,
+    path: &mut String,
+    hits: &mut Vec<Hit>,
+    pii: bool,
+) -> usize {
+    let before = hits.len();
+    let mut each = |p: &str, text: &str| {
+        if pii && let Some(kind) = pii::classify(text) {
+            hits.push((kind, p.to_owned(), pii::mask(kind, text)));
         }
-        Value::Object(map) => {
-            for (key, item) in map {
-                let len = path.len();
-                path.push('.');
-                path.push_str(key);
-                walk(item, path, each);
-                path.truncate(len);
-            }
+    };
+    if !payload.is_parsed()
+        && let Some(bytes) = payload.plain_json_bytes()
+    {
+        let fields = walk::walk_bytes(bytes, root, path, &mut each);
+        if fields.is_none() {
+            hits.truncate(before);
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        return fields.unwrap_or(0);
     }
+    let Some(value) = payload.as_json() else {
+        return 0;
+    };
+    path.clear();
+    path.push_str(root);
+    walk::walk_value(value, path, &mut each);
+    value.as_object().map_or(0, serde_json::Map::len)
 }
 
 fn humanize(delta: chrono::TimeDelta) -> String {
