@@ -143,7 +143,7 @@ impl Writer {
 
 /// The store with every kind of defect, and where each went (check → positions, or for
 /// stream-level checks the position of the example the audit is to show).
-fn planted_store(dir: &Path) -> (PathBuf, BTreeMap<&'static str, Vec<u64>>, Vec<String>) {
+pub fn planted_store(dir: &Path) -> (PathBuf, BTreeMap<&'static str, Vec<u64>>, Vec<String>) {
     let mut w = Writer::new();
     // Clean background: 30 orders of 8 events with ids, versions, metadata, times.
     for order in 0..30 {

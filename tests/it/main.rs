@@ -17,6 +17,8 @@ mod gui;
 #[cfg(all(feature = "gui", feature = "grpc"))]
 mod gui_grpc;
 #[cfg(feature = "gui")]
+mod gui_health;
+#[cfg(feature = "gui")]
 mod gui_search;
 #[cfg(feature = "gui")]
 mod gui_trace;
