@@ -15,6 +15,7 @@
 
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod audit;
 pub mod cli;
 #[cfg(feature = "gui")]
 pub mod context;

@@ -58,6 +58,7 @@ impl EventscopeApp {
                 self.jobs.cancel(job_id);
                 self.trace.job_cancelled(job_id);
                 self.search.job_cancelled(job_id);
+                self.health.job_cancelled(job_id);
                 self.streams.job_cancelled(job_id);
             }
             AppCommand::Copy(text) => self.egui_ctx.copy_text(text),
@@ -79,6 +80,9 @@ impl EventscopeApp {
             }
             AppCommand::Search(command) => {
                 with_page!(self, search, |page, ctx| page.on_command(ctx, command));
+            }
+            AppCommand::Health(command) => {
+                with_page!(self, health, |page, ctx| page.on_command(ctx, command));
             }
             AppCommand::Upcast(command) => {
                 with_page!(self, upcast, |page, ctx| page.on_command(ctx, command));
@@ -159,7 +163,12 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
-            View::Projections | View::Drift | View::Trace | View::Upcasters | View::Search => {}
+            View::Projections
+            | View::Drift
+            | View::Trace
+            | View::Upcasters
+            | View::Search
+            | View::Health => {}
             View::Streams => {
                 with_page!(@ self, streams, None, |page, ctx| page.move_selection(ctx, step));
             }
@@ -185,6 +194,7 @@ impl EventscopeApp {
         self.request_info();
         with_page!(self, log, |page, ctx| page.on_open(ctx));
         with_page!(self, search, |page, ctx| page.on_open(ctx));
+        with_page!(self, health, |page, ctx| page.on_open(ctx));
         let history_dir = self.history_dir.clone();
         with_page!(self, projections, |page, ctx| page.on_open(
             ctx,

@@ -57,6 +57,7 @@ impl EventscopeApp {
             AppMsg::Replay(msg) => with_page!(self, replay, |page, ctx| page.on_message(ctx, msg)),
             AppMsg::Trace(msg) => with_page!(self, trace, |page, ctx| page.on_message(ctx, msg)),
             AppMsg::Search(msg) => with_page!(self, search, |page, ctx| page.on_message(ctx, msg)),
+            AppMsg::Health(msg) => with_page!(self, health, |page, ctx| page.on_message(ctx, msg)),
             AppMsg::JobFinished { job_id } => {
                 self.jobs.active.remove(&job_id);
             }

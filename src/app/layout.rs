@@ -18,7 +18,7 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_filter(),
                 View::Log => self.log.focus_filter(),
-                View::Projections | View::Drift | View::Trace | View::Upcasters => {}
+                View::Projections | View::Drift | View::Trace | View::Upcasters | View::Health => {}
                 View::Search => self.search.focus_input(),
             }
         }
@@ -30,7 +30,12 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_goto(),
                 View::Log => self.log.focus_goto(),
-                View::Projections | View::Drift | View::Trace | View::Upcasters | View::Search => {}
+                View::Projections
+                | View::Drift
+                | View::Trace
+                | View::Upcasters
+                | View::Search
+                | View::Health => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -156,6 +161,8 @@ impl EventscopeApp {
                     ui.selectable_value(&mut view, View::Upcasters, "Upcasters");
                     ui.selectable_value(&mut view, View::Search, "Search")
                         .on_hover_text("Every event that mentions a text (Ctrl+K)");
+                    ui.selectable_value(&mut view, View::Health, "Health")
+                        .on_hover_text("The event-sourcing checklist, checked against the store");
                     if view != self.state.view {
                         commands.push(AppCommand::SetView(view));
                     }
@@ -258,7 +265,7 @@ impl EventscopeApp {
             && self.replay.view.tab != crate::ui::replay::StreamTab::Events;
         if !matches!(
             self.state.view,
-            View::Projections | View::Drift | View::Trace | View::Upcasters
+            View::Projections | View::Drift | View::Trace | View::Upcasters | View::Health
         ) && (!replay_tab || self.inspector.is_open())
         {
             egui::Panel::right("inspector")
@@ -339,6 +346,11 @@ impl EventscopeApp {
                         &mut self.search.view,
                         &mut commands,
                     );
+                });
+            }
+            View::Health => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    crate::ui::pages::health::view::health_ui(ui, &self.health.view, &mut commands);
                 });
             }
         }

@@ -70,6 +70,7 @@ use crate::ui::pages::inspector::InspectorPage;
 use crate::ui::pages::log::LogPage;
 use crate::ui::pages::projections::ProjectionsPage;
 use crate::ui::pages::replay::ReplayPage;
+use crate::ui::pages::health::HealthPage;
 use crate::ui::pages::search::SearchPage;
 use crate::ui::pages::streams::StreamsPage;
 use crate::ui::pages::trace::TracePage;
@@ -121,6 +122,8 @@ pub struct EventscopeApp {
     pub trace: TracePage,
     /// The search page.
     pub search: SearchPage,
+    /// The Health page.
+    pub health: HealthPage,
     /// The header's search field (Enter searches on the search page).
     pub header_search: String,
     /// The upcasters page.
@@ -201,6 +204,7 @@ impl EventscopeApp {
             replay: ReplayPage::default(),
             trace: TracePage::default(),
             search: SearchPage::default(),
+            health: HealthPage::default(),
             header_search: String::new(),
             upcast: UpcastPage::default(),
             history_dir: None,
@@ -313,6 +317,7 @@ impl eframe::App for EventscopeApp {
         self.drain();
         self.poll();
         with_page!(self, upcast, |page, ctx| page.logic(ctx));
+        with_page!(self, health, |page, ctx| page.logic(ctx));
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {

@@ -4,6 +4,7 @@
 //! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
 //! Errors go to stderr with a non-zero exit code (see `main.rs`).
 
+pub mod audit;
 mod demo;
 mod lag;
 pub mod replay;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Run every stored event through its upcaster chain and compare upcasted old events with
     /// native ones; exit 1 on any failure or shape mismatch.
     Upcast(crate::cli::upcast::UpcastArgs),
+    /// Store health: the event-sourcing checklist (ids, versions, order, snapshots,
+    /// personal data, names …) over every event; exit 1 with --fail-on when a check fails.
+    Audit(audit::AuditArgs),
     /// Mapping files for SQLite schemas eventscope does not detect.
     #[command(subcommand)]
     Mapping(MappingCommand),
@@ -460,6 +464,10 @@ pub fn run(
         Command::Search(args) => {
             let source = open(&args.store, mapping)?;
             search::run_search(source.as_ref(), args, out)
+        }
+        Command::Audit(args) => {
+            let source = open(&args.store, mapping)?;
+            audit::run_audit(source.as_ref(), args, out)
         }
         Command::Snapshots(args) => {
             let source = open(&args.store, mapping)?;

@@ -144,6 +144,8 @@ pub enum AppMsg {
     Trace(crate::context::trace::TraceMsg),
     /// A search page job result.
     Search(crate::context::search::SearchMsg),
+    /// A Health page job result.
+    Health(crate::context::health::HealthMsg),
     /// A job ended.
     JobFinished {
         /// Which job.
@@ -227,6 +229,8 @@ pub enum AppCommand {
     Trace(crate::context::trace::TraceCommand),
     /// A search page command.
     Search(crate::context::search::SearchCommand),
+    /// A Health page command.
+    Health(crate::context::health::HealthCommand),
     /// A command of the upcasters view.
     Upcast(crate::context::upcast::UpcastCommand),
 }

@@ -23,6 +23,8 @@ pub enum View {
     Upcasters,
     /// Every event that mentions a text.
     Search,
+    /// Store health: the event-sourcing checklist.
+    Health,
 }
 
 /// Theme choice.

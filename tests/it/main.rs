@@ -4,6 +4,7 @@
 // Integration tests fail loudly by design; helpers outside #[test] fns unwrap too.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod bad_input;
 mod bad_rows;
 mod cli;
@@ -15,6 +16,8 @@ mod eventsourcing;
 mod gui;
 #[cfg(all(feature = "gui", feature = "grpc"))]
 mod gui_grpc;
+#[cfg(feature = "gui")]
+mod gui_health;
 #[cfg(feature = "gui")]
 mod gui_search;
 #[cfg(feature = "gui")]

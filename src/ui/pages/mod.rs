@@ -4,6 +4,7 @@
 //! [`crate::context::page::PageCtx`] and never reads another page. A move to another page
 //! is an [`AppCommand`](crate::context::messages::AppCommand) the app routes.
 
+pub mod health;
 pub mod inspector;
 pub mod log;
 pub mod projections;
