@@ -21,8 +21,12 @@ use super::record::event_type_of;
 const SCAN_FETCH_BYTES: i32 = 4 * 1024 * 1024;
 /// Bytes asked for per fetch while reading the records of a page.
 const PAGE_FETCH_BYTES: i32 = 512 * 1024;
-/// How long a fetch may wait on the broker for records that are not there yet.
-const FETCH_WAIT_MS: i32 = 100;
+/// How long a fetch may wait on the broker for records that are not there yet. Not 0:
+/// Tansu answers a fetch with no wait with no topics at all (a malformed response).
+const FETCH_WAIT_MS: i32 = 1;
+/// The wait of the second fetch made when one came back empty below the high watermark
+/// it reported, before the partition is taken as read to its end.
+const RECHECK_WAIT_MS: i32 = 200;
 
 /// What a partition scan sends while it runs.
 #[derive(Debug)]
@@ -102,10 +106,11 @@ pub(super) async fn scan_partition(
     };
     let first = offset;
     let mut high_watermark;
+    let mut wait = FETCH_WAIT_MS;
     loop {
         let fetched = tokio::time::timeout(
             timeout,
-            client.fetch_records(offset, 1..SCAN_FETCH_BYTES, FETCH_WAIT_MS),
+            client.fetch_records(offset, 1..SCAN_FETCH_BYTES, wait),
         )
         .await
         .map_err(|_| format!("no answer within {} s", timeout.as_secs()))?;
@@ -134,8 +139,16 @@ pub(super) async fn scan_partition(
             })
             .collect();
         let Some(last) = records.last().map(|r| r.offset) else {
+            // An empty fetch ends the partition; one below the high watermark it reported
+            // (records still on their way, or only transaction markers left) is asked
+            // again, waiting longer, once.
+            if high_watermark > offset && wait == FETCH_WAIT_MS {
+                wait = RECHECK_WAIT_MS;
+                continue;
+            }
             break;
         };
+        wait = FETCH_WAIT_MS;
         offset = last + 1;
         sender
             .send(Progress::Fetched {

@@ -26,6 +26,8 @@ mod fetch;
 #[cfg(feature = "kafka")]
 mod index;
 #[cfg(feature = "kafka")]
+mod read;
+#[cfg(feature = "kafka")]
 pub mod record;
 #[cfg(feature = "kafka")]
 mod source;

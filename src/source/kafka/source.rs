@@ -1,23 +1,19 @@
-//! The Kafka [`EventSource`]: topics listed at open, a key index built by scanning every
-//! partition in parallel, records fetched by offset for each page.
+//! The Kafka source: topics listed at open, and the key index built by scanning every
+//! partition in parallel (its reads are in `read.rs`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rskafka::client::ClientBuilder;
 use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
 
-use crate::core::event::{Checkpoint, Event, Snapshot, StoreInfo, StreamInfo};
 use crate::core::metadata::IdPaths;
-use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
-use crate::core::source::{EventSource, SourceError, SourceResult};
+use crate::core::source::{SourceError, SourceResult};
 
 use super::KafkaOptions;
 use super::fetch::{self, Progress, bounded};
-use super::index::{Entry, Index, PartitionBatch, Stream};
-use super::record::{Placement, to_event};
+use super::index::{Index, PartitionBatch};
 
 /// A topic and its partitions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,15 +36,15 @@ struct ScannedPartition {
 
 /// A read-only Kafka source.
 pub struct KafkaSource {
-    location: String,
-    options: KafkaOptions,
-    runtime: tokio::runtime::Runtime,
-    topics: Vec<TopicInfo>,
-    topic_names: Vec<String>,
+    pub(super) location: String,
+    pub(super) options: KafkaOptions,
+    pub(super) runtime: tokio::runtime::Runtime,
+    pub(super) topics: Vec<TopicInfo>,
+    pub(super) topic_names: Vec<String>,
     /// One client per (topic index, partition).
-    partitions: HashMap<(u32, i32), Arc<PartitionClient>>,
-    index: Mutex<Index>,
-    id_paths: IdPaths,
+    pub(super) partitions: HashMap<(u32, i32), Arc<PartitionClient>>,
+    pub(super) index: Mutex<Index>,
+    pub(super) id_paths: IdPaths,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -190,7 +186,7 @@ impl KafkaSource {
         Ok(marks)
     }
 
-    fn topic_name(&self, topic: u32) -> &str {
+    pub(super) fn topic_name(&self, topic: u32) -> &str {
         self.topic_names
             .get(topic as usize)
             .map_or("", String::as_str)
@@ -205,7 +201,7 @@ impl KafkaSource {
     /// Reads every partition from where the index stopped until a fetch comes back empty,
     /// in parallel, reporting progress; merges what was read into the index. A cancel or
     /// an error leaves the index as it was.
-    fn catch_up(&self) -> SourceResult<MutexGuard<'_, Index>> {
+    pub(super) fn catch_up(&self) -> SourceResult<MutexGuard<'_, Index>> {
         let mut index = self.lock()?;
         let starts: Vec<((u32, i32), Option<i64>)> = self
             .partitions
@@ -313,324 +309,5 @@ impl KafkaSource {
             }
             Ok(out)
         })
-    }
-
-    /// The events at these log entries, in the given order.
-    fn events_at(&self, index: &Index, entries: &[(u64, Entry)]) -> SourceResult<Vec<Event>> {
-        let mut wanted: HashMap<(u32, i32), Vec<i64>> = HashMap::new();
-        for (_, entry) in entries {
-            wanted
-                .entry((entry.topic, entry.partition))
-                .or_default()
-                .push(entry.offset);
-        }
-        let timeout = self.options.timeout;
-        let mut tasks = Vec::with_capacity(wanted.len());
-        for (key, mut offsets) in wanted {
-            offsets.sort_unstable();
-            offsets.dedup();
-            let client = self.partitions.get(&key).cloned().ok_or_else(|| {
-                SourceError::Query(format!(
-                    "no client for Kafka partition {}/{}",
-                    self.topic_name(key.0),
-                    key.1
-                ))
-            })?;
-            tasks.push((key, client, offsets));
-        }
-        // Each partition's fetches are bounded by the timeout; the whole read by the cancel
-        // flag and, as a backstop, the timeout per partition read.
-        let total = timeout.saturating_mul(u32::try_from(entries.len().max(1)).unwrap_or(u32::MAX));
-        let fetched = fetch::bounded(&self.runtime, total, "read", async {
-            let mut set = tokio::task::JoinSet::new();
-            for (key, client, offsets) in tasks {
-                set.spawn(
-                    async move { (key, fetch::fetch_offsets(client, offsets, timeout).await) },
-                );
-            }
-            let mut records = HashMap::new();
-            while let Some(done) = set.join_next().await {
-                let (key, result) = done.map_err(|e| SourceError::Query(e.to_string()))?;
-                let found = result.map_err(|err| {
-                    SourceError::Query(format!(
-                        "reading Kafka partition {}/{}: {err}: {}",
-                        self.topic_name(key.0),
-                        key.1,
-                        self.location
-                    ))
-                })?;
-                for (offset, record) in found {
-                    records.insert((key.0, key.1, offset), record);
-                }
-            }
-            Ok(records)
-        })?;
-        entries
-            .iter()
-            .map(|(position, entry)| {
-                let record = fetched
-                    .get(&(entry.topic, entry.partition, entry.offset))
-                    .ok_or_else(|| {
-                        SourceError::Query(format!(
-                            "Kafka record {}/{}@{} was not returned by the broker",
-                            self.topic_name(entry.topic),
-                            entry.partition,
-                            entry.offset
-                        ))
-                    })?;
-                let event = to_event(
-                    Placement {
-                        topic: self.topic_name(entry.topic),
-                        partition: entry.partition,
-                        offset: entry.offset,
-                        global_position: *position,
-                        stream_version: u64::from(entry.version),
-                    },
-                    record,
-                    &self.id_paths,
-                );
-                debug_assert_eq!(
-                    index
-                        .streams
-                        .get(entry.stream as usize)
-                        .map(|s| s.id.as_str()),
-                    Some(event.stream_id.as_str())
-                );
-                Ok(event)
-            })
-            .collect()
-    }
-
-    fn stream_info(&self, index: &Index, stream: &Stream) -> StreamInfo {
-        let time = |position: Option<&u64>| {
-            position
-                .and_then(|&p| index.entry(p))
-                .and_then(|e| DateTime::<Utc>::from_timestamp_millis(e.timestamp_ms))
-        };
-        StreamInfo {
-            stream_id: stream.id.clone(),
-            category: self.topic_name(stream.topic).to_owned(),
-            event_count: stream.positions.len() as u64,
-            last_version: stream.positions.len() as u64,
-            first_recorded_at: time(stream.positions.first()),
-            last_recorded_at: time(stream.positions.last()),
-            last_position: stream.positions.iter().copied().max().unwrap_or(0),
-        }
-    }
-
-    fn matching_streams<'a>(&self, index: &'a Index, query: &StreamQuery) -> Vec<&'a Stream> {
-        let filter = query.filter.as_ref().map(|f| f.to_ascii_lowercase());
-        let mut streams: Vec<&Stream> = index
-            .streams
-            .iter()
-            .filter(|s| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| s.id.to_ascii_lowercase().contains(f.as_str()))
-            })
-            .filter(|s| {
-                query
-                    .category
-                    .as_ref()
-                    .is_none_or(|category| self.topic_name(s.topic) == category)
-            })
-            .collect();
-        match query.sort {
-            StreamSort::Id => streams.sort_by(|a, b| a.id.cmp(&b.id)),
-            StreamSort::LastActivity => {
-                let last = |s: &Stream| s.positions.iter().copied().max().unwrap_or(0);
-                streams.sort_by(|a, b| last(b).cmp(&last(a)).then_with(|| a.id.cmp(&b.id)));
-            }
-        }
-        streams
-    }
-}
-
-impl EventSource for KafkaSource {
-    fn info(&self) -> SourceResult<StoreInfo> {
-        let index = self.catch_up()?;
-        let topics: Vec<String> = self
-            .topics
-            .iter()
-            .map(|t| {
-                let n = t.partitions.len();
-                format!(
-                    "{} ({n} partition{})",
-                    t.name,
-                    if n == 1 { "" } else { "s" }
-                )
-            })
-            .collect();
-        Ok(StoreInfo {
-            location: self.location.clone(),
-            layout: "kafka".to_owned(),
-            layout_detail: format!(
-                "Kafka topics {}; a stream is a record key (topic/key); the log merges \
-                 partitions by record timestamp",
-                if topics.is_empty() {
-                    "(none)".to_owned()
-                } else {
-                    topics.join(", ")
-                }
-            ),
-            stream_count: index.streams.len() as u64,
-            event_count: Some(index.log.len() as u64),
-            head_position: index.log.len() as u64,
-            snapshot_count: 0,
-            checkpoint_names: Vec::new(),
-            others: Vec::new(),
-        })
-    }
-
-    fn head(&self) -> SourceResult<u64> {
-        Ok(self.catch_up()?.log.len() as u64)
-    }
-
-    fn list_streams(&self, query: &StreamQuery) -> SourceResult<Vec<StreamInfo>> {
-        let index = self.catch_up()?;
-        let offset = usize::try_from(query.offset).unwrap_or(usize::MAX);
-        let limit = usize::try_from(query.limit.min(MAX_PAGE)).unwrap_or(usize::MAX);
-        Ok(self
-            .matching_streams(&index, query)
-            .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|s| self.stream_info(&index, s))
-            .collect())
-    }
-
-    fn count_streams(&self, query: &StreamQuery) -> SourceResult<u64> {
-        let index = self.catch_up()?;
-        Ok(self.matching_streams(&index, query).len() as u64)
-    }
-
-    fn categories(&self) -> SourceResult<Vec<(String, u64)>> {
-        let index = self.catch_up()?;
-        let mut counts = vec![0u64; self.topics.len()];
-        for stream in &index.streams {
-            if let Some(count) = counts.get_mut(stream.topic as usize) {
-                *count += 1;
-            }
-        }
-        Ok(self.topic_names.iter().cloned().zip(counts).collect())
-    }
-
-    fn stream(&self, stream_id: &str) -> SourceResult<Option<StreamInfo>> {
-        let index = self.catch_up()?;
-        Ok(index
-            .resolve(stream_id)
-            .map(|s| self.stream_info(&index, s)))
-    }
-
-    fn read_stream(
-        &self,
-        stream_id: &str,
-        from_version: Option<u64>,
-        direction: Direction,
-        limit: u64,
-    ) -> SourceResult<Vec<Event>> {
-        let index = self.catch_up()?;
-        let stream = index
-            .resolve(stream_id)
-            .ok_or_else(|| SourceError::StreamNotFound(stream_id.to_owned()))?;
-        let count = stream.positions.len() as u64;
-        let limit = limit.clamp(1, MAX_PAGE);
-        let versions: Vec<u64> = if direction == Direction::Backwards {
-            let top = from_version.unwrap_or(count).min(count);
-            (1..=top)
-                .rev()
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                .collect()
-        } else {
-            let from = from_version.unwrap_or(1).max(1);
-            (from..=count)
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                .collect()
-        };
-        let entries: Vec<(u64, Entry)> = versions
-            .into_iter()
-            .filter_map(|v| {
-                let position = *stream.positions.get(usize::try_from(v - 1).ok()?)?;
-                Some((position, *index.entry(position)?))
-            })
-            .collect();
-        self.events_at(&index, &entries)
-    }
-
-    fn read_log(&self, query: &LogQuery) -> SourceResult<Vec<Event>> {
-        let index = self.catch_up()?;
-        let head = index.log.len() as u64;
-        let limit = usize::try_from(query.limit.clamp(1, MAX_PAGE)).unwrap_or(usize::MAX);
-        let types: Option<Vec<u32>> = (!query.event_types.is_empty()).then(|| {
-            query
-                .event_types
-                .iter()
-                .filter_map(|t| index.type_id_of(t))
-                .collect()
-        });
-        let since = query.since.map(|t| t.timestamp_millis());
-        let until = query.until.map(|t| t.timestamp_millis());
-        let keeps = |entry: &Entry| {
-            types
-                .as_ref()
-                .is_none_or(|types| types.contains(&entry.event_type))
-                && since.is_none_or(|since| entry.timestamp_ms >= since)
-                && until.is_none_or(|until| entry.timestamp_ms <= until)
-                && query.stream_prefix.as_deref().is_none_or(|prefix| {
-                    index
-                        .streams
-                        .get(entry.stream as usize)
-                        .is_some_and(|s| s.id.starts_with(prefix))
-                })
-        };
-        let positions: Box<dyn Iterator<Item = u64>> = if query.direction == Direction::Backwards {
-            Box::new((1..=query.from_position.unwrap_or(head).min(head)).rev())
-        } else {
-            Box::new(query.from_position.unwrap_or(1).max(1)..=head)
-        };
-        let mut entries = Vec::new();
-        for position in positions {
-            let Some(entry) = index.entry(position) else {
-                break;
-            };
-            if keeps(entry) {
-                entries.push((position, *entry));
-                if entries.len() >= limit {
-                    break;
-                }
-            }
-        }
-        self.events_at(&index, &entries)
-    }
-
-    fn event_types(&self) -> SourceResult<Vec<String>> {
-        let index = self.catch_up()?;
-        let mut types = index.types.clone();
-        types.sort();
-        Ok(types)
-    }
-
-    fn version_at(&self, stream_id: &str, at: DateTime<Utc>) -> SourceResult<Option<u64>> {
-        let index = self.catch_up()?;
-        let stream = index
-            .resolve(stream_id)
-            .ok_or_else(|| SourceError::StreamNotFound(stream_id.to_owned()))?;
-        let at = at.timestamp_millis();
-        Ok(stream
-            .positions
-            .iter()
-            .filter_map(|&p| index.entry(p))
-            .filter(|e| e.timestamp_ms <= at)
-            .map(|e| u64::from(e.version))
-            .max())
-    }
-
-    fn snapshots(&self, _stream_id: &str) -> SourceResult<Vec<Snapshot>> {
-        Ok(Vec::new())
-    }
-
-    fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {
-        // Consumer-group offsets (OffsetFetch) are not read yet.
-        Ok(Vec::new())
     }
 }
