@@ -534,3 +534,129 @@ fn kafka_through_the_cli() {
     assert_eq!(log.len(), sent.len().min(log.len()));
     assert!(!log.is_empty());
 }
+
+/// Python with `confluent-kafka`: `EVENTSCOPE_TEST_PYTHON`, else the venv that
+/// `scripts/setup.sh test` creates in target/pyvenv (it installs scripts/test-requirements.txt).
+fn python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("EVENTSCOPE_TEST_PYTHON") {
+        return std::path::PathBuf::from(p);
+    }
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyvenv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/setup.sh test (it creates the venv with confluent-kafka)",
+        venv.display()
+    );
+    venv
+}
+
+/// Commits explicit offsets for `group` with confluent-kafka (librdkafka), never joining
+/// the group (no subscribe, no assign): `offsets` are `(topic, partition, offset)`.
+fn commit_offsets(server: &TansuServer, group: &str, offsets: &[(&str, i32, i64)]) {
+    let list: Vec<String> = offsets
+        .iter()
+        .map(|(t, p, o)| format!("TopicPartition({t:?}, {p}, {o})"))
+        .collect();
+    let script = format!(
+        "from confluent_kafka import Consumer, TopicPartition\n\
+         c = Consumer({{'bootstrap.servers': '{}', 'group.id': {group:?}, 'enable.auto.commit': False}})\n\
+         c.commit(offsets=[{}], asynchronous=False)\n\
+         print(sorted((tp.topic, tp.partition, tp.offset) for tp in c.committed([{}], timeout=10)))\n\
+         c.close()\n",
+        server.address(),
+        list.join(", "),
+        list.join(", "),
+    );
+    let output = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "confluent-kafka failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn kafka_consumer_group_lag_from_committed_offsets() {
+    let Some((server, sent)) = started("kafka_consumer_group_lag_from_committed_offsets") else {
+        return;
+    };
+    let count = |topic: &str, partition: i32| {
+        sent.iter()
+            .filter(|s| s.topic == topic && s.partition == partition)
+            .count() as i64
+    };
+    // `projector` is part-way through orders (partitions 0–3 committed), `billing` reads
+    // both topics; `payments` is done by billing.
+    commit_offsets(
+        &server,
+        "projector",
+        &[
+            ("orders", 0, 2),
+            ("orders", 1, 1),
+            ("orders", 2, count("orders", 2)),
+            ("orders", 3, 0),
+        ],
+    );
+    commit_offsets(
+        &server,
+        "billing",
+        &[("orders", 5, 3), ("payments", 0, count("payments", 0))],
+    );
+    let source = KafkaSource::open(&server.url("")).unwrap();
+    let checkpoints = source.checkpoints().unwrap();
+    let names: Vec<&str> = checkpoints.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["billing/orders", "billing/payments", "projector"]);
+    let projector = &checkpoints[2];
+    assert_eq!(projector.category.as_deref(), Some("orders"));
+    assert_eq!(projector.partitions.len(), 6);
+    for p in &projector.partitions {
+        assert_eq!(p.high_watermark, count("orders", p.partition));
+        let expected = match p.committed {
+            Some(committed) => p.high_watermark - committed,
+            // Nothing committed: the whole partition is behind.
+            None => p.high_watermark,
+        };
+        assert_eq!(i64::try_from(p.lag_events).unwrap(), expected, "{p:?}");
+    }
+    let committed: Vec<Option<i64>> = projector.partitions.iter().map(|p| p.committed).collect();
+    assert_eq!(
+        committed,
+        [
+            Some(2),
+            Some(1),
+            Some(count("orders", 2)),
+            Some(0),
+            None,
+            None
+        ]
+    );
+
+    // The CLI prints one line per group and topic with the partitions.
+    let output = crate::common::eventscope(&["lag", &server.url(""), "--json"]);
+    let lines = crate::common::json_lines(&output);
+    let by_name: BTreeMap<String, &serde_json::Value> = lines
+        .iter()
+        .map(|l| (l["name"].as_str().unwrap().to_owned(), l))
+        .collect();
+    let projector_line = by_name["projector"];
+    let total: i64 = (0..6).map(|p| count("orders", p)).sum::<i64>() - 2 - 1 - count("orders", 2);
+    assert_eq!(projector_line["lag_events"], total);
+    assert_eq!(projector_line["category"], "orders");
+    let partitions = projector_line["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 6);
+    assert_eq!(partitions[0]["committed"], 2);
+    assert_eq!(partitions[0]["high_watermark"], count("orders", 0));
+    assert_eq!(partitions[0]["lag_events"], count("orders", 0) - 2);
+    assert!(partitions[4]["committed"].is_null());
+    // The oldest unconsumed record of orders/0 (offset 2) is from round 1: its age is known.
+    assert!(projector_line["lag_seconds"].as_f64().unwrap() > 0.0);
+    assert_eq!(by_name["billing/payments"]["lag_events"], 0);
+    assert_eq!(
+        by_name["billing/orders"]["lag_events"],
+        (0..6).map(|p| count("orders", p)).sum::<i64>() - 3
+    );
+}

@@ -38,8 +38,9 @@ pub(super) enum Progress {
         records: Vec<Scanned>,
         high_watermark: i64,
     },
-    /// The scan ended: the next offset to read and the last high watermark, or why not.
-    Done(u32, i32, SourceResult<(i64, i64)>),
+    /// The scan ended: the offset it started at, the next offset to read and the last
+    /// high watermark, or why not.
+    Done(u32, i32, SourceResult<(i64, i64, i64)>),
 }
 
 /// Runs `future` on `runtime`, giving up after `timeout` or when the current job is
@@ -90,8 +91,8 @@ fn is_out_of_range(err: &KafkaError) -> bool {
 }
 
 /// Reads a partition from `start` (`None`: its earliest offset) until a fetch returns no
-/// records, sending each fetch's records. Returns the next offset to read and the last
-/// high watermark.
+/// records, sending each fetch's records. Returns the offset it started at, the next
+/// offset to read and the last high watermark.
 pub(super) async fn scan_partition(
     client: &PartitionClient,
     topic: &str,
@@ -99,7 +100,7 @@ pub(super) async fn scan_partition(
     start: Option<i64>,
     timeout: Duration,
     sender: &tokio::sync::mpsc::UnboundedSender<Progress>,
-) -> Result<(i64, i64), String> {
+) -> Result<(i64, i64, i64), String> {
     let mut offset = match start {
         Some(offset) => offset,
         None => call(timeout, client.get_offset(OffsetAt::Earliest)).await?,
@@ -159,7 +160,7 @@ pub(super) async fn scan_partition(
             })
             .map_err(|_| "the scan was stopped".to_owned())?;
     }
-    Ok((offset, high_watermark))
+    Ok((first, offset, high_watermark))
 }
 
 /// Fetches the records at `offsets` (sorted, distinct) of one partition.

@@ -58,6 +58,10 @@ pub(super) struct Index {
     by_key: HashMap<String, Vec<u32>>,
     pub types: Vec<String>,
     type_ids: HashMap<String, u32>,
+    /// Per (topic, partition): its log positions in offset order.
+    pub by_partition: HashMap<(u32, i32), Vec<u64>>,
+    /// Per (topic, partition): the offset its first scan started at (its earliest then).
+    pub start_offset: HashMap<(u32, i32), i64>,
     /// Per (topic, partition): the next offset to read.
     pub next_offset: HashMap<(u32, i32), i64>,
     /// Per (topic, partition): the high watermark the last fetch reported.
@@ -97,6 +101,10 @@ impl Index {
             });
             let position = self.log.len() as u64;
             self.streams[stream as usize].positions.push(position);
+            self.by_partition
+                .entry((topic, partition))
+                .or_default()
+                .push(position);
             touched.insert(stream);
             if let Some(next) = batches[batch].records.get(at + 1) {
                 heap.push(Reverse((
@@ -174,6 +182,17 @@ impl Index {
             .get(usize::try_from(position.checked_sub(1)?).ok()?)
     }
 
+    /// The timestamp of the first record of a partition at or after `offset` (`None` when
+    /// the index has none there).
+    pub fn timestamp_from(&self, topic: u32, partition: i32, offset: i64) -> Option<i64> {
+        let positions = self.by_partition.get(&(topic, partition))?;
+        let at = positions.partition_point(|&p| self.entry(p).is_some_and(|e| e.offset < offset));
+        positions
+            .get(at)
+            .and_then(|&p| self.entry(p))
+            .map(|e| e.timestamp_ms)
+    }
+
     /// The id of an event type, if any record has it.
     pub fn type_id_of(&self, name: &str) -> Option<u32> {
         self.type_ids.get(name).copied()
@@ -243,5 +262,9 @@ mod tests {
         );
         assert_eq!(index.log.len(), 6);
         assert_eq!(index.entry(6).unwrap().version, 4);
+        assert_eq!(index.timestamp_from(0, 1, 1), Some(20));
+        assert_eq!(index.timestamp_from(0, 1, 2), Some(1));
+        assert_eq!(index.timestamp_from(0, 1, 3), None);
+        assert_eq!(index.timestamp_from(0, 0, -1), Some(10));
     }
 }

@@ -24,6 +24,8 @@
 #[cfg(feature = "kafka")]
 mod fetch;
 #[cfg(feature = "kafka")]
+mod groups;
+#[cfg(feature = "kafka")]
 mod index;
 #[cfg(feature = "kafka")]
 mod read;

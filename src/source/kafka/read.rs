@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::core::event::{Checkpoint, Event, Snapshot, StoreInfo, StreamInfo};
+use crate::core::event::{Checkpoint, Event, PartitionLag, Snapshot, StoreInfo, StreamInfo};
 use crate::core::query::{Direction, LogQuery, MAX_PAGE, StreamQuery, StreamSort};
-use crate::core::source::{EventSource, SourceError, SourceResult};
+use crate::core::source::{CategoryLag, EventSource, SourceError, SourceResult};
 
 use super::KafkaSource;
-use super::fetch;
 use super::index::{Entry, Index, Stream};
 use super::record::{Placement, to_event};
+use super::{fetch, groups};
 
 impl KafkaSource {
     /// The events at these log entries, in the given order.
@@ -333,8 +333,137 @@ impl EventSource for KafkaSource {
         Ok(Vec::new())
     }
 
+    /// One checkpoint per consumer group and topic it has committed offsets on (named by
+    /// the group, or `group/topic` when it has several), with every partition's committed
+    /// offset and high watermark. Groups with no committed offset on the topics read are
+    /// left out (whether they read them at all would take their members' assignments).
     fn checkpoints(&self) -> SourceResult<Vec<Checkpoint>> {
-        // Consumer-group offsets (OffsetFetch) are not read yet.
-        Ok(Vec::new())
+        let topics: Vec<(String, Vec<i32>)> = self
+            .topics
+            .iter()
+            .map(|t| (t.name.clone(), t.partitions.clone()))
+            .collect();
+        let timeout = self.options.timeout;
+        let groups = fetch::bounded(
+            &self.runtime,
+            timeout.saturating_mul(4),
+            "reading consumer groups",
+            async {
+                groups::committed_offsets(
+                    &self.options.brokers,
+                    &self.options.client_id,
+                    timeout,
+                    &topics,
+                )
+                .await
+                .map_err(|err| {
+                    SourceError::Query(format!(
+                        "reading Kafka consumer groups: {err}: {}",
+                        self.location
+                    ))
+                })
+            },
+        )?;
+        let index = self.catch_up()?;
+        let mut out = Vec::new();
+        for (group, by_topic) in groups {
+            let committed: Vec<(String, groups::Committed)> = by_topic
+                .into_iter()
+                .filter(|(_, offsets)| offsets.values().any(Option::is_some))
+                .collect();
+            let several = committed.len() > 1;
+            for (topic, offsets) in committed {
+                let Some(t) = self.topic_names.iter().position(|name| *name == topic) else {
+                    continue;
+                };
+                let t = u32::try_from(t).unwrap_or(u32::MAX);
+                let partitions: Vec<PartitionLag> = offsets
+                    .iter()
+                    .map(|(&partition, &committed)| {
+                        let high_watermark = index
+                            .high_watermark
+                            .get(&(t, partition))
+                            .copied()
+                            .unwrap_or(0);
+                        let from = committed
+                            .or_else(|| index.start_offset.get(&(t, partition)).copied())
+                            .unwrap_or(0);
+                        PartitionLag {
+                            partition,
+                            committed,
+                            high_watermark,
+                            lag_events: u64::try_from(high_watermark - from).unwrap_or(0),
+                        }
+                    })
+                    .collect();
+                let position = partitions
+                    .iter()
+                    .filter_map(|p| p.committed)
+                    .map(|c| u64::try_from(c).unwrap_or(0))
+                    .sum();
+                let mut checkpoint = Checkpoint::new(
+                    if several {
+                        format!("{group}/{topic}")
+                    } else {
+                        group.clone()
+                    },
+                    position,
+                );
+                checkpoint.category = Some(topic);
+                checkpoint.partitions = partitions;
+                out.push(checkpoint);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A consumer group's lag: records between its committed offsets and the high
+    /// watermarks, summed over the partitions; its age the timestamp of the oldest
+    /// unconsumed record.
+    fn checkpoint_lag(&self, checkpoint: &Checkpoint) -> SourceResult<Option<CategoryLag>> {
+        let Some(topic) = checkpoint.category.as_deref() else {
+            return Ok(None);
+        };
+        let Some(t) = self.topic_names.iter().position(|name| name == topic) else {
+            return Ok(None);
+        };
+        if checkpoint.partitions.is_empty() {
+            return Ok(None);
+        }
+        let t = u32::try_from(t).unwrap_or(u32::MAX);
+        let index = self.lock()?;
+        let time = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms);
+        let head = checkpoint
+            .partitions
+            .iter()
+            .map(|p| u64::try_from(p.high_watermark).unwrap_or(0))
+            .sum();
+        let behind = checkpoint.partitions.iter().map(|p| p.lag_events).sum();
+        let first_unprocessed_at = checkpoint
+            .partitions
+            .iter()
+            .filter(|p| p.lag_events > 0)
+            .filter_map(|p| {
+                let from = p.committed.unwrap_or(i64::MIN);
+                index.timestamp_from(t, p.partition, from)
+            })
+            .min()
+            .and_then(time);
+        let head_at = self
+            .topics
+            .get(t as usize)
+            .into_iter()
+            .flat_map(|info| info.partitions.iter())
+            .filter_map(|&p| index.by_partition.get(&(t, p))?.last())
+            .filter_map(|&position| index.entry(position))
+            .map(|e| e.timestamp_ms)
+            .max()
+            .and_then(time);
+        Ok(Some(CategoryLag {
+            head,
+            behind,
+            first_unprocessed_at,
+            head_at,
+        }))
     }
 }

@@ -28,6 +28,8 @@ pub struct TopicInfo {
 #[derive(Debug)]
 struct ScannedPartition {
     batch: PartitionBatch,
+    /// The offset the scan started at.
+    start: i64,
     /// The next offset to read.
     next: i64,
     /// The high watermark the last fetch reported.
@@ -192,7 +194,7 @@ impl KafkaSource {
             .map_or("", String::as_str)
     }
 
-    fn lock(&self) -> SourceResult<MutexGuard<'_, Index>> {
+    pub(super) fn lock(&self) -> SourceResult<MutexGuard<'_, Index>> {
         self.index
             .lock()
             .map_err(|_| SourceError::Query("the Kafka key index is poisoned".to_owned()))
@@ -211,6 +213,7 @@ impl KafkaSource {
         let scan = self.scan(starts)?;
         let mut batches = Vec::with_capacity(scan.len());
         for (key, scanned) in scan {
+            index.start_offset.entry(key).or_insert(scanned.start);
             index.next_offset.insert(key, scanned.next);
             index.high_watermark.insert(key, scanned.high_watermark);
             batches.push(scanned.batch);
@@ -278,6 +281,7 @@ impl KafkaSource {
                         partition: key.1,
                         records: Vec::new(),
                     },
+                    start: 0,
                     next: 0,
                     high_watermark: 0,
                 });
@@ -296,7 +300,8 @@ impl KafkaSource {
                         crate::core::cancel::report_progress(read as f32 / total.max(1) as f32);
                     }
                     Progress::Done(_, _, result) => match result {
-                        Ok((next, high_watermark)) => {
+                        Ok((start, next, high_watermark)) => {
+                            slot.start = start;
                             slot.next = next;
                             slot.high_watermark = high_watermark;
                         }
