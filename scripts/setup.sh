@@ -53,10 +53,10 @@ fi
 for what in "${want[@]}"; do
   if [ "$what" = test ]; then
     venv="${EVENTSCOPE_PYVENV:-target/pyvenv}"
-    if ! "$venv/bin/python" -c "import eventsourcing" 2>/dev/null; then
-      echo "setup.sh: creating $venv with the eventsourcing library" >&2
-      python3 -m venv "$venv"
-      "$venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
+    if ! "$venv/bin/python" -c "import eventsourcing, confluent_kafka" 2>/dev/null; then
+      echo "setup.sh: creating $venv with the eventsourcing and confluent-kafka libraries" >&2
+      [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/test-requirements.txt
     fi
   fi
 done

@@ -5,5 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh test
 # The UmaDB server the gRPC integration tests start on loopback.
 PATH="$(scripts/setup-umadb.sh):$PATH"
+# The Kafka-compatible broker Tansu the Kafka integration tests start on loopback.
+PATH="$(scripts/setup-tansu.sh):$PATH"
 export PATH
 cargo test --all-targets "$@"

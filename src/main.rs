@@ -7,7 +7,9 @@ use eventscope::cli::Cli;
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,wgpu=warn,wgpu_core=warn,wgpu_hal=warn,naga=warn,eframe=warn")
+        EnvFilter::new(
+            "info,wgpu=warn,wgpu_core=warn,wgpu_hal=warn,naga=warn,eframe=warn,rskafka=warn",
+        )
     });
     tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -40,6 +40,8 @@ pub(super) fn run_lag(
         std::collections::BTreeMap::new();
     let mut categories: std::collections::HashMap<String, String> =
         std::collections::HashMap::new();
+    let mut partitions: std::collections::HashMap<String, Vec<crate::core::PartitionLag>> =
+        std::collections::HashMap::new();
     loop {
         let samples =
             crate::source::lag::sample_lag_scoped(source.as_ref(), &attached, Utc::now())?;
@@ -47,6 +49,7 @@ pub(super) fn run_lag(
             if let Some(category) = sampled.category {
                 categories.insert(sampled.name.clone(), category);
             }
+            partitions.insert(sampled.name.clone(), sampled.partitions);
             let kept = series.entry(sampled.name).or_default();
             kept.push(sampled.sample);
             // Bounded: only the trend window's worth matters.
@@ -59,6 +62,7 @@ pub(super) fn run_lag(
             .filter_map(|(name, samples)| {
                 let mut summary = LagSummary::from_samples(name, samples, &params)?;
                 summary.category = categories.get(name).cloned();
+                summary.partitions = partitions.get(name).cloned().unwrap_or_default();
                 Some(summary)
             })
             .collect();

@@ -662,6 +662,24 @@ pub struct Checkpoint {
     /// consumer's `account:position-…` stream follows `account`): its lag counts only the
     /// events of that category. `None`: it follows the whole log.
     pub category: Option<String>,
+    /// Per partition, for a checkpoint over a partitioned log (a Kafka consumer group's
+    /// committed offsets on one topic); empty for every other store.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionLag>,
+}
+
+/// A consumer group's position on one partition of a topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PartitionLag {
+    /// The partition.
+    pub partition: i32,
+    /// The committed offset (the next record to consume), `None` when none is committed.
+    pub committed: Option<i64>,
+    /// The partition's high watermark (from a fetch response).
+    pub high_watermark: i64,
+    /// Records between the committed offset (or the partition's start) and the high
+    /// watermark.
+    pub lag_events: u64,
 }
 
 impl Checkpoint {
@@ -674,6 +692,7 @@ impl Checkpoint {
             updated_at: None,
             upstream: None,
             category: None,
+            partitions: Vec::new(),
         }
     }
 }

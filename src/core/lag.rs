@@ -482,7 +482,8 @@ impl Default for LagParams {
 /// behind_head_seconds, status, rate, head_rate, trend, stalled, eta_seconds}` (in that
 /// order; `category` is `null` for a checkpoint of the whole log, and then `head` is the
 /// store's head, else that category's; `lag_seconds` and `behind_head_seconds` are `null`
-/// when unknown; `rate`, `head_rate` and `eta_seconds` may be `null`).
+/// when unknown; `rate`, `head_rate` and `eta_seconds` may be `null`; a Kafka consumer
+/// group adds `partitions: [{partition, committed, high_watermark, lag_events}]`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LagSummary {
     /// Projection name.
@@ -512,6 +513,9 @@ pub struct LagSummary {
     /// Time to catch up, when catching up.
     #[serde(rename = "eta_seconds", serialize_with = "serialize_opt_duration")]
     pub eta: Option<Duration>,
+    /// Per partition, for a Kafka consumer group (omitted when empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<crate::core::event::PartitionLag>,
 }
 
 fn serialize_opt_duration<S: serde::Serializer>(
@@ -551,6 +555,7 @@ impl LagSummary {
             trend,
             stalled,
             eta: eta_with(window, trend, stalled),
+            partitions: Vec::new(),
         })
     }
 }

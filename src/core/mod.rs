@@ -16,8 +16,8 @@ pub mod type_names;
 pub mod typed;
 
 pub use event::{
-    Checkpoint, CheckpointSample, Event, EventTypeName, FieldProblem, Payload, PayloadFormat,
-    Snapshot, StoreInfo, StreamInfo,
+    Checkpoint, CheckpointSample, Event, EventTypeName, FieldProblem, PartitionLag, Payload,
+    PayloadFormat, Snapshot, StoreInfo, StreamInfo,
 };
 pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
 pub use source::{

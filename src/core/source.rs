@@ -293,6 +293,23 @@ pub trait EventSource: Send + Sync {
         Ok(None)
     }
 
+    /// The lag of one checkpoint when the source measures it itself: by default a checkpoint
+    /// that follows one category is measured by [`EventSource::category_lag`]; a Kafka
+    /// source measures a consumer group from its partitions' committed offsets. `Ok(None)`:
+    /// the caller measures against the whole log.
+    ///
+    /// # Errors
+    /// When the store cannot be read.
+    fn checkpoint_lag(
+        &self,
+        checkpoint: &crate::core::event::Checkpoint,
+    ) -> SourceResult<Option<CategoryLag>> {
+        match &checkpoint.category {
+            Some(category) => self.category_lag(category, checkpoint.position),
+            None => Ok(None),
+        }
+    }
+
     /// Past checkpoint positions recorded at or after `since`: the newest `limit` of them,
     /// returned oldest first (stores that keep checkpoint history; empty otherwise).
     ///

@@ -75,6 +75,8 @@ pub struct ScopedSample {
     pub category: Option<String>,
     /// Its lag.
     pub sample: LagSample,
+    /// Per partition, for a consumer group (see `core::Checkpoint::partitions`).
+    pub partitions: Vec<crate::core::event::PartitionLag>,
 }
 
 /// As [`sample_lag`], keeping each checkpoint's category. A checkpoint that follows one
@@ -98,10 +100,7 @@ pub fn sample_lag_scoped(
     let mut samples = Vec::with_capacity(checkpoints.len());
     let mut head_at = None;
     for checkpoint in checkpoints {
-        let scoped = match &checkpoint.category {
-            Some(category) => source.category_lag(category, checkpoint.position)?,
-            None => None,
-        };
+        let scoped = source.checkpoint_lag(&checkpoint)?;
         let sample = if let Some(lag) = scoped {
             LagSample::compute_scoped(
                 now,
@@ -137,6 +136,7 @@ pub fn sample_lag_scoped(
         samples.push(ScopedSample {
             name: checkpoint.name,
             category: checkpoint.category,
+            partitions: checkpoint.partitions,
             sample,
         });
     }

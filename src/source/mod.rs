@@ -4,9 +4,10 @@
 //! keyword string) into a source.
 
 pub mod grpc;
+pub mod kafka;
 pub mod lag;
 pub mod postgres;
-#[cfg(any(feature = "grpc", feature = "postgres"))]
+#[cfg(any(feature = "grpc", feature = "postgres", feature = "kafka"))]
 mod runtime;
 pub mod sqlite;
 pub mod worker;
@@ -34,6 +35,9 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
     if let Some(source) = open_grpc(location)? {
         return Ok(source);
     }
+    if kafka::is_kafka_url(location) {
+        return open_kafka(location);
+    }
     if postgres::conninfo::is_postgres_location(location) {
         return open_postgres(location, options);
     }
@@ -57,7 +61,9 @@ pub fn open(location: &str, options: &OpenOptions) -> SourceResult<Arc<dyn Event
 /// rather than a file.
 #[must_use]
 pub fn is_server_location(location: &str) -> bool {
-    grpc::is_grpc_url(location) || postgres::conninfo::is_postgres_location(location)
+    grpc::is_grpc_url(location)
+        || kafka::is_kafka_url(location)
+        || postgres::conninfo::is_postgres_location(location)
 }
 
 /// `location` with every password removed (URL user info, `password=` parameters and
@@ -168,6 +174,21 @@ fn open_postgres(location: &str, _options: &OpenOptions) -> SourceResult<Arc<dyn
     )))
 }
 
+/// Opens Kafka topics (`kafka://HOST:PORT…`).
+#[cfg(feature = "kafka")]
+fn open_kafka(location: &str) -> SourceResult<Arc<dyn EventSource>> {
+    Ok(Arc::new(kafka::KafkaSource::open(location)?))
+}
+
+/// Without the `kafka` feature, Kafka URLs get a clear error.
+#[cfg(not(feature = "kafka"))]
+fn open_kafka(location: &str) -> SourceResult<Arc<dyn EventSource>> {
+    Err(crate::core::source::SourceError::Open(format!(
+        "this build has no Kafka support (built without the `kafka` feature): {}",
+        grpc::redact_url(location)
+    )))
+}
+
 /// Opens a gRPC store when `location` is a URL eventscope knows (`kurrentdb://`, `esdb://`,
 /// their `+discover` forms, `umadb://`); `None` for anything else.
 #[cfg(feature = "grpc")]
@@ -241,6 +262,7 @@ mod tests {
         assert!(with_password("/tmp/store.db", "x").is_err());
         assert!(is_server_location("host=h dbname=es"));
         assert!(is_server_location("umadb://127.0.0.1:50051"));
+        assert!(is_server_location("kafka://127.0.0.1:9092?topics=orders"));
         assert!(!is_server_location("/tmp/store.db"));
     }
 }

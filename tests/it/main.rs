@@ -25,6 +25,8 @@ mod gui_trace;
 mod guide;
 #[cfg(feature = "gui")]
 mod guide_gui;
+#[cfg(feature = "kafka")]
+mod kafka;
 #[cfg(feature = "gui")]
 mod kit;
 #[cfg(feature = "grpc")]
@@ -49,6 +51,8 @@ mod replay;
 mod replay_gui;
 mod search;
 mod summary;
+#[cfg(feature = "kafka")]
+mod tansu_server;
 mod trace;
 mod trace_pushdown;
 #[cfg(feature = "grpc")]

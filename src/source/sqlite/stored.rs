@@ -71,6 +71,7 @@ impl SqliteSource {
                         updated_at: time_of(row.get_ref(2)?, TimeFormat::Auto),
                         upstream: text_of(row.get_ref(3)?),
                         category: None,
+                        partitions: Vec::new(),
                     })
                 })?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()

@@ -870,6 +870,7 @@ impl EventSource for PostgresSource {
                 updated_at: row.get(2),
                 upstream: row.get(3),
                 category: row.get(4),
+                partitions: Vec::new(),
             })
             .collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
