@@ -3,7 +3,7 @@
 //! Every check shares one forwards pass over the log of any [`EventSource`] (pages of
 //! [`PAGE`] events, read on a second thread while the checks run on the caller's), plus a
 //! paged read of the streams that have snapshots. Memory stays bounded by the number of
-//! streams and event types, not of events: per stream a few numbers ([`pass`]), per type a
+//! streams and event types, not of events: per stream a few numbers (`pass.rs`), per type a
 //! size histogram and a handful of examples, and for duplicate event ids one 64-bit hash
 //! per event id (8 bytes each in an open-addressing set). Hashes only nominate candidates:
 //! a repeated hash is re-checked exactly on the ids' text (the store's own id lookup for a
@@ -13,10 +13,12 @@
 //! Each check has a stable name ([`CHECKS`]), a severity, a count, the total it was
 //! counted over and up to [`MAX_EXAMPLES`] examples.
 
+pub mod html;
 mod names;
 mod pass;
 pub mod pii;
 mod results;
+mod snapshots;
 mod walk;
 
 use serde::Serialize;
@@ -84,7 +86,7 @@ pub struct CheckDef {
 }
 
 /// Every check, in report order.
-pub const CHECKS: [CheckDef; 13] = [
+pub const CHECKS: [CheckDef; 16] = [
     CheckDef {
         name: "missing_correlation_id",
         severity: Severity::Warning,
@@ -126,6 +128,11 @@ pub const CHECKS: [CheckDef; 13] = [
         why: "idempotency keys: the same event id twice is a message handled twice",
     },
     CheckDef {
+        name: "causation_unknown",
+        severity: Severity::Warning,
+        why: "a causationId shaped like an event id that no event carries: a lost or never-written parent",
+    },
+    CheckDef {
         name: "long_streams",
         severity: Severity::Warning,
         why: "no stream over 100,000 events (a warning from 10,000): split the aggregate or close the books",
@@ -134,6 +141,16 @@ pub const CHECKS: [CheckDef; 13] = [
         name: "streams_without_snapshots",
         severity: Severity::Warning,
         why: "snapshot a stream once it passes ~50 events, so loading it stays fast",
+    },
+    CheckDef {
+        name: "snapshot_interval",
+        severity: Severity::Info,
+        why: "snapshot every 100–500 events: closer wastes writes, further makes loads slow",
+    },
+    CheckDef {
+        name: "snapshot_schema_mismatch",
+        severity: Severity::Warning,
+        why: "a snapshot's schema version must match what the code reads: a stale one is misread or thrown away",
     },
     CheckDef {
         name: "personal_data",
@@ -203,6 +220,18 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    /// A check's result, with the severity its definition gives it.
+    #[must_use]
+    pub fn of(check: &'static str, count: u64, total: u64, examples: Vec<Example>) -> Self {
+        Self {
+            check,
+            severity: check_def(check).map_or(Severity::Info, |c| c.severity),
+            count,
+            total,
+            examples,
+        }
+    }
+
     /// Why the check matters.
     #[must_use]
     pub fn why(&self) -> &'static str {
@@ -240,6 +269,23 @@ pub struct Report {
     pub checks: Vec<CheckResult>,
 }
 
+/// The schema-version rules for the store at `location`, from its project config
+/// (`explicit`, else eventscope's copy for this store, then `eventscope.toml` beside it), so
+/// the audit reads versions as the rest of the app does.
+///
+/// # Errors
+/// A config that cannot be read or whose rules do not parse.
+pub fn version_rules_for(
+    location: &str,
+    explicit: Option<&std::path::Path>,
+) -> Result<VersionRules, String> {
+    let settings = crate::replay::config::default_settings_dir();
+    let config =
+        crate::replay::config::ProjectConfig::discover(location, explicit, settings.as_deref())
+            .map_err(|e| format!("project config: {e}"))?;
+    crate::upcast::rules_from_config(&config)
+}
+
 /// Runs the audit over `source`: one pass over the log, progress (0..1) through
 /// [`crate::core::cancel::report_progress`], `Cancelled` when the current job is.
 ///
@@ -254,7 +300,14 @@ pub fn run(source: &dyn EventSource, options: &AuditOptions) -> SourceResult<Rep
     }
     let head = source.head()?;
     let mut auditor = pass::Auditor::new(options.clone(), head);
-    if options.wants("streams_without_snapshots") {
+    if [
+        "streams_without_snapshots",
+        "snapshot_interval",
+        "snapshot_schema_mismatch",
+    ]
+    .iter()
+    .any(|check| options.wants(check))
+    {
         auditor.set_snapshot_streams(snapshot_streams(source)?);
     }
     read_log(source, head, &mut |event| auditor.observe(event))?;

@@ -120,7 +120,15 @@ pub fn intent_problem(event_type: &str) -> Option<&'static str> {
             "says only that something changed: name the intent (SeatsReserved, not SeatsChanged)",
         );
     }
-    let past = (last.ends_with("ed") && last.len() > 3) || IRREGULAR.contains(&last.as_str());
+    // Irregular participles also with a prefix: Unfrozen, Rewritten, Overdrawn.
+    let irregular = |word: &str| {
+        IRREGULAR.contains(&word)
+            || ["un", "re", "over", "under", "with"].iter().any(|prefix| {
+                word.strip_prefix(prefix)
+                    .is_some_and(|w| IRREGULAR.contains(&w))
+            })
+    };
+    let past = (last.ends_with("ed") && last.len() > 3) || irregular(last);
     if !past {
         return Some(
             "not a past-tense fact: events record what happened (OrderPlaced, not PlaceOrder)",
@@ -144,6 +152,7 @@ mod tests {
             "InvoiceSent.v2",
             "shopping_cart_confirmed",
             "PaymentPaid",
+            "AccountUnfrozen",
         ] {
             assert_eq!(intent_problem(good), None, "{good}");
         }

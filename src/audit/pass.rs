@@ -3,8 +3,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash as _, Hasher};
 
-use chrono::{DateTime, Utc};
 use super::walk;
+use chrono::{DateTime, Utc};
 
 use super::names::is_change_named;
 use super::pii::{self, Kind};
@@ -31,6 +31,46 @@ pub const MANY_FIELDS: usize = 10;
 const ID_CANDIDATES: usize = 100_000;
 /// Personal-data groups (kind, type, path) kept.
 const PII_GROUPS: usize = 10_000;
+/// Distinct id shapes told apart for `causation_unknown` (beyond: ids are free-form).
+const ID_SHAPES: usize = 256;
+/// The shape of an id beyond [`ID_SHAPES`].
+const OTHER_SHAPE: u32 = u32::MAX;
+
+/// What `causation_unknown` keeps: the shapes ids come in, and the causation ids no event
+/// carried yet when they were met (their parent may come later in the log).
+#[derive(Default)]
+pub(super) struct Causes {
+    /// Id shapes (see [`crate::trace::graph::shape`]), numbered.
+    shapes: HashMap<String, u32>,
+    /// The shapes event ids come in.
+    event_shapes: HashSet<u32>,
+    /// (hash of the causation id, its shape, the event's position), in log order.
+    pending: Vec<(u64, u32, u64)>,
+    /// Events with a causation id other than their own id.
+    pub(super) with_cause: u64,
+}
+
+impl Causes {
+    fn shape_of(&mut self, id: &str) -> u32 {
+        let shape = crate::trace::graph::shape(id);
+        if let Some(&n) = self.shapes.get(&shape) {
+            return n;
+        }
+        if self.shapes.len() >= ID_SHAPES {
+            return OTHER_SHAPE;
+        }
+        let n = u32::try_from(self.shapes.len()).unwrap_or(OTHER_SHAPE);
+        self.shapes.insert(shape, n);
+        n
+    }
+}
+
+/// A 64-bit hash of an id (the pass keeps hashes, not ids).
+fn id_hash(id: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    id.hash(&mut hasher);
+    hasher.finish()
+}
 
 /// What the pass keeps per stream.
 pub(super) struct StreamState {
@@ -136,6 +176,7 @@ pub struct Auditor {
     pub(super) pii: HashMap<(Kind, String, String), (u64, Example)>,
     pub(super) pii_events: u64,
     pub(super) snapshot_streams: HashSet<String>,
+    pub(super) causes: Causes,
     /// Buffers reused from event to event.
     path: String,
     hits: Vec<Hit>,
@@ -161,6 +202,7 @@ impl Auditor {
             pii: HashMap::new(),
             pii_events: 0,
             snapshot_streams: HashSet::new(),
+            causes: Causes::default(),
             path: String::new(),
             hits: Vec::new(),
         }
@@ -177,23 +219,70 @@ impl Auditor {
         let fields = self.inspect_payloads(event);
         self.observe_type(event, fields);
         self.observe_stream(event);
-        if self.options.wants("duplicate_event_ids")
+        let duplicates = self.options.wants("duplicate_event_ids");
+        let causes = self.options.wants("causation_unknown");
+        if (duplicates || causes)
             && let Some(id) = &event.event_id
         {
-            self.with_id += 1;
-            let mut hasher = std::hash::DefaultHasher::new();
-            id.hash(&mut hasher);
-            if !self.ids_seen.insert(hasher.finish()) {
-                if self.id_candidates.len() < ID_CANDIDATES {
-                    self.id_candidates.insert(id.clone());
-                } else if !self.id_candidates.contains(id) {
-                    self.ids_unchecked += 1;
+            let fresh = self.ids_seen.insert(id_hash(id));
+            if duplicates {
+                self.with_id += 1;
+                if !fresh {
+                    if self.id_candidates.len() < ID_CANDIDATES {
+                        self.id_candidates.insert(id.clone());
+                    } else if !self.id_candidates.contains(id) {
+                        self.ids_unchecked += 1;
+                    }
                 }
+            }
+            if causes {
+                let shape = self.causes.shape_of(id);
+                self.causes.event_shapes.insert(shape);
+            }
+        }
+        if causes
+            && let Some(cause) = &event.causation_id
+            && event.event_id.as_ref() != Some(cause)
+        {
+            self.causes.with_cause += 1;
+            let hash = id_hash(cause);
+            if !self.ids_seen.contains(&hash) {
+                let shape = self.causes.shape_of(cause);
+                self.causes
+                    .pending
+                    .push((hash, shape, event.global_position));
             }
         }
         if !self.hits.is_empty() {
             self.record_pii(event);
         }
+    }
+
+    /// The events whose causation id names no event of the log although it is shaped like
+    /// the store's event ids (a lost or never-written parent, as the trace's
+    /// "missing parent"): how many, and the positions of the first [`MAX_EXAMPLES`].
+    /// Causation ids of other shapes are commands or messages from outside the store; when
+    /// every unknown causation id has an event id's shape the two cannot be told apart and
+    /// none is counted (as the trace does).
+    pub(super) fn unknown_causes(&self) -> (u64, Vec<u64>) {
+        let unresolved: Vec<&(u64, u32, u64)> = self
+            .causes
+            .pending
+            .iter()
+            .filter(|(hash, _, _)| !self.ids_seen.contains(hash))
+            .collect();
+        let looks_lost =
+            |shape: u32| shape != OTHER_SHAPE && self.causes.event_shapes.contains(&shape);
+        if !unresolved.iter().any(|(_, shape, _)| !looks_lost(*shape)) {
+            return (0, Vec::new());
+        }
+        let lost: Vec<u64> = unresolved
+            .iter()
+            .filter(|(_, shape, _)| looks_lost(*shape))
+            .map(|(_, _, position)| *position)
+            .collect();
+        let examples = lost.iter().take(MAX_EXAMPLES).copied().collect();
+        (lost.len() as u64, examples)
     }
 
     /// Walks the payload (and, for personal data, the metadata) once: the payload's
@@ -204,9 +293,21 @@ impl Auditor {
         if !pii && !self.options.wants("state_in_events") {
             return 0;
         }
-        let fields = walk_payload(&event.payload, "payload", &mut self.path, &mut self.hits, pii);
+        let fields = walk_payload(
+            &event.payload,
+            "payload",
+            &mut self.path,
+            &mut self.hits,
+            pii,
+        );
         if pii {
-            walk_payload(&event.metadata, "metadata", &mut self.path, &mut self.hits, pii);
+            walk_payload(
+                &event.metadata,
+                "metadata",
+                &mut self.path,
+                &mut self.hits,
+                pii,
+            );
         }
         fields
     }

@@ -7,8 +7,9 @@ use super::pass::{
     Auditor, BIG_PAYLOAD, Found, Jump, LONG_STREAM_ERROR, LONG_STREAM_WARNING, MEDIAN_EVENTS,
     Missing, SIZE_FACTOR, SNAPSHOT_AFTER, StreamState, TypeStats,
 };
-use super::{CheckResult, Example, MAX_EXAMPLES, Report, Severity, check_def};
+use super::{CheckResult, Example, MAX_EXAMPLES, Report, Severity};
 use crate::core::event::Event;
+use crate::core::query::{Direction, LogQuery};
 use crate::core::source::{EventSource, SourceResult};
 
 impl Auditor {
@@ -19,16 +20,10 @@ impl Auditor {
     pub fn finish(mut self, source: &dyn EventSource) -> SourceResult<Report> {
         let events = self.events;
         let streams = self.streams.len() as u64;
+        let unknown_causes = self.unknown_causes();
         let mut checks = Vec::new();
         let mut push = |name: &'static str, count: u64, total: u64, examples: Vec<Example>| {
-            let severity = check_def(name).map_or(Severity::Info, |c| c.severity);
-            checks.push(CheckResult {
-                check: name,
-                severity,
-                count,
-                total,
-                examples,
-            });
+            checks.push(CheckResult::of(name, count, total, examples));
         };
         let mut types: Vec<(&String, &TypeStats)> = self.types.iter().collect();
         types.sort_by(|a, b| a.0.cmp(b.0));
@@ -91,6 +86,15 @@ impl Auditor {
             self.with_id,
             examples,
         );
+        if self.options.wants("causation_unknown") {
+            let (count, positions) = unknown_causes;
+            push(
+                "causation_unknown",
+                count,
+                self.causes.with_cause,
+                cause_examples(source, &positions)?,
+            );
+        }
         let mut long: Vec<(&str, &StreamState)> = self
             .streams
             .iter()
@@ -119,14 +123,7 @@ impl Auditor {
             last.severity = Severity::Error;
         }
         let mut push = |name: &'static str, count: u64, total: u64, examples: Vec<Example>| {
-            let severity = check_def(name).map_or(Severity::Info, |c| c.severity);
-            checks.push(CheckResult {
-                check: name,
-                severity,
-                count,
-                total,
-                examples,
-            });
+            checks.push(CheckResult::of(name, count, total, examples));
         };
         let long_enough = self
             .streams
@@ -148,6 +145,21 @@ impl Auditor {
                 format!("{} events and no snapshot (more than 50)", s.count)
             }),
         );
+        let last = |stream: &str| {
+            self.streams
+                .get(stream)
+                .map(|s| (s.last_position, s.last_version))
+        };
+        let options = &self.options;
+        checks.extend(super::snapshots::check(
+            source,
+            &self.snapshot_streams,
+            &last,
+            &|check| options.wants(check),
+        )?);
+        let mut push = |name: &'static str, count: u64, total: u64, examples: Vec<Example>| {
+            checks.push(CheckResult::of(name, count, total, examples));
+        };
         let mut groups: Vec<&(u64, Example)> = self.pii.values().collect();
         groups.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.detail.cmp(&b.1.detail)));
         push(
@@ -327,6 +339,32 @@ fn duplicate_ids(
         }
     }
     Ok((found.count, found.examples))
+}
+
+/// The events at `positions`, each with the causation id no event carries.
+fn cause_examples(source: &dyn EventSource, positions: &[u64]) -> SourceResult<Vec<Example>> {
+    let mut examples = Vec::with_capacity(positions.len());
+    for &position in positions {
+        let query = LogQuery {
+            from_position: Some(position),
+            direction: Direction::Forwards,
+            limit: 1,
+            ..LogQuery::default()
+        };
+        let Some(event) = source
+            .read_log(&query)?
+            .into_iter()
+            .find(|e| e.global_position == position)
+        else {
+            continue;
+        };
+        let cause = event.causation_id.clone().unwrap_or_default();
+        examples.push(Example::of(
+            &event,
+            format!("causation id {cause} names no event, yet it is shaped like the event ids"),
+        ));
+    }
+    Ok(examples)
 }
 
 fn percent(part: u64, whole: u64) -> String {

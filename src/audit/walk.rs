@@ -14,7 +14,12 @@ pub type Each<'a> = dyn FnMut(&str, &str) + 'a;
 /// top-level fields (0 when the document is not an object), or `None` when the bytes are
 /// not JSON (nothing was reported then… or only part of it: the caller treats the document
 /// as not JSON).
-pub fn walk_bytes(bytes: &[u8], root: &str, path: &mut String, each: &mut Each<'_>) -> Option<usize> {
+pub fn walk_bytes(
+    bytes: &[u8],
+    root: &str,
+    path: &mut String,
+    each: &mut Each<'_>,
+) -> Option<usize> {
     path.clear();
     path.push_str(root);
     let mut fields = 0;

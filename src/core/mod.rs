@@ -19,6 +19,20 @@ pub use event::{
     Checkpoint, CheckpointSample, Event, EventTypeName, FieldProblem, PartitionLag, Payload,
     PayloadFormat, Snapshot, StoreInfo, StreamInfo,
 };
+/// Thousands separators: 1,234,567.
+#[must_use]
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub use query::{Direction, LogQuery, StreamQuery, StreamSort};
 pub use source::{
     AttachedLog, CategoryLag, CorrelatedEvents, EventSource, SourceError, SourceResult,

@@ -290,8 +290,9 @@ impl IdShapes {
     }
 }
 
-/// `8-4-4-4-12` hex → `aaaaaaaa-aaaa-…`: alphanumerics become `a`, the rest stays.
-fn shape(id: &str) -> String {
+/// The shape of an id, to tell event ids from command ids: `8-4-4-4-12` hex →
+/// `aaaaaaaa-aaaa-…` (alphanumerics become `a`, the rest stays).
+pub(crate) fn shape(id: &str) -> String {
     id.chars()
         .map(|c| if c.is_alphanumeric() { 'a' } else { c })
         .collect()

@@ -86,19 +86,7 @@ pub fn long_time(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
     )
 }
 
-/// Thousands separators: 1,234,567.
-#[must_use]
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::core::thousands;
 
 /// `1 stream`, `2 streams`, with thousands separators.
 #[must_use]

@@ -26,7 +26,8 @@ type Row = (
 /// Writes the events of the planted store, remembering where each defect went.
 struct Writer {
     rows: Vec<Row>,
-    snapshots: Vec<(String, u64)>,
+    /// (stream, version, schema version).
+    snapshots: Vec<(String, u64, u32)>,
     versions: BTreeMap<String, u64>,
     clock: i64,
     planted: BTreeMap<&'static str, Vec<u64>>,
@@ -39,6 +40,8 @@ struct Ev<'a> {
     payload: Value,
     correlation: bool,
     causation: bool,
+    /// The causation id, instead of the clean background's `cause-N` (a command id).
+    cause: Option<String>,
     schema_version: Option<u32>,
     event_id: Option<String>,
     version: Option<u64>,
@@ -53,6 +56,7 @@ impl<'a> Ev<'a> {
             payload: json!({"sku": "A-1", "qty": 2}),
             correlation: true,
             causation: true,
+            cause: None,
             schema_version: Some(1),
             event_id: None,
             version: None,
@@ -86,7 +90,9 @@ impl Writer {
         if ev.correlation {
             metadata.insert("correlationId".into(), json!(format!("corr-{position}")));
         }
-        if ev.causation {
+        if let Some(cause) = ev.cause {
+            metadata.insert("causationId".into(), json!(cause));
+        } else if ev.causation {
             metadata.insert("causationId".into(), json!(format!("cause-{position}")));
         }
         self.rows.push((
@@ -130,10 +136,10 @@ impl Writer {
                     .unwrap();
             }
             let mut snap = tx
-                .prepare("INSERT INTO snapshots VALUES (?1, ?2, 1, '{}', '2025-01-02T00:00:00Z')")
+                .prepare("INSERT INTO snapshots VALUES (?1, ?2, ?3, '{}', '2025-01-02T00:00:00Z')")
                 .unwrap();
-            for (stream, version) in &self.snapshots {
-                snap.execute(rusqlite::params![stream, *version as i64])
+            for (stream, version, schema) in &self.snapshots {
+                snap.execute(rusqlite::params![stream, *version as i64, schema])
                     .unwrap();
             }
         }
@@ -238,6 +244,24 @@ pub fn planted_store(dir: &Path) -> (PathBuf, BTreeMap<&'static str, Vec<u64>>, 
         });
         w.plant("duplicate_event_ids", p);
     }
+    // Causation: an id shaped like the event ids (`evt-N`) that no event carries (a lost
+    // parent); an event caused by an earlier one and one caused by the next (found once the
+    // pass has met it) are fine.
+    let p = w.push(Ev {
+        cause: Some("evt-999999".into()),
+        ..Ev::new("order-11", "ItemAdded")
+    });
+    w.plant("causation_unknown", p);
+    w.push(Ev {
+        cause: Some("evt-1".into()),
+        ..Ev::new("order-11", "ItemAdded")
+    });
+    let next = w.rows.len() + 2;
+    w.push(Ev {
+        cause: Some(format!("evt-{next}")),
+        ..Ev::new("order-11", "ItemAdded")
+    });
+    w.push(Ev::new("order-11", "ItemAdded"));
     // Streams over 50 events: two without a snapshot, one with; one of exactly 50.
     for (stream, count, snapshot) in [
         ("bare-1", 60, false),
@@ -250,11 +274,37 @@ pub fn planted_store(dir: &Path) -> (PathBuf, BTreeMap<&'static str, Vec<u64>>, 
             last = w.push(Ev::new(stream, "Ticked"));
         }
         if snapshot {
-            w.snapshots.push((stream.to_owned(), 50));
+            w.snapshots.push((stream.to_owned(), 50, 1));
         } else if count > 50 {
             w.plant("streams_without_snapshots", last);
         }
     }
+    // Snapshot intervals: a stream snapshotted every 5 events (too often); one every 200
+    // (fine). Schemas: in category `acct` one stream's newest snapshot is still schema 1
+    // while another's is schema 2 (an older snapshot of schema 1 before it is fine).
+    for (stream, count, every) in [("tight-1", 40, 5), ("paced-1", 450, 200)] {
+        let mut last = 0;
+        for v in 1..=count {
+            last = w.push(Ev::new(stream, "Ticked"));
+            if v % every == 0 {
+                w.snapshots.push((stream.to_owned(), v, 1));
+            }
+        }
+        if stream == "tight-1" {
+            w.plant("snapshot_interval", last);
+        }
+    }
+    let mut last = 0;
+    for _ in 0..3 {
+        last = w.push(Ev::new("acct-1", "Ticked"));
+    }
+    w.snapshots.push(("acct-1".to_owned(), 2, 1));
+    w.plant("snapshot_schema_mismatch", last);
+    for _ in 0..301 {
+        w.push(Ev::new("acct-2", "Ticked"));
+    }
+    w.snapshots.push(("acct-2".to_owned(), 1, 1));
+    w.snapshots.push(("acct-2".to_owned(), 201, 2));
     // Personal data, one pattern per event, and an email in metadata's place (payload of
     // another type: the check groups per type and path).
     for (path, value) in [
@@ -299,7 +349,7 @@ pub fn planted_store(dir: &Path) -> (PathBuf, BTreeMap<&'static str, Vec<u64>>, 
         for _ in 0..count {
             last = w.push(Ev::new(stream, "Ticked"));
         }
-        w.snapshots.push((stream.to_owned(), 100));
+        w.snapshots.push((stream.to_owned(), 100, 1));
         w.plant("long_streams", last);
     }
     let path = dir.join("planted.db");
@@ -358,6 +408,9 @@ fn every_planted_defect_is_found_and_nothing_else() {
             | "position_order"
             | "time_goes_backwards"
             | "duplicate_event_ids"
+            | "causation_unknown"
+            | "snapshot_interval"
+            | "snapshot_schema_mismatch"
             | "long_streams"
             | "streams_without_snapshots"
             | "personal_data"
@@ -389,8 +442,26 @@ fn every_planted_defect_is_found_and_nothing_else() {
     // Totals: what each count was taken over.
     assert_eq!(check(&report, "missing_correlation_id").total, events);
     assert_eq!(check(&report, "duplicate_event_ids").total, events);
+    // Every event but the two planted without one has a causation id.
+    assert_eq!(check(&report, "causation_unknown").total, events - 2);
+    assert_eq!(
+        check(&report, "causation_unknown").examples[0].detail,
+        "causation id evt-999999 names no event, yet it is shaped like the event ids"
+    );
     assert_eq!(check(&report, "long_streams").total, report.streams);
-    assert_eq!(check(&report, "streams_without_snapshots").total, 5);
+    assert_eq!(check(&report, "streams_without_snapshots").total, 7);
+    // Intervals: over the streams with two snapshots or more (tight-1, paced-1, acct-2);
+    // schemas: over every snapshotted stream.
+    assert_eq!(check(&report, "snapshot_interval").total, 3);
+    assert_eq!(
+        check(&report, "snapshot_interval").examples[0].detail,
+        "8 snapshots, a median of 5 events apart (the guide: every 100–500)"
+    );
+    assert_eq!(check(&report, "snapshot_schema_mismatch").total, 7);
+    assert_eq!(
+        check(&report, "snapshot_schema_mismatch").examples[0].detail,
+        "newest snapshot (v2) has schema v1; acct snapshots go up to schema v2"
+    );
     // Details carry the evidence.
     let ids = check(&report, "missing_correlation_id");
     assert!(
@@ -558,6 +629,57 @@ fn eventsourcing_fixtures_give_what_the_library_wrote() {
             (bare as u64, long.len() as u64),
             "{file}"
         );
+        // The library snapshots every 10 events: every aggregate with two or more
+        // snapshots is flagged for its interval (median 10, the guide asks 100–500).
+        let mut per_stream: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+        // Per aggregate: its newest snapshot's (version, class version, aggregate class).
+        let mut newest: BTreeMap<&str, (u64, u64, &str)> = BTreeMap::new();
+        for snapshot in app["snapshots"].as_array().unwrap() {
+            let id = snapshot["originator_id"].as_str().unwrap();
+            let version = snapshot["originator_version"].as_u64().unwrap();
+            per_stream.entry(id).or_default().insert(version);
+            let class_version = snapshot["stored_aggregate_class_version"]
+                .as_u64()
+                .unwrap_or(1);
+            let class = snapshot["aggregate_topic"].as_str().unwrap();
+            let entry = newest.entry(id).or_insert((version, class_version, class));
+            if version >= entry.0 {
+                *entry = (version, class_version, class);
+            }
+        }
+        // The class was versioned up part-way: aggregates whose newest snapshot is of the
+        // old class version, while others of their class have the new one, are stale.
+        let mut current: BTreeMap<&str, u64> = BTreeMap::new();
+        for (_, class_version, class) in newest.values() {
+            let top = current.entry(class).or_insert(*class_version);
+            *top = (*top).max(*class_version);
+        }
+        let stale = newest
+            .values()
+            .filter(|(_, class_version, class)| *class_version < current[class])
+            .count() as u64;
+        let several = per_stream.values().filter(|v| v.len() >= 2).count() as u64;
+        assert!(several > 0, "{file}");
+        let interval = check(&report, "snapshot_interval");
+        assert_eq!(
+            (interval.count, interval.total),
+            (several, several),
+            "{file}"
+        );
+        assert!(
+            interval.examples[0]
+                .detail
+                .contains("a median of 10 events apart"),
+            "{file}: {:?}",
+            interval.examples[0]
+        );
+        let schema = check(&report, "snapshot_schema_mismatch");
+        assert_eq!(
+            (schema.count, schema.total),
+            (stale, per_stream.len() as u64),
+            "{file}"
+        );
+        assert!(stale > 0, "{file}: the fixture has upgraded snapshots");
     }
 }
 
@@ -645,6 +767,30 @@ fn cli_json_lines_and_fail_on() {
     let gaps = lines.iter().find(|l| l["check"] == "version_gaps").unwrap();
     assert_eq!(gaps["count"], planted["version_gaps"].len());
     assert_eq!(gaps["severity"], "error");
+    // --html writes the same report as a page: every check's row with its count, the
+    // examples' streams, no external asset.
+    let html_path = dir.path().join("health.html");
+    let out = crate::common::eventscope(&["audit", store, "--html", html_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    for line in &lines {
+        let name = line["check"].as_str().unwrap();
+        assert!(html.contains(&format!("<tr id=\"{name}\">")), "{name}");
+        let count = line["count"].as_u64().unwrap();
+        let total = line["total"].as_u64().unwrap();
+        assert!(
+            html.contains(&format!(
+                ">{} / {}<",
+                eventscope::core::thousands(count),
+                eventscope::core::thousands(total)
+            )),
+            "{name}"
+        );
+    }
+    for example in gaps["examples"].as_array().unwrap() {
+        assert!(html.contains(example["stream_id"].as_str().unwrap()));
+    }
+    assert!(!html.contains("src=") && !html.contains("href="));
     // Only the non-intent names (an info check) alone: fails on info, passes above.
     let info_only = |level: &str| {
         crate::common::eventscope(&[
@@ -691,4 +837,50 @@ fn cli_json_lines_and_fail_on() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown check"));
     let bad = crate::common::eventscope(&["audit", store, "--fail-on", "fatal"]);
     assert!(!bad.status.success());
+}
+
+/// The demo store: its writer leaves the parent of two flows' `PaymentRequested` unwritten
+/// (flows 7 and 301), and roots every order in an external `cmd-…` command. The audit
+/// finds exactly the events whose causation id no event carries, other than the commands,
+/// counted here from every event.
+#[test]
+fn demo_store_lost_parents_are_the_unknown_causes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = crate::common::demo_store(dir.path(), 20_000, 42);
+    let source = crate::common::open(&path);
+    let events = crate::common::all_events(source.as_ref());
+    let ids: BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| e.event_id.as_deref())
+        .collect();
+    let lost: BTreeSet<u64> = events
+        .iter()
+        .filter(|e| {
+            e.causation_id
+                .as_deref()
+                .is_some_and(|c| !ids.contains(c) && !c.starts_with("cmd-"))
+        })
+        .map(|e| e.global_position)
+        .collect();
+    assert!(!lost.is_empty(), "the demo has lost parents");
+    let with_cause = events
+        .iter()
+        .filter(|e| e.causation_id.is_some() && e.causation_id != e.event_id)
+        .count() as u64;
+    let options = AuditOptions {
+        checks: vec!["causation_unknown".into()],
+        ..AuditOptions::default()
+    };
+    let report = eventscope::audit::run(source.as_ref(), &options).unwrap();
+    let unknown = check(&report, "causation_unknown");
+    assert_eq!(positions(unknown), lost);
+    assert_eq!(unknown.count, lost.len() as u64);
+    assert_eq!(unknown.total, with_cause);
+    for example in &unknown.examples {
+        let event = events
+            .iter()
+            .find(|e| e.global_position == example.position)
+            .unwrap();
+        assert_eq!(event.event_type, "PaymentRequested", "{example:?}");
+    }
 }
