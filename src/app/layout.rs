@@ -30,12 +30,8 @@ impl EventscopeApp {
             match self.state.view {
                 View::Streams => self.streams.focus_goto(),
                 View::Log => self.log.focus_goto(),
-                View::Projections
-                | View::Drift
-                | View::Trace
-                | View::Upcasters
-                | View::Search
-                | View::Health => {}
+                // The other pages have no go-to field.
+                _ => {}
             }
         }
         let typing = ctx.memory(|m| m.focused().is_some()) && ctx.egui_wants_keyboard_input();
@@ -202,11 +198,7 @@ impl EventscopeApp {
                                  every event that mentions it",
                             );
                         field.widget_info(|| {
-                            egui::WidgetInfo::labeled(
-                                egui::Role::TextInput,
-                                true,
-                                "Search events",
-                            )
+                            egui::WidgetInfo::labeled(egui::Role::TextInput, true, "Search events")
                         });
                         if field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                             commands.push(AppCommand::Search(SearchCommand::Run(std::mem::take(
@@ -350,7 +342,11 @@ impl EventscopeApp {
             }
             View::Health => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    crate::ui::pages::health::view::health_ui(ui, &self.health.view, &mut commands);
+                    crate::ui::pages::health::view::health_ui(
+                        ui,
+                        &mut self.health.view,
+                        &mut commands,
+                    );
                 });
             }
         }

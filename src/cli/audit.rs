@@ -9,7 +9,6 @@ use clap::Args;
 use crate::audit::{AuditOptions, Report, Severity};
 use crate::cli::replay::Findings;
 use crate::core::source::EventSource;
-use crate::replay::config::ProjectConfig;
 
 /// `audit` arguments.
 #[derive(Debug, Args)]
@@ -27,6 +26,10 @@ pub struct AuditArgs {
     /// `error`).
     #[arg(long, value_name = "SEVERITY", value_parser = Severity::parse)]
     pub fail_on: Option<Severity>,
+    /// Also write the report as a self-contained HTML page (no scripts, no external assets)
+    /// to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Project config (TOML) with the version rules (`schema_version_path`,
     /// `type_suffix_versions`); default: eventscope's copy for this store, then
     /// `eventscope.toml` beside it.
@@ -43,15 +46,18 @@ pub fn run_audit(
     args: &AuditArgs,
     out: &mut dyn std::io::Write,
 ) -> Result<()> {
-    let settings = crate::replay::config::default_settings_dir();
-    let config = ProjectConfig::discover(&args.store, args.config.as_deref(), settings.as_deref())
-        .map_err(|e| anyhow!("project config: {e}"))?;
-    let version_rules = crate::upcast::rules_from_config(&config).map_err(|e| anyhow!(e))?;
+    let version_rules = crate::audit::version_rules_for(&args.store, args.config.as_deref())
+        .map_err(|e| anyhow!(e))?;
     let options = AuditOptions {
         checks: args.checks.clone(),
         version_rules,
     };
     let report = crate::audit::run(source, &options)?;
+    if let Some(path) = &args.html {
+        let page = crate::audit::html::to_html(&report, &args.store, chrono::Utc::now());
+        std::fs::write(path, page)
+            .map_err(|e| anyhow!("cannot write the HTML report {}: {e}", path.display()))?;
+    }
     if args.json {
         for check in &report.checks {
             writeln!(out, "{}", serde_json::to_string(check)?)?;

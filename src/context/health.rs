@@ -15,6 +15,13 @@ pub enum HealthCommand {
     Toggle(&'static str),
     /// Open an example's event in its stream.
     Open(Example),
+    /// Save the report: to `path` (`None`: ask with the save dialog), as HTML or JSON.
+    Export {
+        /// Where (`None`: the native save dialog).
+        path: Option<String>,
+        /// A self-contained HTML page; else JSON.
+        html: bool,
+    },
 }
 
 /// Results of the Health page's jobs.
@@ -33,4 +40,6 @@ pub enum HealthMsg {
         /// The event.
         result: Result<Option<Event>, JobError>,
     },
+    /// The report was saved (the path) or not (why).
+    Exported(Result<String, String>),
 }

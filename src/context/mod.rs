@@ -9,6 +9,7 @@
 #![warn(clippy::pedantic, missing_docs)]
 
 pub mod demo;
+pub mod export;
 pub mod health;
 pub mod jobs;
 pub mod messages;

@@ -45,6 +45,7 @@ impl HealthPage {
                 }
             }
             HealthCommand::Open(example) => self.open(ctx, example),
+            HealthCommand::Export { path, html } => self.export(ctx, path, html),
         }
     }
 
@@ -87,12 +88,39 @@ impl HealthPage {
         self.view.running = true;
         self.view.progress = Some(0.0);
         let generation = self.generation;
+        if self.view.skipped.len() == crate::audit::CHECKS.len() {
+            self.view.running = false;
+            self.view.progress = None;
+            self.view.error = Some("no check is selected: tick one under Checks to run".to_owned());
+            return;
+        }
+        // Every check (empty list) unless some are left out.
+        let checks = if self.view.skipped.is_empty() {
+            Vec::new()
+        } else {
+            crate::audit::check_defs()
+                .filter(|c| !self.view.skipped.contains(c.name))
+                .map(|c| c.name.to_owned())
+                .collect()
+        };
+        let location = ctx
+            .store
+            .map(|store| store.location.clone())
+            .unwrap_or_default();
         self.job = ctx
             .jobs
             .spawn(Lane::Background, "Auditing the store", true, move |job| {
-                let result = crate::core::cancel::with_cancel(&job.token, || {
-                    crate::audit::run(source.as_ref(), &AuditOptions::default())
-                });
+                let result = crate::audit::version_rules_for(&location, None)
+                    .map_err(crate::core::source::SourceError::Query)
+                    .and_then(|version_rules| {
+                        let options = AuditOptions {
+                            checks,
+                            version_rules,
+                        };
+                        crate::core::cancel::with_cancel(&job.token, || {
+                            crate::audit::run(source.as_ref(), &options)
+                        })
+                    });
                 if job.token.is_cancelled() {
                     return;
                 }
@@ -105,6 +133,39 @@ impl HealthPage {
             self.view.running = false;
             self.view.error = Some("too many jobs queued; try again".to_owned());
         }
+    }
+
+    fn export(&mut self, ctx: &mut PageCtx<'_>, path: Option<String>, html: bool) {
+        let Some(report) = self.view.report.clone() else {
+            self.view.export_message = Some("run the audit first".to_owned());
+            return;
+        };
+        let location = ctx
+            .store
+            .map(|store| store.location.clone())
+            .unwrap_or_default();
+        self.view.export_message = None;
+        ctx.jobs.spawn(
+            Lane::Background,
+            "Saving the health report",
+            false,
+            move |job| {
+                let saved = crate::context::export::save_text(
+                    path.as_deref(),
+                    "Save the health report",
+                    if html { "health.html" } else { "health.json" },
+                    || {
+                        if html {
+                            crate::audit::html::to_html(&report, &location, chrono::Utc::now())
+                        } else {
+                            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+                        }
+                    },
+                );
+                let Some(result) = saved else { return };
+                job.send(AppMsg::Health(HealthMsg::Exported(result)));
+            },
+        );
     }
 
     fn open(&mut self, ctx: &mut PageCtx<'_>, example: Example) {
@@ -157,6 +218,15 @@ impl HealthPage {
                     }
                 }
             }
+            HealthMsg::Exported(result) => {
+                self.view.export_message = Some(match result {
+                    Ok(path) => format!("saved {path}"),
+                    Err(error) => {
+                        ctx.error("Saving the health report", &error);
+                        error
+                    }
+                });
+            }
             HealthMsg::Event { generation, result } => {
                 if generation != self.generation {
                     return;
@@ -164,8 +234,7 @@ impl HealthPage {
                 match result {
                     Ok(Some(event)) => ctx.commands.push(AppCommand::OpenInStream(Box::new(event))),
                     Ok(None) => {
-                        self.view.note =
-                            Some("that event is no longer in the store".to_owned());
+                        self.view.note = Some("that event is no longer in the store".to_owned());
                     }
                     Err(error) => ctx.error("Reading the example event", &error.to_string()),
                 }

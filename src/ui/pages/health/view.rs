@@ -25,10 +25,16 @@ pub struct HealthState {
     pub note: Option<String>,
     /// Why the audit could not run or failed.
     pub error: Option<String>,
+    /// Checks left out of the next run (the Checks to run list).
+    pub skipped: BTreeSet<&'static str>,
+    /// Where to save the report.
+    pub export_path: String,
+    /// Result of the last save.
+    pub export_message: Option<String>,
 }
 
 /// Draws the Health page.
-pub fn health_ui(ui: &mut Ui, state: &HealthState, commands: &mut Vec<AppCommand>) {
+pub fn health_ui(ui: &mut Ui, state: &mut HealthState, commands: &mut Vec<AppCommand>) {
     let colours = palette(ui);
     ui.horizontal(|ui| {
         if state.running {
@@ -52,6 +58,7 @@ pub fn health_ui(ui: &mut Ui, state: &HealthState, commands: &mut Vec<AppCommand
     if state.running {
         ui.add(egui::ProgressBar::new(state.progress.unwrap_or(0.0)).desired_width(420.0));
     }
+    checks_to_run_ui(ui, state);
     ui.label(
         RichText::new(
             "The event-sourcing checklist, checked against what the store holds: ids, \
@@ -68,13 +75,17 @@ pub fn health_ui(ui: &mut Ui, state: &HealthState, commands: &mut Vec<AppCommand
         ui.label(RichText::new(note).color(colours.warning));
     }
     ui.separator();
-    let Some(report) = &state.report else {
+    if state.report.is_none() {
         if !state.running {
             ui.label(
                 RichText::new("Run the audit: each check shows what it found, with examples.")
                     .color(colours.muted),
             );
         }
+        return;
+    }
+    export_ui(ui, state, commands);
+    let Some(report) = &state.report else {
         return;
     };
     ui.label(format!(
@@ -92,6 +103,67 @@ pub fn health_ui(ui: &mut Ui, state: &HealthState, commands: &mut Vec<AppCommand
         });
 }
 
+/// Which checks the next run includes: one checkbox per check, with why it matters.
+fn checks_to_run_ui(ui: &mut Ui, state: &mut HealthState) {
+    let running = crate::audit::CHECKS.len() - state.skipped.len();
+    egui::CollapsingHeader::new(format!(
+        "Checks to run ({running} of {})",
+        crate::audit::CHECKS.len()
+    ))
+    .id_salt("health-checks")
+    .show(ui, |ui| {
+        for def in crate::audit::check_defs() {
+            let mut on = !state.skipped.contains(def.name);
+            if ui
+                .checkbox(&mut on, def.name)
+                .on_hover_text(def.why)
+                .changed()
+            {
+                if on {
+                    state.skipped.remove(def.name);
+                } else {
+                    state.skipped.insert(def.name);
+                }
+            }
+        }
+    });
+}
+
+/// Save the report as HTML or JSON: to a typed path, or through the save dialog.
+fn export_ui(ui: &mut Ui, state: &mut HealthState, commands: &mut Vec<AppCommand>) {
+    ui.horizontal(|ui| {
+        let label = ui.label("Save the report to");
+        ui.add(
+            egui::TextEdit::singleline(&mut state.export_path)
+                .hint_text("/path/to/health.html or .json")
+                .desired_width(280.0),
+        )
+        .labelled_by(label.id);
+        for (text, html) in [("Save HTML", true), ("Save JSON", false)] {
+            if ui.button(text).clicked() {
+                commands.push(AppCommand::Health(HealthCommand::Export {
+                    path: Some(state.export_path.clone()),
+                    html,
+                }));
+            }
+        }
+        if ui.button("Save HTML…").clicked() {
+            commands.push(AppCommand::Health(HealthCommand::Export {
+                path: None,
+                html: true,
+            }));
+        }
+        if let Some(message) = &state.export_message {
+            let colour = if message.starts_with("saved ") {
+                palette(ui).muted
+            } else {
+                palette(ui).error
+            };
+            ui.label(RichText::new(message).color(colour));
+        }
+    });
+}
+
 fn severity_colour(ui: &Ui, check: &CheckResult) -> egui::Color32 {
     let colours = palette(ui);
     if check.count == 0 {
@@ -107,7 +179,8 @@ fn severity_colour(ui: &Ui, check: &CheckResult) -> egui::Color32 {
 fn check_row(ui: &mut Ui, check: &CheckResult, expanded: bool, commands: &mut Vec<AppCommand>) {
     let colour = severity_colour(ui, check);
     ui.horizontal(|ui| {
-        let arrow = if expanded { "⏷" } else { "⏵" };
+        // Glyphs the built-in fonts have (no ⏵ / ⏷ there).
+        let arrow = if expanded { "−" } else { "+" };
         let button = egui::Button::new(format!("{arrow} {}", check.check)).frame(false);
         let response = ui
             .add_sized([260.0, 20.0], button)

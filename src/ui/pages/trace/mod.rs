@@ -421,30 +421,21 @@ impl TracePage {
         self.view.export_message = None;
         ctx.jobs
             .spawn(Lane::Background, "Exporting the trace", false, move |job| {
-                let path = match path {
-                    Some(path) if !path.trim().is_empty() => Some(PathBuf::from(path.trim())),
-                    Some(_) => {
-                        job.send(AppMsg::Trace(TraceMsg::Exported(Err(
-                            "enter a file name to export to".to_owned(),
-                        ))));
-                        return;
-                    }
-                    None => rfd::FileDialog::new()
-                        .set_title("Export the trace")
-                        .set_file_name(if dot { "trace.dot" } else { "trace.json" })
-                        .save_file(),
-                };
-                let Some(path) = path else { return };
-                let text = if dot {
-                    crate::trace::export::to_dot(&trace)
-                } else {
-                    serde_json::to_string_pretty(&crate::trace::export::to_json(&trace))
-                        .unwrap_or_default()
-                        + "\n"
-                };
-                let result = std::fs::write(&path, text)
-                    .map(|()| path.display().to_string())
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()));
+                let saved = crate::context::export::save_text(
+                    path.as_deref(),
+                    "Export the trace",
+                    if dot { "trace.dot" } else { "trace.json" },
+                    || {
+                        if dot {
+                            crate::trace::export::to_dot(&trace)
+                        } else {
+                            serde_json::to_string_pretty(&crate::trace::export::to_json(&trace))
+                                .unwrap_or_default()
+                                + "\n"
+                        }
+                    },
+                );
+                let Some(result) = saved else { return };
                 job.send(AppMsg::Trace(TraceMsg::Exported(result)));
             });
     }
