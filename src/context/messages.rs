@@ -103,6 +103,8 @@ pub enum AppMsg {
         generation: u64,
         /// Samples per projection.
         samples: Vec<(String, crate::core::lag::LagSample)>,
+        /// Per consumer group (Kafka), its partitions at this sample; empty otherwise.
+        partitions: Vec<(String, Vec<crate::core::PartitionLag>)>,
         /// A note about where they came from, for the view.
         note: Option<String>,
     },

@@ -137,9 +137,13 @@ pub fn error_of_read_when_killed(
             done_tx.send(error.to_string()).ok();
         })
         .unwrap();
-    started_rx
+    if started_rx
         .recv_timeout(std::time::Duration::from_secs(60))
-        .unwrap();
+        .is_err()
+    {
+        let error = done_rx.recv_timeout(std::time::Duration::from_secs(1));
+        panic!("the reads failed before the kill: {error:?}");
+    }
     kill();
     done_rx
         .recv_timeout(std::time::Duration::from_secs(60))

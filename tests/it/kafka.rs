@@ -19,11 +19,11 @@ const BASE_MS: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 /// One record as produced, with where the broker put it.
 #[derive(Clone, Debug)]
-struct Sent {
-    topic: &'static str,
-    partition: i32,
-    offset: i64,
-    record: Record,
+pub(crate) struct Sent {
+    pub(crate) topic: &'static str,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) record: Record,
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -161,7 +161,7 @@ fn populate(server: &TansuServer) -> Vec<Sent> {
     })
 }
 
-fn started(test: &str) -> Option<(TansuServer, Vec<Sent>)> {
+pub(crate) fn started(test: &str) -> Option<(TansuServer, Vec<Sent>)> {
     let command = tansu_or_skip(test)?;
     let server = TansuServer::start(&command);
     let sent = populate(&server);
@@ -463,7 +463,8 @@ fn kafka_broker_killed_mid_read_is_a_clear_error() {
         return;
     };
     let source: Arc<dyn EventSource> =
-        Arc::new(KafkaSource::open(&server.url("?timeout=3")).unwrap());
+        // 10 s: reads on a loaded test machine stay inside it; the kill ends one at once.
+        Arc::new(KafkaSource::open(&server.url("?timeout=10")).unwrap());
     assert_eq!(source.head().unwrap(), sent.len() as u64);
     let started = std::time::Instant::now();
     let error = crate::common::error_of_read_when_killed(&source, sent.len() as u64, || {
@@ -552,7 +553,7 @@ fn python() -> std::path::PathBuf {
 
 /// Commits explicit offsets for `group` with confluent-kafka (librdkafka), never joining
 /// the group (no subscribe, no assign): `offsets` are `(topic, partition, offset)`.
-fn commit_offsets(server: &TansuServer, group: &str, offsets: &[(&str, i32, i64)]) {
+pub(crate) fn commit_offsets(server: &TansuServer, group: &str, offsets: &[(&str, i32, i64)]) {
     let list: Vec<String> = offsets
         .iter()
         .map(|(t, p, o)| format!("TopicPartition({t:?}, {p}, {o})"))

@@ -18,6 +18,8 @@ mod gui;
 mod gui_grpc;
 #[cfg(feature = "gui")]
 mod gui_health;
+#[cfg(all(feature = "gui", feature = "kafka"))]
+mod gui_kafka;
 #[cfg(feature = "gui")]
 mod gui_search;
 #[cfg(feature = "gui")]

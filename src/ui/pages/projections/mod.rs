@@ -90,7 +90,14 @@ impl ProjectionsPage {
         let generation = ctx.store_generation;
         let history = self.lag_history.clone();
         ctx.spawn_read(Lane::Interactive, "Sampling lag", false, move |source| {
-            let samples = crate::source::lag::sample_lag(source, &attached, chrono::Utc::now())?;
+            let scoped =
+                crate::source::lag::sample_lag_scoped(source, &attached, chrono::Utc::now())?;
+            let partitions = scoped
+                .iter()
+                .filter(|s| !s.partitions.is_empty())
+                .map(|s| (s.name.clone(), s.partitions.clone()))
+                .collect();
+            let samples: Vec<_> = scoped.into_iter().map(|s| (s.name, s.sample)).collect();
             if let Some(history) = history
                 && let Err(error) = history.record(&samples)
             {
@@ -99,6 +106,7 @@ impl ProjectionsPage {
             Ok(AppMsg::LagSamples {
                 generation,
                 samples,
+                partitions,
                 note: None,
             })
         })
@@ -140,6 +148,7 @@ impl ProjectionsPage {
                         job.send(AppMsg::LagSamples {
                             generation,
                             samples,
+                            partitions: Vec::new(),
                             note,
                         });
                     }
@@ -188,6 +197,7 @@ impl ProjectionsPage {
                 Ok(AppMsg::LagSamples {
                     generation,
                     samples,
+                    partitions: Vec::new(),
                     note,
                 })
             },
@@ -217,9 +227,13 @@ impl ProjectionsPage {
             AppMsg::LagSamples {
                 generation,
                 samples,
+                partitions,
                 note,
             } => {
                 if generation == ctx.store_generation {
+                    for (name, partitions) in partitions {
+                        self.view.partitions.insert(name, partitions);
+                    }
                     self.view.add(samples);
                     self.view.summarize();
                     if note.is_some() {

@@ -89,6 +89,8 @@ pub struct ProjectionsState {
     pub attached: Vec<String>,
     /// Where the history is kept, and how much of it was loaded.
     pub history_note: Option<String>,
+    /// Per consumer group (Kafka): its partitions at the last sample.
+    pub partitions: BTreeMap<String, Vec<crate::core::PartitionLag>>,
 }
 
 impl Default for ProjectionsState {
@@ -105,6 +107,7 @@ impl Default for ProjectionsState {
             attach_path: String::new(),
             attached: Vec::new(),
             history_note: None,
+            partitions: BTreeMap::new(),
         }
     }
 }
@@ -156,6 +159,42 @@ impl ProjectionsState {
     #[must_use]
     pub fn gap_seconds(&self) -> f64 {
         (self.interval_secs * 3.0).max(5.0)
+    }
+}
+
+/// Consumer groups' partitions (Kafka): committed offset, high watermark and records behind
+/// for each, folded under one header per group.
+fn partitions_ui(ui: &mut Ui, state: &ProjectionsState) {
+    for (group, partitions) in &state.partitions {
+        let behind: u64 = partitions.iter().map(|p| p.lag_events).sum();
+        egui::CollapsingHeader::new(format!(
+            "{group}: {} partitions, {} behind",
+            partitions.len(),
+            thousands(behind)
+        ))
+        .id_salt(("partitions", group))
+        .show(ui, |ui| {
+            egui::Grid::new(("partition-grid", group))
+                .striped(true)
+                .num_columns(4)
+                .show(ui, |ui| {
+                    ui.strong("Partition");
+                    ui.strong("Committed");
+                    ui.strong("High watermark");
+                    ui.strong("Behind");
+                    ui.end_row();
+                    for p in partitions {
+                        ui.label(p.partition.to_string());
+                        let committed = p
+                            .committed
+                            .map_or_else(|| "none committed".to_owned(), |c| c.to_string());
+                        ui.monospace(committed);
+                        ui.monospace(p.high_watermark.to_string());
+                        ui.monospace(thousands(p.lag_events));
+                        ui.end_row();
+                    }
+                });
+        });
     }
 }
 
@@ -341,6 +380,7 @@ pub fn projections_ui(ui: &mut Ui, state: &mut ProjectionsState, commands: &mut 
                 });
         },
     );
+    partitions_ui(ui, state);
     ui.separator();
     ui.horizontal_wrapped(|ui| {
         ui.label("Chart");
