@@ -163,12 +163,6 @@ impl EventscopeApp {
     /// Moves the selection in the active table by `step` rows.
     pub(super) fn move_selection(&mut self, step: i64) {
         match self.state.view {
-            View::Projections
-            | View::Drift
-            | View::Trace
-            | View::Upcasters
-            | View::Search
-            | View::Health => {}
             View::Streams => {
                 with_page!(@ self, streams, None, |page, ctx| page.move_selection(ctx, step));
             }
@@ -177,6 +171,8 @@ impl EventscopeApp {
                     self.inspect(event);
                 }
             }
+            // The other pages have no table the arrow keys move in.
+            _ => {}
         }
     }
 

@@ -1,5 +1,7 @@
 //! Structured filters over events: a small expression language for `log --where` and the
 //! log's filter box.
+//! (Over 600 lines: the lexer, parser and evaluator of one small language, kept together so
+//! the grammar, its errors and its meaning read in one place.)
 //!
 //! ```text
 //! type = MoneyWithdrawn and data.amount > 1000 and metadata.user_id = "user-42"
