@@ -24,6 +24,8 @@
 #   info    info, the store already opened once              | budget 100 ms (first open shown too)
 #   search  search TEXT --limit all, no index (a full scan)    | SELECT id … WHERE instr() on the same four
 #                                                              columns (payload, metadata, stream, event id)
+#   audit   audit --json (every check, no reducer)           | SELECT sum(length(payload)+length(metadata))
+#                                                              FROM events (one full scan)
 #   memory  scripts/measure-gui-memory.sh (peak RSS)         | budget 200 MB
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,7 @@ STORE=$(realpath -- "$STORE")
 BIN=$(realpath -- "${1:-target/release/eventscope}")
 RUNS=${RUNS:-3}
 ONCE_RUNS=${ONCE_RUNS:-1}
-ROWS=${ROWS:-state script trace index drift info search memory}
+ROWS=${ROWS:-state script trace index drift info search audit memory}
 SQLITE3=${SQLITE3:-sqlite3}
 FACTS="$STORE.facts.json"
 [[ -f $STORE ]] || { echo "no such file: $STORE" >&2; exit 1; }
@@ -129,6 +131,12 @@ if wants search; then
     engine=$(median_ms "$SQLITE3" "$URI" "SELECT id FROM events WHERE instr(payload, '$PIECE') OR instr(metadata, '$PIECE') OR instr(aggregate_id, '$PIECE') OR instr(event_id, '$PIECE');")
     es=$(median_ms "$BIN" search "$STORE" "$TEXT" --limit all)
     row search "$es" "$engine" "every event mentioning $TEXT, no index; budget 1.2x"
+fi
+if wants audit; then
+    # The whole checklist (no reducer) against one full scan of the events table.
+    engine=$(median_ms "$SQLITE3" "$URI" "SELECT sum(length(payload) + length(metadata)) FROM events;")
+    es=$(median_ms "$BIN" audit "$STORE" --json)
+    row audit "$es" "$engine" "the whole audit, one pass (issue #17); budget 2x"
 fi
 if wants memory; then
     if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then
