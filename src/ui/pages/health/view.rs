@@ -183,7 +183,15 @@ fn check_row(ui: &mut Ui, check: &CheckResult, expanded: bool, commands: &mut Ve
         let arrow = if expanded { "−" } else { "+" };
         let button = egui::Button::new(format!("{arrow} {}", check.check)).frame(false);
         let response = ui
-            .add_sized([260.0, 20.0], button)
+            .allocate_ui_with_layout(
+                egui::vec2(260.0, 20.0),
+                egui::Layout::left_to_right(egui::Align::Center),
+                |ui| {
+                    ui.set_min_width(260.0);
+                    ui.add(button)
+                },
+            )
+            .inner
             .on_hover_text(check.why());
         if response.clicked() {
             commands.push(AppCommand::Health(HealthCommand::Toggle(check.check)));
@@ -197,14 +205,20 @@ fn check_row(ui: &mut Ui, check: &CheckResult, expanded: bool, commands: &mut Ve
             [70.0, 20.0],
             egui::Label::new(RichText::new(severity).color(colour).strong()),
         );
-        ui.add_sized(
-            [130.0, 20.0],
-            egui::Label::new(format!(
-                "{} / {}",
-                crate::ui::thousands(check.count),
-                crate::ui::thousands(check.total)
-            )),
+        // Counts right-aligned, so the digits line up.
+        ui.allocate_ui_with_layout(
+            egui::vec2(130.0, 20.0),
+            egui::Layout::right_to_left(egui::Align::Center),
+            |ui| {
+                ui.set_min_width(130.0);
+                ui.monospace(format!(
+                    "{} / {}",
+                    crate::ui::thousands(check.count),
+                    crate::ui::thousands(check.total)
+                ));
+            },
         );
+        ui.add_space(8.0);
         bar(ui, check, colour);
         ui.label(RichText::new(check.why()).small().color(palette(ui).muted));
     });
