@@ -15,6 +15,17 @@ fn settle(h: &mut AppHarness<'_>) {
     }
 }
 
+/// The app with `path` open, on the Health page.
+fn on_health_page(path: &std::path::Path) -> AppHarness<'static> {
+    let mut h = harness(Startup::Connect);
+    h.state_mut()
+        .apply(AppCommand::Open(path.display().to_string()));
+    wait_until(&mut h, "the store", |h| h.state().store.is_some());
+    h.get_by_label("Health").click();
+    settle(&mut h);
+    h
+}
+
 fn has_label_containing(h: &AppHarness<'_>, part: &str) -> bool {
     h.query_all_by_label_contains(part).next().is_some()
 }
@@ -24,13 +35,7 @@ fn health_page_runs_expands_clicks_through_and_cancels() {
     let dir = tempfile::tempdir().expect("dir");
     let (path, planted, _) = crate::audit::planted_store(dir.path());
     let before = crate::common::store_fingerprint(&path);
-    let mut h = harness(Startup::Connect);
-    h.state_mut()
-        .apply(AppCommand::Open(path.display().to_string()));
-    wait_until(&mut h, "the store", |h| h.state().store.is_some());
-
-    h.get_by_label("Health").click();
-    settle(&mut h);
+    let mut h = on_health_page(&path);
     assert_eq!(h.state().state.view, View::Health);
     h.get_by_label("Run the audit").click();
     h.step();
@@ -142,12 +147,7 @@ fn health_page_runs_expands_clicks_through_and_cancels() {
 fn health_page_runs_only_the_ticked_checks() {
     let dir = tempfile::tempdir().expect("dir");
     let (path, _, _) = crate::audit::planted_store(dir.path());
-    let mut h = harness(Startup::Connect);
-    h.state_mut()
-        .apply(AppCommand::Open(path.display().to_string()));
-    wait_until(&mut h, "the store", |h| h.state().store.is_some());
-    h.get_by_label("Health").click();
-    settle(&mut h);
+    let mut h = on_health_page(&path);
     let all = eventscope::audit::CHECKS.len();
     h.get_by_label(&format!("Checks to run ({all} of {all})"))
         .click();
