@@ -2,13 +2,16 @@
 //! table, with an exit code for CI.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 
-use crate::audit::{AuditOptions, Report, Severity};
-use crate::cli::replay::Findings;
+use crate::audit::{AuditOptions, CheckResult, Example, Report, Severity};
+use crate::cli::replay::{Findings, Reducers};
+use crate::core::query::Direction;
 use crate::core::source::EventSource;
+use crate::replay::snapshots::DriftReport;
 
 /// `audit` arguments.
 #[derive(Debug, Args)]
@@ -30,11 +33,13 @@ pub struct AuditArgs {
     /// to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Project config (TOML) with the version rules (`schema_version_path`,
-    /// `type_suffix_versions`); default: eventscope's copy for this store, then
-    /// `eventscope.toml` beside it.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// The reducer for `snapshot_drift` (stored snapshots against a full replay), and the
+    /// project config (`--config`, also read for the version rules `schema_version_path`
+    /// and `type_suffix_versions`; default: eventscope's copy for this store, then
+    /// `eventscope.toml` beside it). Without `--generic`, `--reducer` or `--reducer-cmd`
+    /// the config's reducers are used; with none, `snapshot_drift` is left out.
+    #[command(flatten)]
+    pub reducer: crate::cli::replay::ReducerArgs,
 }
 
 /// Runs `audit`.
@@ -42,17 +47,45 @@ pub struct AuditArgs {
 /// # Errors
 /// A store that cannot be read, an unknown check, or [`Findings`] when `--fail-on` is met.
 pub fn run_audit(
-    source: &dyn EventSource,
+    source: &Arc<dyn EventSource>,
     args: &AuditArgs,
     out: &mut dyn std::io::Write,
 ) -> Result<()> {
-    let version_rules = crate::audit::version_rules_for(&args.store, args.config.as_deref())
-        .map_err(|e| anyhow!(e))?;
+    let version_rules =
+        crate::audit::version_rules_for(&args.store, args.reducer.config.as_deref())
+            .map_err(|e| anyhow!(e))?;
     let options = AuditOptions {
         checks: args.checks.clone(),
         version_rules,
     };
-    let report = crate::audit::run(source, &options)?;
+    let drift = if options.wants(DRIFT) {
+        match args.reducer.resolve(&args.store)? {
+            Reducers::Config(config, _) if config.file.reducers.is_empty() => {
+                if args.checks.iter().any(|c| c == DRIFT) {
+                    bail!(
+                        "{DRIFT} compares snapshots with a replay: give a reducer (--generic, \
+                         --reducer FILE, --reducer-cmd CMD) or configure one in the project config"
+                    );
+                }
+                None
+            }
+            resolved => Some(resolved),
+        }
+    } else {
+        None
+    };
+    let mut report = crate::audit::run(source.as_ref(), &options)?;
+    if let Some(resolved) = drift {
+        let drift = crate::cli::replay::drift_with(resolved, source, None, &mut |_, _| {})?;
+        let at = report
+            .checks
+            .iter()
+            .position(|c| c.check == "snapshot_schema_mismatch")
+            .map_or(report.checks.len(), |i| i + 1);
+        report
+            .checks
+            .insert(at, drift_check(source.as_ref(), &drift)?);
+    }
     if let Some(path) = &args.html {
         let page = crate::audit::html::to_html(&report, &args.store, chrono::Utc::now());
         std::fs::write(path, page)
@@ -84,6 +117,40 @@ pub fn run_audit(
         }
     }
     Ok(())
+}
+
+const DRIFT: &str = "snapshot_drift";
+
+/// `snapshot_drift` from the drift report: drifted snapshots out of those checked, one
+/// example per drifted stream (its earliest drifted snapshot's event).
+fn drift_check(source: &dyn EventSource, drift: &DriftReport) -> Result<CheckResult> {
+    let mut examples = Vec::new();
+    for stream in drift.streams.iter().filter(|s| s.drifted > 0) {
+        if examples.len() >= crate::audit::MAX_EXAMPLES {
+            break;
+        }
+        let version = stream.first_drift_version.unwrap_or(0);
+        let event = source
+            .read_stream(&stream.stream_id, Some(version), Direction::Forwards, 1)?
+            .into_iter()
+            .next();
+        let paths = if stream.first_paths.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", stream.first_paths.join(", "))
+        };
+        examples.push(Example {
+            position: event.as_ref().map_or(0, |e| e.global_position),
+            stream_id: stream.stream_id.clone(),
+            stream_version: version,
+            detail: format!(
+                "{} of {} snapshots differ from the replay ({}); the first, v{version}{paths}",
+                stream.drifted, stream.checked, stream.reducer
+            ),
+        });
+    }
+    let s = &drift.summary;
+    Ok(CheckResult::of(DRIFT, s.drifted, s.checked, examples))
 }
 
 fn print_table(out: &mut dyn std::io::Write, report: &Report) -> Result<()> {

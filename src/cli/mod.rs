@@ -467,7 +467,7 @@ pub fn run(
         }
         Command::Audit(args) => {
             let source = open(&args.store, mapping)?;
-            audit::run_audit(source.as_ref(), args, out)
+            audit::run_audit(&source, args, out)
         }
         Command::Snapshots(args) => {
             let source = open(&args.store, mapping)?;

@@ -350,38 +350,7 @@ pub fn run_check_snapshots(
             }
         }
     };
-    let report = match resolved {
-        Reducers::One(mut reducer) => {
-            warn_unknown_handlers(reducer.as_mut(), source.as_ref());
-            let config = ProjectConfig::none();
-            let trust = TrustStore::default();
-            let mut cache = ReducerCache::with_override(&config, &trust, reducer);
-            crate::replay::snapshots::drift_report(
-                source,
-                &mut cache,
-                only.as_deref(),
-                &mut progress,
-            )?
-        }
-        Reducers::Config(config, trust) => {
-            let mut cache = ReducerCache::new(&config, &trust);
-            let report = crate::replay::snapshots::drift_report(
-                source,
-                &mut cache,
-                only.as_deref(),
-                &mut progress,
-            )?;
-            match cache.handler_warnings(source.as_ref()) {
-                Ok(warnings) => {
-                    for warning in warnings {
-                        eprintln!("warning: {warning}");
-                    }
-                }
-                Err(e) => tracing::warn!("checking handler names: {e}"),
-            }
-            report
-        }
-    };
+    let report = drift_with(resolved, source, only.as_deref(), &mut progress)?;
     if let Some(e) = write_error {
         return Err(e.into());
     }
@@ -399,6 +368,45 @@ pub fn run_check_snapshots(
         return Err(Findings(summary).into());
     }
     Ok(())
+}
+
+/// The drift report with the resolved reducers (the project config's, with its handler-name
+/// warnings on stderr, or one for every stream).
+///
+/// # Errors
+/// Reading errors.
+pub(super) fn drift_with(
+    resolved: Reducers,
+    source: &Arc<dyn EventSource>,
+    only: Option<&str>,
+    progress: &mut dyn FnMut(
+        crate::replay::snapshots::DriftProgress,
+        &[crate::replay::snapshots::SnapshotCheck],
+    ),
+) -> Result<crate::replay::snapshots::DriftReport> {
+    Ok(match resolved {
+        Reducers::One(mut reducer) => {
+            warn_unknown_handlers(reducer.as_mut(), source.as_ref());
+            let config = ProjectConfig::none();
+            let trust = TrustStore::default();
+            let mut cache = ReducerCache::with_override(&config, &trust, reducer);
+            crate::replay::snapshots::drift_report(source, &mut cache, only, &mut *progress)?
+        }
+        Reducers::Config(config, trust) => {
+            let mut cache = ReducerCache::new(&config, &trust);
+            let report =
+                crate::replay::snapshots::drift_report(source, &mut cache, only, &mut *progress)?;
+            match cache.handler_warnings(source.as_ref()) {
+                Ok(warnings) => {
+                    for warning in warnings {
+                        eprintln!("warning: {warning}");
+                    }
+                }
+                Err(e) => tracing::warn!("checking handler names: {e}"),
+            }
+            report
+        }
+    })
 }
 
 /// `eventscope verify-evidence`.
