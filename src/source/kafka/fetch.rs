@@ -172,11 +172,19 @@ pub(super) async fn fetch_offsets(
     let mut found = HashMap::with_capacity(offsets.len());
     let mut next = 0;
     while let Some(&want) = offsets.get(next) {
-        let (records, _) = call(
-            timeout,
-            client.fetch_records(want, 1..PAGE_FETCH_BYTES, FETCH_WAIT_MS),
-        )
-        .await?;
+        // A busy broker may answer a short fetch with nothing: ask again, waiting longer,
+        // before taking an empty answer for a record that is gone.
+        let mut records = Vec::new();
+        for wait in [FETCH_WAIT_MS, RECHECK_WAIT_MS, 4 * RECHECK_WAIT_MS] {
+            (records, _) = call(
+                timeout,
+                client.fetch_records(want, 1..PAGE_FETCH_BYTES, wait),
+            )
+            .await?;
+            if !records.is_empty() {
+                break;
+            }
+        }
         let last = records.last().map_or(want, |r| r.offset);
         for record in records {
             if offsets.binary_search(&record.offset).is_ok() {
