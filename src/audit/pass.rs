@@ -33,6 +33,9 @@ const ID_CANDIDATES: usize = 100_000;
 const PII_GROUPS: usize = 10_000;
 /// Distinct id shapes told apart for `causation_unknown` (beyond: ids are free-form).
 const ID_SHAPES: usize = 256;
+/// Causation ids of any shape kept for the end of the pass (24 bytes each); beyond, only
+/// those shaped like the event ids seen so far.
+const PENDING_CAUSES: usize = 2_000_000;
 /// The shape of an id beyond [`ID_SHAPES`].
 const OTHER_SHAPE: u32 = u32::MAX;
 
@@ -44,8 +47,12 @@ pub(super) struct Causes {
     shapes: HashMap<String, u32>,
     /// The shapes event ids come in.
     event_shapes: HashSet<u32>,
-    /// (hash of the causation id, its shape, the event's position), in log order.
+    /// (hash of the causation id, its shape, the event's position), in log order. Past
+    /// [`PENDING_CAUSES`] only those shaped like an event id when met are kept (memory
+    /// stays bounded on stores where every event names a command).
     pending: Vec<(u64, u32, u64)>,
+    /// A causation id of another shape than the event ids' (a command) was met.
+    other_shape: bool,
     /// Events with a causation id other than their own id.
     pub(super) with_cause: u64,
 }
@@ -248,9 +255,15 @@ impl Auditor {
             let hash = id_hash(cause);
             if !self.ids_seen.contains(&hash) {
                 let shape = self.causes.shape_of(cause);
-                self.causes
-                    .pending
-                    .push((hash, shape, event.global_position));
+                if self.causes.event_shapes.contains(&shape)
+                    || self.causes.pending.len() < PENDING_CAUSES
+                {
+                    self.causes
+                        .pending
+                        .push((hash, shape, event.global_position));
+                } else {
+                    self.causes.other_shape = true;
+                }
             }
         }
         if !self.hits.is_empty() {
@@ -273,7 +286,7 @@ impl Auditor {
             .collect();
         let looks_lost =
             |shape: u32| shape != OTHER_SHAPE && self.causes.event_shapes.contains(&shape);
-        if !unresolved.iter().any(|(_, shape, _)| !looks_lost(*shape)) {
+        if !self.causes.other_shape && !unresolved.iter().any(|(_, shape, _)| !looks_lost(*shape)) {
             return (0, Vec::new());
         }
         let lost: Vec<u64> = unresolved
