@@ -105,10 +105,10 @@ fn browse_the_demo_store() {
         &h,
         &format!("#{} {}", v40.global_position, v40.event_type)
     ));
-    assert!(
-        has_label(&h, "amountCents"),
-        "the payload tree shows the payload's keys"
-    );
+    // The inspector lays the payload out on a worker: wait for it, as for the event.
+    wait_until(&mut h, "the payload tree shows the payload's keys", |h| {
+        has_label(h, "amountCents")
+    });
 
     // Switch to the log: it shows the newest events, ending at the head.
     h.get_by_label("Log").click();
