@@ -268,6 +268,7 @@ impl EventscopeApp {
         }
         with_page!(self, projections, |page, ctx| page.logic(ctx));
         with_page!(self, trace, |page, ctx| page.logic(ctx));
+        with_page!(self, search, |page, ctx| page.logic(ctx));
         self.egui_ctx.request_repaint_after(HEAD_POLL);
     }
 

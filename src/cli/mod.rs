@@ -463,7 +463,7 @@ pub fn run(
         }
         Command::Search(args) => {
             let source = open(&args.store, mapping)?;
-            search::run_search(source.as_ref(), args, out)
+            search::run_search(source.as_ref(), args, mapping.map(PathBuf::as_path), out)
         }
         Command::Audit(args) => {
             let source = open(&args.store, mapping)?;

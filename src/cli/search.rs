@@ -12,7 +12,8 @@ use crate::core::query::{Direction, LogQuery};
 use crate::core::source::EventSource;
 use crate::core::time::format_rfc3339;
 use crate::search::filter::Filter;
-use crate::search::scan::{PAGE, Scan, scan};
+use crate::search::index::SearchIndex;
+use crate::search::scan::{PAGE, Scan, scan, scan_indexed};
 use crate::search::{Match, Needle};
 
 /// `search` arguments.
@@ -34,6 +35,13 @@ pub struct SearchArgs {
     /// event_id, path, value (for a subject-access request or a deletion plan).
     #[arg(long)]
     pub csv: bool,
+    /// Use the full-text index in eventscope's cache directory (built or caught up first;
+    /// later runs answer from it) instead of scanning the whole store.
+    #[arg(long)]
+    pub index: bool,
+    /// Keep the index under DIR instead of eventscope's cache directory (implies --index).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// How hits are printed.
@@ -51,6 +59,7 @@ enum Format {
 pub fn run_search(
     source: &dyn EventSource,
     args: &SearchArgs,
+    mapping: Option<&std::path::Path>,
     out: &mut dyn std::io::Write,
 ) -> Result<()> {
     let Some(needle) = Needle::new(&args.text) else {
@@ -68,6 +77,25 @@ pub fn run_search(
     } else {
         Format::Table
     };
+    let index = if args.index || args.cache_dir.is_some() {
+        Some(open_index(
+            source,
+            &args.store,
+            args.cache_dir.as_deref(),
+            mapping,
+        )?)
+    } else {
+        None
+    };
+    let fts_query = needle.fts_query();
+    if index.is_some() && fts_query.is_none() {
+        eprintln!(
+            "note: the full-text index cannot answer {:?} (shorter than 3 characters, or a \
+             letter whose case folding differs), so the store is scanned",
+            needle.text()
+        );
+    }
+    let indexed = index.as_ref().zip(fts_query.as_deref());
     let found = print_scan(
         source,
         &Scan {
@@ -75,6 +103,7 @@ pub fn run_search(
             prefilter: needle.prefilter(),
             matcher: &matcher,
         },
+        indexed,
         args.limit,
         format,
         out,
@@ -169,11 +198,50 @@ pub fn run_where(
     Ok(())
 }
 
+/// Opens the full-text index of a store and catches it up to the head, with a line on
+/// stderr for what it did.
+fn open_index(
+    source: &dyn EventSource,
+    store: &str,
+    cache_dir: Option<&std::path::Path>,
+    mapping: Option<&std::path::Path>,
+) -> Result<SearchIndex> {
+    use anyhow::Context as _;
+    let identity = crate::history::store_identity(store);
+    let config = crate::cli::trace::index_config(mapping);
+    let index = match cache_dir {
+        Some(dir) => SearchIndex::open_in(dir, &identity, &config),
+        None => SearchIndex::open(&identity, &config),
+    }
+    .context("opening the full-text index")?;
+    if let Some(reason) = &index.replaced {
+        eprintln!("note: the full-text index was unusable ({reason}) and is rebuilt");
+    }
+    let started = std::time::Instant::now();
+    let caught = index
+        .catch_up(source, u64::MAX, &mut |_, _| {})
+        .context("building the full-text index")?;
+    if let Some(reason) = caught.restarted {
+        eprintln!("note: the full-text index started over: {reason}");
+    }
+    if caught.added > 0 {
+        eprintln!(
+            "note: indexed {} events in {:.1} s; the index ({}) is {}",
+            crate::core::thousands(caught.added),
+            started.elapsed().as_secs_f64(),
+            index.path().display(),
+            crate::core::bytes(index.size_on_disk()),
+        );
+    }
+    Ok(index)
+}
+
 /// Scans and prints hits as they come (tables once the scan ends, so the columns line up).
 /// Returns how many were printed.
 fn print_scan(
     source: &dyn EventSource,
     search: &Scan<'_>,
+    indexed: Option<(&SearchIndex, &str)>,
     limit: Limit,
     format: Format,
     out: &mut dyn std::io::Write,
@@ -192,7 +260,7 @@ fn print_scan(
             "global_position,stream_id,stream_version,event_type,recorded_at,event_id,path,value"
         )?;
     }
-    let end = scan(source, search, |hit| {
+    let on_hit = |hit: crate::search::scan::Hit| {
         if printed >= wanted {
             more = true;
             return ControlFlow::Break(());
@@ -215,12 +283,21 @@ fn print_scan(
                 ControlFlow::Break(())
             }
         }
-    })?;
+    };
+    let end = match indexed {
+        Some((index, query)) => scan_indexed(source, index, query, search, on_hit)?,
+        None => scan(source, search, on_hit)?,
+    };
     if let Some(e) = failure {
         return Err(e.into());
     }
     if format == Format::Table {
         super::write_table(out, &super::event_header("matched"), &rows)?;
+    }
+    if let Some(why) = end.index_failed {
+        eprintln!(
+            "note: the full-text index failed part way ({why}); the rest of the log was scanned"
+        );
     }
     if more {
         eprintln!(

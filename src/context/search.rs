@@ -10,6 +10,26 @@ pub enum SearchCommand {
     Run(String),
     /// Stop the running search (what was found stays).
     Cancel,
+    /// Build the full-text index of the open store (and keep it up to date).
+    BuildIndex,
+    /// Pause building the index (searches scan what it does not cover).
+    PauseIndex,
+    /// Delete the index and stop building it for this store.
+    TurnOffIndex,
+}
+
+/// The full-text index as it was found when the store opened.
+pub struct OpenedIndex {
+    /// The index, when it is on for this store.
+    pub index: Option<std::sync::Arc<crate::search::index::SearchIndex>>,
+    /// How far it has got.
+    pub status: crate::search::index::IndexStatus,
+    /// Its size on disk, bytes.
+    pub size: u64,
+    /// The store's head.
+    pub head: u64,
+    /// The size a full build would take, estimated (when it is off).
+    pub estimate: Option<u64>,
 }
 
 /// Results of a search job.
@@ -29,5 +49,32 @@ pub enum SearchMsg {
         generation: u64,
         /// How it ended.
         result: Result<ScanEnd, JobError>,
+    },
+    /// The index was opened, or found off, for a newly opened store.
+    IndexOpened {
+        /// Store generation.
+        generation: u64,
+        /// The index, or why it cannot be used.
+        result: Result<OpenedIndex, String>,
+    },
+    /// A chunk of the index was built.
+    IndexProgress {
+        /// Store generation.
+        generation: u64,
+        /// Indexed through this position.
+        through: u64,
+        /// The head when the chunk started.
+        head: u64,
+        /// The index reached the head.
+        complete: bool,
+        /// Its size on disk, bytes.
+        size: u64,
+    },
+    /// Building the index failed.
+    IndexFailed {
+        /// Store generation.
+        generation: u64,
+        /// Why.
+        error: String,
     },
 }

@@ -19,6 +19,19 @@ pub use event::{
     Checkpoint, CheckpointSample, Event, EventTypeName, FieldProblem, PartitionLag, Payload,
     PayloadFormat, Snapshot, StoreInfo, StreamInfo,
 };
+/// A size in bytes for people: `512 B`, `38.8 MB`, `3.91 GB` (powers of 1000).
+#[must_use]
+pub fn bytes(n: u64) -> String {
+    #[allow(clippy::cast_precision_loss)] // Shown rounded.
+    let value = n as f64;
+    match n {
+        0..1_000 => format!("{n} B"),
+        1_000..1_000_000 => format!("{:.1} kB", value / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", value / 1e6),
+        _ => format!("{:.2} GB", value / 1e9),
+    }
+}
+
 /// Thousands separators: 1,234,567.
 #[must_use]
 pub fn thousands(n: u64) -> String {

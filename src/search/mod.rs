@@ -10,6 +10,7 @@
 //! `STRASSE` finds `strasse` but not `Straße`, whose lowercase is `straße`).
 
 pub mod filter;
+pub mod index;
 pub mod scan;
 
 use serde::Serialize;
@@ -84,6 +85,34 @@ impl Needle {
             }
         }
         best
+    }
+
+    /// The FTS5 query that finds, in the full-text index ([`index`]), every event this
+    /// needle matches: trigrams of the needle covering it (each one FTS5 string, joined
+    /// with `AND`). `None` when the index cannot answer and the store must be scanned: a
+    /// needle shorter than three characters (no trigram), or one with a character whose
+    /// case folding in SQLite's trigram tokenizer may differ from Rust's lowercase (final
+    /// sigma, dotted and dotless i, sharp s).
+    #[must_use]
+    pub fn fts_query(&self) -> Option<String> {
+        let chars: Vec<char> = self.text.chars().collect();
+        if chars.len() < 3 || chars.iter().any(|c| UNSURE_FOLDING.contains(c)) {
+            return None;
+        }
+        // Every third trigram, and the last: together they cover the needle.
+        let mut starts: Vec<usize> = (0..=chars.len() - 3).step_by(3).collect();
+        if starts.last() != Some(&(chars.len() - 3)) {
+            starts.push(chars.len() - 3);
+        }
+        let mut terms: Vec<String> = starts
+            .into_iter()
+            .map(|at| {
+                let gram: String = chars[at..at + 3].iter().collect();
+                format!("\"{}\"", gram.replace('"', "\"\""))
+            })
+            .collect();
+        terms.dedup();
+        Some(terms.join(" AND "))
     }
 
     /// Every place in `event` that holds the needle: the ids first, then the payload
@@ -183,6 +212,54 @@ impl Needle {
             shown.push('…');
         }
         shown
+    }
+}
+
+/// Characters whose case folding in SQLite's trigram tokenizer may not agree with Rust's
+/// `to_lowercase` (context-dependent, or one-to-many): a needle with one is searched by
+/// scanning, not through the full-text index.
+const UNSURE_FOLDING: [char; 8] = ['Σ', 'σ', 'ς', 'İ', 'ı', 'ß', 'ẞ', 'ǅ'];
+
+/// Appends to `out` every text of `event` that [`Needle::matches`] looks at, one per line:
+/// the stream id, event id, correlation and causation ids, then the string and number
+/// values of the payload and the metadata (a non-JSON payload as its text). What the
+/// full-text index holds for the event.
+pub fn indexed_text(event: &Event, out: &mut String) {
+    fn walk(value: &Value, out: &mut String) {
+        match value {
+            Value::String(text) => {
+                out.push_str(text);
+                out.push('\n');
+            }
+            Value::Number(number) => {
+                out.push_str(&number.to_string());
+                out.push('\n');
+            }
+            Value::Array(items) => items.iter().for_each(|item| walk(item, out)),
+            Value::Object(entries) => entries.values().for_each(|item| walk(item, out)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+    let ids = [
+        Some(event.stream_id.as_str()),
+        event.event_id.as_deref(),
+        event.correlation_id.as_deref(),
+        event.causation_id.as_deref(),
+    ];
+    for id in ids.into_iter().flatten() {
+        out.push_str(id);
+        out.push('\n');
+    }
+    for payload in [&event.payload, &event.metadata] {
+        match payload.as_json() {
+            Some(value) => walk(value, out),
+            None => {
+                if let Some(text) = payload.raw_text() {
+                    out.push_str(text);
+                    out.push('\n');
+                }
+            }
+        }
     }
 }
 

@@ -41,6 +41,8 @@ pub struct ScanEnd {
     pub complete: bool,
     /// The lowest position looked at.
     pub lowest: u64,
+    /// Why the full-text index could not answer part way and the rest was scanned, if so.
+    pub index_failed: Option<&'static str>,
 }
 
 /// What to look for: the scope of the log (types, stream prefix, time window; its
@@ -65,20 +67,35 @@ pub struct Scan<'a> {
 pub fn scan(
     source: &dyn EventSource,
     scan: &Scan<'_>,
-    mut on_hit: impl FnMut(Hit) -> ControlFlow<()>,
+    on_hit: impl FnMut(Hit) -> ControlFlow<()>,
 ) -> SourceResult<ScanEnd> {
     let head = source.head()?;
+    scan_above(source, scan, head, 0, on_hit)
+}
+
+/// [`scan`] from `head` down to position `bottom` (inclusive).
+fn scan_above(
+    source: &dyn EventSource,
+    scan: &Scan<'_>,
+    head: u64,
+    bottom: u64,
+    mut on_hit: impl FnMut(Hit) -> ControlFlow<()>,
+) -> SourceResult<ScanEnd> {
     let windowed = source.narrows_searches() && scan.prefilter.is_some();
     let mut end = ScanEnd {
         lowest: head,
         ..ScanEnd::default()
     };
+    if head < bottom {
+        end.complete = true;
+        return Ok(end);
+    }
     let mut top = head;
     loop {
         let floor = if windowed {
-            top.saturating_sub(WINDOW - 1)
+            top.saturating_sub(WINDOW - 1).max(bottom)
         } else {
-            0
+            bottom
         };
         let mut cursor = top;
         loop {
@@ -118,7 +135,7 @@ pub fn scan(
             }
             cursor = lowest - 1;
         }
-        if !windowed || floor == 0 {
+        if !windowed || floor <= bottom {
             break;
         }
         end.lowest = end.lowest.min(floor);
@@ -126,4 +143,132 @@ pub fn scan(
     }
     end.complete = true;
     Ok(end)
+}
+
+/// Events read per candidate chunk of an indexed search.
+const CANDIDATES: usize = 1_000;
+
+/// [`scan`] with the full-text index: the positions the index does not cover yet (above
+/// its indexed-through position) are scanned as usual, the rest are read only where the
+/// index has a candidate (`fts_query`: [`super::Needle::fts_query`]). Each candidate is read
+/// from the store, kept to the scope and checked by the matcher, so the hits are the same
+/// as a scan's, newest first.
+///
+/// # Errors
+/// When the store or the index cannot be read, or the job was cancelled.
+pub fn scan_indexed(
+    source: &dyn EventSource,
+    index: &super::index::SearchIndex,
+    fts_query: &str,
+    scan: &Scan<'_>,
+    mut on_hit: impl FnMut(Hit) -> ControlFlow<()>,
+) -> SourceResult<ScanEnd> {
+    let head = source.head()?;
+    let through = index.status()?.indexed_through.min(head);
+    let mut stopped = false;
+    let mut end = scan_above(source, scan, head, through + 1, |hit| {
+        let flow = on_hit(hit);
+        stopped = flow.is_break();
+        flow
+    })?;
+    if stopped {
+        end.complete = false;
+        return Ok(end);
+    }
+    end.complete = false;
+    let cancel = crate::core::cancel::current();
+    let mut below = through + 1;
+    loop {
+        if cancel.as_ref().is_some_and(|t| t.is_cancelled()) {
+            return Err(SourceError::Cancelled);
+        }
+        let candidates = match index.candidates(fts_query, below, CANDIDATES) {
+            Ok(candidates) => candidates,
+            Err(error) => {
+                // The store still answers: scan what the index was to cover.
+                tracing::warn!("full-text index failed ({error}); scanning instead");
+                let rest = scan_above(source, scan, below - 1, 0, on_hit)?;
+                return Ok(ScanEnd {
+                    checked: end.checked + rest.checked,
+                    hits: end.hits + rest.hits,
+                    complete: rest.complete,
+                    lowest: end.lowest.min(rest.lowest),
+                    index_failed: Some(if index.is_damaged() {
+                        "the index file is damaged; it is rebuilt on the next catch-up"
+                    } else {
+                        "the index could not be read"
+                    }),
+                });
+            }
+        };
+        let Some(&lowest) = candidates.last() else {
+            break;
+        };
+        for event in read_positions(source, &candidates)? {
+            end.checked += 1;
+            let in_scope = (scan.scope.event_types.is_empty()
+                || scan.scope.event_types.iter().any(|t| event.has_type(t)))
+                && scan.scope.keeps_stream_and_time(&event);
+            if !in_scope {
+                continue;
+            }
+            if let Some(matches) = (scan.matcher)(&event) {
+                end.hits += 1;
+                if on_hit(Hit { event, matches }).is_break() {
+                    end.lowest = end.lowest.min(lowest);
+                    return Ok(end);
+                }
+            }
+        }
+        end.lowest = end.lowest.min(lowest);
+        if head > 0 {
+            #[allow(clippy::cast_precision_loss)] // A fraction for a progress bar.
+            crate::core::cancel::report_progress((head - lowest.min(head)) as f32 / head as f32);
+        }
+        if candidates.len() < CANDIDATES {
+            break;
+        }
+        below = lowest;
+    }
+    end.lowest = 0;
+    end.complete = true;
+    Ok(end)
+}
+
+/// The events at `positions` (descending), newest first: a run of positions close together
+/// is read as one range, the rest one by one.
+fn read_positions(source: &dyn EventSource, positions: &[u64]) -> SourceResult<Vec<Event>> {
+    let (Some(&top), Some(&bottom)) = (positions.first(), positions.last()) else {
+        return Ok(Vec::new());
+    };
+    let wanted: std::collections::HashSet<u64> = positions.iter().copied().collect();
+    let mut events = Vec::with_capacity(positions.len());
+    if top - bottom < 4 * positions.len() as u64 {
+        let mut cursor = top;
+        loop {
+            let page = source.read_log(&LogQuery {
+                from_position: Some(cursor),
+                direction: Direction::Backwards,
+                limit: crate::core::query::MAX_PAGE.min(cursor - bottom + 1),
+                ..LogQuery::default()
+            })?;
+            let Some(lowest) = page.iter().map(|e| e.global_position).min() else {
+                break;
+            };
+            events.extend(
+                page.into_iter()
+                    .filter(|e| wanted.contains(&e.global_position)),
+            );
+            if lowest <= bottom {
+                break;
+            }
+            cursor = lowest - 1;
+        }
+        events.sort_by_key(|e| std::cmp::Reverse(e.global_position));
+    } else {
+        for &position in positions {
+            events.extend(crate::own::sidecar::read_at(source, position)?);
+        }
+    }
+    Ok(events)
 }

@@ -30,9 +30,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension as _, params};
+use rusqlite::{Connection, params};
 
 use crate::core::query::{LogQuery, MAX_PAGE};
 use crate::core::{Event, EventSource};
@@ -72,16 +71,7 @@ pub fn id_key(id: &str) -> i64 {
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
-fn fingerprint(event: &Event) -> String {
-    format!(
-        "{}|{}|{}|{}|{}",
-        event.global_position,
-        event.stream_id,
-        event.stream_version,
-        event.event_type,
-        event.event_id.as_deref().unwrap_or("")
-    )
-}
+pub(crate) use crate::own::sidecar::fingerprint;
 
 /// How far the index has got.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -133,59 +123,22 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> TraceError + '_ {
     }
 }
 
-/// Opens and checks an index file; `Ok(Err(reason))` when it is unusable and must go.
-fn open_checked(path: &Path) -> TraceResult<Result<Connection, String>> {
-    let err = sql_error(path);
-    let conn = match Connection::open(path) {
-        Ok(conn) => conn,
-        Err(error) => return Ok(Err(error.to_string())),
-    };
-    conn.busy_timeout(Duration::from_secs(2)).map_err(&err)?;
-    let probe = || -> rusqlite::Result<(i64, i64, i64)> {
-        let application_id = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
-        let user_version = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        let objects = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-        Ok((application_id, user_version, objects))
-    };
-    let (application_id, user_version, objects) = match probe() {
-        Ok(found) => found,
-        Err(error) => return Ok(Err(error.to_string())),
-    };
-    if objects > 0 || application_id != 0 {
-        if application_id != APPLICATION_ID {
-            return Ok(Err(format!(
-                "not an eventscope correlation index (application_id {application_id:#x})"
-            )));
-        }
-        if user_version != SCHEMA_VERSION {
-            return Ok(Err(format!("schema version {user_version}")));
-        }
-        let check: rusqlite::Result<String> =
-            conn.query_row("PRAGMA quick_check", [], |r| r.get(0));
-        match check {
-            Ok(ok) if ok == "ok" => {}
-            Ok(problem) => return Ok(Err(format!("integrity check: {problem}"))),
-            Err(error) => return Ok(Err(error.to_string())),
-        }
-    }
-    let setup = || -> rusqlite::Result<()> {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.execute_batch(&format!(
-            "PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = {SCHEMA_VERSION};
-             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS corr(key INTEGER NOT NULL, position INTEGER NOT NULL,
+/// The correlation index's file.
+const SPEC: crate::own::sidecar::Spec = crate::own::sidecar::Spec {
+    application_id: APPLICATION_ID,
+    schema_version: SCHEMA_VERSION,
+    what: "correlation index",
+    schema: "CREATE TABLE IF NOT EXISTS corr(key INTEGER NOT NULL, position INTEGER NOT NULL,
                  PRIMARY KEY (key, position)) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS eid(key INTEGER NOT NULL, position INTEGER NOT NULL,
-                 PRIMARY KEY (key, position)) WITHOUT ROWID;"
-        ))
-    };
-    if let Err(error) = setup() {
-        return Ok(Err(error.to_string()));
-    }
-    Ok(Ok(conn))
+                 PRIMARY KEY (key, position)) WITHOUT ROWID;",
+    quick_check: None,
+};
+
+/// Opens and checks an index file; `Ok(Err(reason))` when it is unusable and must go.
+#[allow(clippy::unnecessary_wraps)] // The callers' shape: the outer error is fatal.
+fn open_checked(path: &Path) -> TraceResult<Result<Connection, String>> {
+    Ok(crate::own::sidecar::open_checked(path, &SPEC))
 }
 
 fn remove_files(path: &Path) -> TraceResult<()> {
@@ -259,8 +212,7 @@ impl TraceIndex {
     }
 
     fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
+        crate::own::sidecar::meta(conn, key)
     }
 
     /// How far the index has got.
@@ -504,14 +456,7 @@ impl TraceIndex {
 /// # Errors
 /// When the store cannot be read.
 pub fn read_at(source: &dyn EventSource, position: u64) -> TraceResult<Option<Event>> {
-    Ok(source
-        .read_log(&LogQuery {
-            from_position: Some(position),
-            limit: 1,
-            ..LogQuery::default()
-        })?
-        .into_iter()
-        .find(|e| e.global_position == position))
+    Ok(crate::own::sidecar::read_at(source, position)?)
 }
 
 #[cfg(test)]

@@ -16,11 +16,19 @@ pub fn harness(startup: Startup) -> AppHarness<'static> {
 
 /// The app at a given size with default state.
 pub fn harness_sized(startup: Startup, width: f32, height: f32) -> AppHarness<'static> {
-    Harness::builder()
+    let mut h = Harness::builder()
         .with_size(egui::vec2(width, height))
         .build_eframe(move |cc| {
             EventscopeApp::with_state(&cc.egui_ctx, Default::default(), startup, None)
-        })
+        });
+    // No full-text index unless a test asks for one (gui_search_index.rs), and never in
+    // the user's cache directory.
+    h.state_mut().search.auto_build_up_to = Some(0);
+    h.state_mut().search.index_dir = Some(std::env::temp_dir().join(format!(
+        "eventscope-test-search-index-{}",
+        std::process::id()
+    )));
+    h
 }
 
 /// Steps frames until `done` holds (background jobs deliver results between frames).

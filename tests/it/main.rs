@@ -23,6 +23,8 @@ mod gui_kafka;
 #[cfg(feature = "gui")]
 mod gui_search;
 #[cfg(feature = "gui")]
+mod gui_search_index;
+#[cfg(feature = "gui")]
 mod gui_trace;
 mod guide;
 #[cfg(feature = "gui")]
@@ -52,6 +54,7 @@ mod replay;
 #[cfg(feature = "gui")]
 mod replay_gui;
 mod search;
+mod search_index;
 mod summary;
 #[cfg(feature = "kafka")]
 mod tansu_server;

@@ -68,7 +68,7 @@ fn searched(source: &dyn EventSource, text: &str) -> Vec<u64> {
 /// Brute force, independent of the matcher: the decoded payload and metadata as JSON text,
 /// and the ids, lowercased, contain the text (for texts without quotes, backslashes or
 /// key names).
-fn brute_force(events: &[Event], text: &str) -> Vec<u64> {
+pub(crate) fn brute_force(events: &[Event], text: &str) -> Vec<u64> {
     let text = text.to_lowercase();
     let mut found: Vec<u64> = events
         .iter()
@@ -95,7 +95,7 @@ fn brute_force(events: &[Event], text: &str) -> Vec<u64> {
 }
 
 /// Texts taken from the store's own payloads: string values of a few events, far apart.
-fn sample_values(events: &[Event]) -> Vec<String> {
+pub(crate) fn sample_values(events: &[Event]) -> Vec<String> {
     let mut values = Vec::new();
     for event in events.iter().step_by((events.len() / 6).max(1)) {
         if let Some(serde_json::Value::Object(map)) = event.payload.as_json() {
@@ -152,7 +152,7 @@ fn search_finds_exactly_the_events_that_hold_a_value_in_real_library_stores() {
 /// A store whose stored text hides matches from a naive prefilter: JSON `\u` escapes,
 /// escaped quotes, ids inside longer strings, nested metadata, UUIDs stored as hex, rows
 /// that are not JSON, text in a blob.
-fn tricky_store(path: &Path) {
+pub(crate) fn tricky_store(path: &Path) {
     let conn = rusqlite::Connection::open(path).expect("create");
     conn.execute_batch(
         "CREATE TABLE events (id INTEGER PRIMARY KEY, event_id TEXT, aggregate_id TEXT NOT NULL, \

@@ -3,7 +3,10 @@
 //! it matched. A click opens the event in the inspector; its stream or its correlation are
 //! one more click away.
 
+mod index;
 pub mod view;
+
+pub use index::AUTO_BUILD_EVENTS;
 
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use crate::context::page::PageCtx;
 use crate::context::pending::JobError;
 use crate::context::search::{SearchCommand, SearchMsg};
 use crate::search::Needle;
-use crate::search::scan::{Scan, scan};
+use crate::search::scan::{Scan, scan, scan_indexed};
 use view::SearchState;
 
 /// Hits kept at most; the scan stops there and says so.
@@ -27,8 +30,18 @@ const BATCH_EVERY: Duration = Duration::from_millis(150);
 pub struct SearchPage {
     /// What the view draws.
     pub view: SearchState,
+    /// Where full-text indexes are kept (default: eventscope's cache directory).
+    pub index_dir: Option<std::path::PathBuf>,
+    /// Stores with at most this many events get an index without asking (default
+    /// [`AUTO_BUILD_EVENTS`]; `None` before the first store opened).
+    pub auto_build_up_to: Option<u64>,
     job: Option<u64>,
     generation: u64,
+    index: Option<std::sync::Arc<crate::search::index::SearchIndex>>,
+    index_job: Option<u64>,
+    index_paused: bool,
+    /// The head the index last caught up with: no new chunk until the head moves past it.
+    caught_up_at: u64,
 }
 
 impl SearchPage {
@@ -45,12 +58,18 @@ impl SearchPage {
             input: std::mem::take(&mut self.view.input),
             ..SearchState::default()
         };
+        if let Some(location) = ctx.store.map(|s| s.location.clone()) {
+            self.open_index(ctx, &location, false);
+        }
     }
 
     /// Applies a search command.
     pub fn on_command(&mut self, ctx: &mut PageCtx<'_>, command: SearchCommand) {
         match command {
             SearchCommand::Run(text) => self.run(ctx, &text),
+            SearchCommand::BuildIndex => self.build_index(ctx),
+            SearchCommand::PauseIndex => self.pause_index(ctx),
+            SearchCommand::TurnOffIndex => self.turn_off_index(ctx),
             SearchCommand::Cancel => {
                 self.stop(ctx);
                 // Hits still on their way are dropped with the rest.
@@ -63,6 +82,9 @@ impl SearchPage {
 
     /// A job was cancelled from the status bar.
     pub fn job_cancelled(&mut self, job_id: u64) {
+        if self.index_job_cancelled(job_id) {
+            return;
+        }
         if self.job == Some(job_id) {
             self.job = None;
             self.view.running = false;
@@ -98,6 +120,9 @@ impl SearchPage {
             return;
         };
         self.view.head = ctx.store.map_or(0, |s| s.head);
+        let index = self.index.clone();
+        let fts_query = needle.fts_query();
+        self.view.used_index = index.is_some() && fts_query.is_some();
         needle.text().clone_into(&mut self.view.searched);
         self.view.running = true;
         let generation = self.generation;
@@ -117,7 +142,7 @@ impl SearchPage {
             let mut sent: Option<Instant> = None;
             let mut found = 0usize;
             let result = crate::core::cancel::with_cancel(&job.token, || {
-                scan(source.as_ref(), &search, |hit| {
+                let on_hit = |hit: crate::search::scan::Hit| {
                     let lowest = hit.event.global_position;
                     batch.push(hit);
                     found += 1;
@@ -134,7 +159,13 @@ impl SearchPage {
                     } else {
                         ControlFlow::Continue(())
                     }
-                })
+                };
+                match (&index, &fts_query) {
+                    (Some(index), Some(query)) => {
+                        scan_indexed(source.as_ref(), index, query, &search, on_hit)
+                    }
+                    _ => scan(source.as_ref(), &search, on_hit),
+                }
             });
             if job.token.is_cancelled() {
                 return;
@@ -161,6 +192,9 @@ impl SearchPage {
     /// Applies a search job's result.
     pub fn on_message(&mut self, ctx: &mut PageCtx<'_>, msg: SearchMsg) {
         match msg {
+            SearchMsg::IndexOpened { .. }
+            | SearchMsg::IndexProgress { .. }
+            | SearchMsg::IndexFailed { .. } => self.on_index_message(ctx, &msg),
             SearchMsg::Hits {
                 generation,
                 hits,
@@ -180,6 +214,12 @@ impl SearchPage {
                 self.view.running = false;
                 match result {
                     Ok(end) => {
+                        if let Some(why) = end.index_failed {
+                            self.view.used_index = false;
+                            // A damaged file is rebuilt by the next chunk.
+                            self.request_chunk(ctx);
+                            ctx.error("Searching", &format!("full-text index failed part way: {why}; the rest of the log was scanned"));
+                        }
                         self.view.checked = end.checked;
                         self.view.lowest = Some(end.lowest);
                         self.view.complete = end.complete;

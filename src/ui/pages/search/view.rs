@@ -11,6 +11,48 @@ use crate::ui::widgets::event_row;
 
 const ROW_HEIGHT: f32 = 22.0;
 
+/// The full-text index as the page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum IndexView {
+    /// No store, or not looked at yet.
+    #[default]
+    Unknown,
+    /// Off for this store: searches scan. `estimate`: bytes a build would take.
+    Off {
+        /// Estimated size of a full index, bytes.
+        estimate: Option<u64>,
+        /// Events in the store.
+        events: u64,
+    },
+    /// Being built (or caught up) in the background.
+    Building {
+        /// Indexed through this position.
+        through: u64,
+        /// The store's head.
+        head: u64,
+        /// Size on disk so far, bytes.
+        size: u64,
+    },
+    /// Building paused by the user.
+    Paused {
+        /// Indexed through this position.
+        through: u64,
+        /// The store's head.
+        head: u64,
+        /// Size on disk so far, bytes.
+        size: u64,
+    },
+    /// Up to date.
+    Ready {
+        /// Indexed through this position.
+        through: u64,
+        /// Size on disk, bytes.
+        size: u64,
+    },
+    /// Cannot be used (the reason).
+    Unavailable(String),
+}
+
 /// State of the search page.
 #[derive(Debug, Default)]
 pub struct SearchState {
@@ -38,6 +80,10 @@ pub struct SearchState {
     pub error: Option<String>,
     /// Focus the box next frame.
     pub focus: bool,
+    /// The full-text index.
+    pub index: IndexView,
+    /// The last search was answered by the index (for the part it covers).
+    pub used_index: bool,
 }
 
 /// Draws the search page.
@@ -71,6 +117,7 @@ pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCom
         .small()
         .color(colours.muted),
     );
+    index_line(ui, &state.index, commands);
     if let Some(error) = &state.error {
         ui.label(RichText::new(error).color(colours.error));
         return;
@@ -90,7 +137,13 @@ pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCom
             ));
         });
     } else if !state.searched.is_empty() {
-        let scope = if state.complete {
+        let scope = if state.complete && state.used_index {
+            format!(
+                "the whole log ({} candidates from the full-text index and the store, checked \
+                 one by one)",
+                crate::ui::thousands(state.checked)
+            )
+        } else if state.complete {
             format!(
                 "the whole log ({} candidates the store picked out, checked one by one)",
                 crate::ui::thousands(state.checked)
@@ -116,6 +169,104 @@ pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCom
         return;
     }
     hits_table(ui, state, commands);
+}
+
+/// The full-text index's state, with what can be done about it.
+fn index_line(ui: &mut Ui, index: &IndexView, commands: &mut Vec<AppCommand>) {
+    let colours = palette(ui);
+    let fraction = |through: u64, head: u64| {
+        if head == 0 {
+            100
+        } else {
+            (u128::from(through.min(head)) * 100 / u128::from(head)) as u64
+        }
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new("Full-text index:").strong());
+        match index {
+            IndexView::Unknown => {
+                ui.label(RichText::new("looking…").color(colours.muted));
+            }
+            IndexView::Off { estimate, events } => {
+                ui.label(
+                    RichText::new(format!(
+                        "off for this store: searches read all {} events",
+                        crate::ui::thousands(*events)
+                    ))
+                    .color(colours.muted),
+                );
+                let size = estimate.map_or_else(String::new, |b| {
+                    format!(" (about {})", crate::core::bytes(b))
+                });
+                if ui
+                    .button(format!("Build the index{size}"))
+                    .on_hover_text(
+                        "Indexes every text of every event in eventscope's cache directory \
+                         (never in the store), in the background; searches then answer at once.",
+                    )
+                    .clicked()
+                {
+                    commands.push(AppCommand::Search(SearchCommand::BuildIndex));
+                }
+            }
+            IndexView::Building {
+                through,
+                head,
+                size,
+            } => {
+                ui.add(egui::Spinner::new());
+                ui.label(format!(
+                    "building: {}% ({} of {} events, {}); searches scan the rest",
+                    fraction(*through, *head),
+                    crate::ui::thousands(*through),
+                    crate::ui::thousands(*head),
+                    crate::core::bytes(*size)
+                ));
+                if ui.button("Pause").clicked() {
+                    commands.push(AppCommand::Search(SearchCommand::PauseIndex));
+                }
+            }
+            IndexView::Paused {
+                through,
+                head,
+                size,
+            } => {
+                ui.label(format!(
+                    "paused at {}% ({} of {} events, {})",
+                    fraction(*through, *head),
+                    crate::ui::thousands(*through),
+                    crate::ui::thousands(*head),
+                    crate::core::bytes(*size)
+                ));
+                if ui.button("Resume").clicked() {
+                    commands.push(AppCommand::Search(SearchCommand::BuildIndex));
+                }
+                if ui.button("Turn off").clicked() {
+                    commands.push(AppCommand::Search(SearchCommand::TurnOffIndex));
+                }
+            }
+            IndexView::Ready { through, size } => {
+                ui.label(format!(
+                    "up to date through position {} ({})",
+                    crate::ui::thousands(*through),
+                    crate::core::bytes(*size)
+                ));
+                if ui
+                    .button("Turn off")
+                    .on_hover_text("Deletes the index; searches then read the store again.")
+                    .clicked()
+                {
+                    commands.push(AppCommand::Search(SearchCommand::TurnOffIndex));
+                }
+            }
+            IndexView::Unavailable(error) => {
+                ui.label(
+                    RichText::new(format!("unavailable ({error}); searches read the store"))
+                        .color(colours.warning),
+                );
+            }
+        }
+    });
 }
 
 fn hits_table(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCommand>) {
