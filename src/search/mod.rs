@@ -263,6 +263,22 @@ pub fn indexed_text(event: &Event, out: &mut String) {
     }
 }
 
+/// `%text%` for SQL `LIKE … ESCAPE '\'` and PostgreSQL's `ILIKE` (whose default escape is
+/// `\`): `%`, `_` and `\` in the text escaped.
+#[must_use]
+pub fn like_pattern(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    escaped
+}
+
 /// Appends `.key`, or `["key"]` when the key is not a plain name.
 pub fn push_key(path: &mut String, key: &str) {
     let plain = !key.is_empty()

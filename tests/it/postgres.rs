@@ -812,3 +812,85 @@ updated_at = "updated_at"
         error(&base("version = \"stream_version\"\n").replace("ledger.entries", "ledger.nothing"));
     assert!(e.contains("ledger.nothing does not exist"), "{e}");
 }
+
+#[test]
+fn search_narrows_on_the_server_and_finds_exactly_what_checking_every_event_finds() {
+    let Some(server) = server("search_narrows_on_the_server") else {
+        return;
+    };
+    let stores = [
+        (server.fixture("diy"), true),
+        (server.fixture("eventsourcing"), false),
+        (server.fixture("messagedb"), true),
+        (server.fixture("emmett"), true),
+        (format!("{}#trips", server.fixture("marten")), true),
+    ];
+    for (url, narrows) in &stores {
+        let store = open(url);
+        assert_eq!(store.narrows_searches(), *narrows, "{url}");
+        let events = all_log(store.as_ref());
+        let values = crate::search::sample_values(&events);
+        assert!(!values.is_empty(), "{url}");
+        for value in &values {
+            let expected = crate::search::brute_force(&events, value);
+            assert!(!expected.is_empty(), "{url}: {value}");
+            for text in [value.clone(), value.to_uppercase()] {
+                let needle = eventscope::search::Needle::new(&text).unwrap();
+                let matcher = |e: &eventscope::core::Event| {
+                    let m = needle.matches(e);
+                    (!m.is_empty()).then_some(m)
+                };
+                let mut found = Vec::new();
+                eventscope::search::scan::scan(
+                    store.as_ref(),
+                    &eventscope::search::scan::Scan {
+                        scope: LogQuery::default(),
+                        prefilter: needle.prefilter(),
+                        matcher: &matcher,
+                    },
+                    |hit| {
+                        found.push(hit.event.global_position);
+                        std::ops::ControlFlow::Continue(())
+                    },
+                )
+                .unwrap();
+                assert_eq!(found, expected, "{url}: {text:?}");
+            }
+            // The server returned only candidates, not the whole log.
+            if *narrows
+                && let Some(piece) = eventscope::search::Needle::new(value)
+                    .unwrap()
+                    .prefilter()
+                    .map(str::to_owned)
+            {
+                let page = store
+                    .search_log(
+                        &LogQuery {
+                            direction: Direction::Backwards,
+                            limit: 10_000,
+                            ..LogQuery::default()
+                        },
+                        0,
+                        Some(&piece),
+                    )
+                    .unwrap();
+                assert!(page.len() >= expected.len(), "{url}: {value}");
+                assert!(page.len() < events.len(), "{url}: {value} narrowed");
+            }
+        }
+        // LIKE wildcards in the text are literal.
+        let page = store
+            .search_log(
+                &LogQuery {
+                    limit: 10_000,
+                    ..LogQuery::default()
+                },
+                0,
+                Some("%_%"),
+            )
+            .unwrap();
+        if *narrows {
+            assert!(page.is_empty(), "{url}: % and _ are not wildcards");
+        }
+    }
+}

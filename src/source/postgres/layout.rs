@@ -61,6 +61,10 @@ pub struct EventsSql {
     pub format: PayloadFormat,
     /// Python `eventsourcing`: time and class version live in the payload.
     pub eventsourcing: bool,
+    /// The payload and metadata expressions are text (json, jsonb or text columns), so a
+    /// search may narrow with `ILIKE` on them; false for bytes (which may be compressed or
+    /// encrypted: a pattern could drop an event that matches once decoded).
+    pub text_search: bool,
     /// Correlation/causation paths in the metadata.
     pub ids: IdPaths,
     /// Category of a stream: an aggregate SQL expression over its events.
@@ -292,6 +296,15 @@ fn diy(catalog: &Catalog, schema: &str) -> Option<Layout> {
         causation: None,
         format: PayloadFormat::Json,
         eventsourcing: false,
+        text_search: [Some(payload), metadata]
+            .into_iter()
+            .flatten()
+            .all(|column| {
+                matches!(
+                    catalog.type_of(schema, name, column),
+                    Some("json" | "jsonb" | "text" | "character varying")
+                )
+            }),
         ids: IdPaths::default(),
         row_category: None,
     };
@@ -438,6 +451,7 @@ fn eventsourcing(catalog: &Catalog, schema: &str) -> Vec<Layout> {
                 causation: None,
                 format: PayloadFormat::EventsourcingJson,
                 eventsourcing: true,
+                text_search: false,
                 ids: IdPaths::default(),
                 row_category: None,
                 category: "regexp_replace(min(substr(\"topic\", strpos(\"topic\", ':') + 1)), '\\.[^.]*$', '')"
@@ -526,6 +540,7 @@ fn messagedb(catalog: &Catalog, schema: &str) -> Option<Layout> {
         )),
         format: PayloadFormat::Json,
         eventsourcing: false,
+        text_search: true,
         ids: IdPaths::default(),
         // Message DB's own category(): the part before the first '-'.
         category: "split_part(min(\"stream_name\"), '-', 1)".to_owned(),
@@ -585,6 +600,7 @@ fn emmett(catalog: &Catalog, schema: &str) -> Option<Layout> {
         causation: None,
         format: PayloadFormat::Json,
         eventsourcing: false,
+        text_search: true,
         ids: IdPaths::default(),
         category: format!("min({})", prefix_category("\"stream_id\"")),
         row_category: None,
@@ -698,6 +714,7 @@ fn marten(catalog: &Catalog, schema: &str) -> Option<Layout> {
         causation: has("causation_id").then(|| "e.\"causation_id\"::text".to_owned()),
         format: PayloadFormat::Json,
         eventsourcing: false,
+        text_search: true,
         ids: IdPaths::default(),
         row_category: None,
     };

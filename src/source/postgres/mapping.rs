@@ -204,6 +204,7 @@ pub fn layout(text: &str, catalog: &Catalog, default_schema: &str) -> SourceResu
         causation: None,
         format,
         eventsourcing: false,
+        text_search: false,
         ids: IdPaths {
             correlation: e.correlation_path.clone(),
             causation: e.causation_path.clone(),

@@ -10,20 +10,6 @@ use crate::core::event::Event;
 use crate::core::query::{Direction, LogQuery};
 use crate::core::source::{SourceError, SourceResult};
 
-/// `text` with `LIKE`'s wildcards and its escape character escaped (`ESCAPE '\'`).
-fn like_escaped(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len() + 2);
-    escaped.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    escaped
-}
-
 impl SqliteSource {
     /// A page of the log. `floor`: positions below it are not read. `contains`: only rows
     /// whose payload, metadata, stream id or event id contain it in any ASCII case (ids
@@ -45,7 +31,7 @@ impl SqliteSource {
             sql.push_str(&format!(" AND {} >= ?{}", events.position, params.len()));
         }
         if let Some(text) = contains.filter(|t| !t.is_empty()) {
-            params.push(Value::Text(like_escaped(text)));
+            params.push(Value::Text(crate::search::like_pattern(text)));
             let n = params.len();
             let as_text = |column: &str| {
                 format!(

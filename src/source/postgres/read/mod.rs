@@ -287,6 +287,85 @@ impl PostgresSource {
             .map(|row| decode_event(&self.layout.events, row))
             .collect())
     }
+
+    /// A page of the log. `floor`: positions below it are not read. `contains`: only rows
+    /// whose payload, metadata, stream id or event id contain it in any letter case
+    /// (`ILIKE`; only where [`EventsSql::text_search`]), for a search's exact check to
+    /// refine.
+    fn log_page(
+        &self,
+        query: &LogQuery,
+        floor: Option<u64>,
+        contains: Option<&str>,
+    ) -> SourceResult<Vec<Event>> {
+        let e = &self.layout.events;
+        let (cmp, order) = comparison(query.direction);
+        let first = query.from_position;
+        batched(
+            query.limit,
+            first,
+            query.direction,
+            |ev| ev.global_position,
+            |from, batch| {
+                let mut params = Params::default();
+                let mut conditions = Vec::new();
+                if let Some(from) = from {
+                    conditions.push(format!(
+                        "{} {cmp} {}::bigint",
+                        e.position_key,
+                        params.push(to_i64(from))
+                    ));
+                }
+                if let Some(floor) = floor.filter(|f| *f > 0) {
+                    conditions.push(format!(
+                        "{} >= {}::bigint",
+                        e.position_key,
+                        params.push(to_i64(floor))
+                    ));
+                }
+                if let Some(text) = contains.filter(|t| !t.is_empty()) {
+                    let pattern = params.push(crate::search::like_pattern(text));
+                    let mut columns = vec![e.payload.clone(), format!("({})::text", e.stream)];
+                    columns.extend(e.metadata.clone());
+                    columns.extend(e.event_id.as_ref().map(|id| format!("({id})::text")));
+                    let any: Vec<String> = columns
+                        .iter()
+                        .map(|c| format!("({c}) ILIKE {pattern}"))
+                        .collect();
+                    conditions.push(format!("({})", any.join(" OR ")));
+                }
+                if !query.event_types.is_empty() {
+                    let types = params.push(query.event_types.clone());
+                    let stored = e
+                        .stored_type
+                        .as_ref()
+                        .map_or_else(String::new, |s| format!(" OR {s} = ANY({types})"));
+                    conditions.push(format!("({} = ANY({types}){stored})", e.event_type));
+                }
+                if let Some(prefix) = query.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
+                    let p = params.push(prefix.to_owned());
+                    conditions.push(format!("left({}, length({p})) = {p}", e.stream));
+                }
+                if let Some(since) = query.since {
+                    conditions.push(format!("{} >= {}", recorded(e), params.push(since)));
+                }
+                if let Some(until) = query.until {
+                    conditions.push(format!("{} <= {}", recorded(e), params.push(until)));
+                }
+                let mut sql = format!("SELECT {} FROM {}", self.select(), e.from);
+                if !conditions.is_empty() {
+                    sql.push_str(" WHERE ");
+                    sql.push_str(&conditions.join(" AND "));
+                }
+                sql.push_str(&format!(
+                    " ORDER BY {} {order} LIMIT {}",
+                    e.position_key,
+                    params.push(to_i64(batch))
+                ));
+                self.events(&sql, &params)
+            },
+        )
+    }
 }
 
 /// The comparison and order of a paged read in `direction`.
@@ -607,55 +686,21 @@ impl EventSource for PostgresSource {
     }
 
     fn read_log(&self, query: &LogQuery) -> SourceResult<Vec<Event>> {
-        let e = &self.layout.events;
-        let (cmp, order) = comparison(query.direction);
-        let first = query.from_position;
-        batched(
-            query.limit,
-            first,
-            query.direction,
-            |ev| ev.global_position,
-            |from, batch| {
-                let mut params = Params::default();
-                let mut conditions = Vec::new();
-                if let Some(from) = from {
-                    conditions.push(format!(
-                        "{} {cmp} {}::bigint",
-                        e.position_key,
-                        params.push(to_i64(from))
-                    ));
-                }
-                if !query.event_types.is_empty() {
-                    let types = params.push(query.event_types.clone());
-                    let stored = e
-                        .stored_type
-                        .as_ref()
-                        .map_or_else(String::new, |s| format!(" OR {s} = ANY({types})"));
-                    conditions.push(format!("({} = ANY({types}){stored})", e.event_type));
-                }
-                if let Some(prefix) = query.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
-                    let p = params.push(prefix.to_owned());
-                    conditions.push(format!("left({}, length({p})) = {p}", e.stream));
-                }
-                if let Some(since) = query.since {
-                    conditions.push(format!("{} >= {}", recorded(e), params.push(since)));
-                }
-                if let Some(until) = query.until {
-                    conditions.push(format!("{} <= {}", recorded(e), params.push(until)));
-                }
-                let mut sql = format!("SELECT {} FROM {}", self.select(), e.from);
-                if !conditions.is_empty() {
-                    sql.push_str(" WHERE ");
-                    sql.push_str(&conditions.join(" AND "));
-                }
-                sql.push_str(&format!(
-                    " ORDER BY {} {order} LIMIT {}",
-                    e.position_key,
-                    params.push(to_i64(batch))
-                ));
-                self.events(&sql, &params)
-            },
-        )
+        self.log_page(query, None, None)
+    }
+
+    fn search_log(
+        &self,
+        query: &LogQuery,
+        floor: u64,
+        contains: Option<&str>,
+    ) -> SourceResult<Vec<Event>> {
+        let contains = contains.filter(|_| self.layout.events.text_search);
+        self.log_page(query, Some(floor), contains)
+    }
+
+    fn narrows_searches(&self) -> bool {
+        self.layout.events.text_search
     }
 
     fn event_types(&self) -> SourceResult<Vec<String>> {
