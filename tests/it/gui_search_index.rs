@@ -79,7 +79,7 @@ fn the_index_is_built_in_the_background_answers_searches_and_turns_off_and_on() 
     assert_eq!(found, scanned);
     assert!(has_label_containing(
         &h,
-        "candidates from the full-text index"
+        "from the full-text index and the store"
     ));
 
     // Turned off: the file goes, searches scan, and it stays off when reopened.

@@ -139,14 +139,13 @@ pub fn search_ui(ui: &mut Ui, state: &mut SearchState, commands: &mut Vec<AppCom
     } else if !state.searched.is_empty() {
         let scope = if state.complete && state.used_index {
             format!(
-                "the whole log ({} candidates from the full-text index and the store, checked \
-                 one by one)",
-                crate::ui::thousands(state.checked)
+                "the whole log ({} from the full-text index and the store, checked one by one)",
+                crate::ui::count_of(state.checked, "candidate", "candidates")
             )
         } else if state.complete {
             format!(
-                "the whole log ({} candidates the store picked out, checked one by one)",
-                crate::ui::thousands(state.checked)
+                "the whole log ({} the store picked out, checked one by one)",
+                crate::ui::count_of(state.checked, "candidate", "candidates")
             )
         } else {
             state.lowest.map_or_else(String::new, |p| {
