@@ -126,13 +126,19 @@ fn check_row(out: &mut String, check: &CheckResult) {
     if !check.examples.is_empty() {
         let _ = write!(
             out,
-            "<details><summary>{} example{}{}</summary><table>",
-            check.examples.len(),
-            if check.examples.len() == 1 { "" } else { "s" },
+            "<details><summary>{}</summary><table>",
             if check.count > check.examples.len() as u64 {
-                format!(" of {}", thousands(check.count))
+                format!(
+                    "{} shown of the {} found",
+                    check.examples.len(),
+                    thousands(check.count)
+                )
             } else {
-                String::new()
+                format!(
+                    "{} example{}",
+                    check.examples.len(),
+                    if check.examples.len() == 1 { "" } else { "s" }
+                )
             }
         );
         for example in &check.examples {
@@ -196,7 +202,7 @@ mod tests {
         assert!(html.contains("<span class=\"sev ok\">ok</span>"));
         assert!(html.contains(">0 / 1,234,567<"));
         assert!(html.contains("<b>1</b> of 2 checks found something: errors"));
-        assert!(html.contains("1 example of 2</summary>"));
+        assert!(html.contains("1 shown of the 2 found</summary>"));
         // No external assets: nothing is fetched when the page opens.
         for fetch in ["src=", "href=", "url(", "@import", "<link", "<script"] {
             assert!(!html.contains(fetch), "{fetch}");
