@@ -4,8 +4,10 @@
 //! Every list command prints JSON Lines with `--json` and an aligned table otherwise.
 //! Errors go to stderr with a non-zero exit code (see `main.rs`).
 
+pub mod assets;
 pub mod audit;
 mod demo;
+pub mod desktop;
 mod lag;
 pub mod replay;
 pub mod search;
@@ -29,13 +31,15 @@ use crate::core::time::{format_rfc3339, parse_timestamp};
 /// With no command it opens the desktop app: on STORE when given, else on a live demo
 /// store kept in eventscope's cache directory.
 #[derive(Debug, Parser)]
-#[command(name = "eventscope", version, about, long_about = None)]
+#[command(name = "eventscope", version = env!("EVENTSCOPE_VERSION"), about, long_about = None)]
 pub struct Cli {
     /// The command to run (omit to open the desktop app).
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Store to open in the desktop app: a SQLite file (`file.db`, or `file.db#App` for one
-    /// application of a multi-application eventsourcing-sqlalchemy file).
+    /// application of a multi-application eventsourcing-sqlalchemy file; a `file://` URL as
+    /// file managers pass it), or a server URL (`postgres://`, `esdb://`, `umadb://`,
+    /// `kafka://` …).
     pub store: Option<String>,
     /// Mapping file describing a SQLite schema eventscope does not know (see README).
     #[arg(long, global = true, value_name = "FILE")]
