@@ -1,8 +1,8 @@
 //! The `eventscope` binary: parses arguments, sets up logging, then runs a headless
 //! command or opens the desktop app.
 
-use clap::Parser as _;
-use eventscope::cli::Cli;
+use clap::{CommandFactory as _, FromArgMatches as _};
+use eventscope::cli::{Cli, assets};
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
@@ -17,8 +17,22 @@ fn init_tracing() {
         .init();
 }
 
+/// `Cli::parse()`, plus the hidden `generate-assets` command (run here, before logging).
+fn parse() -> Result<Cli, std::process::ExitCode> {
+    let mut command = assets::with_generator(Cli::command());
+    let matches = command.get_matches_mut();
+    let stdout = std::io::stdout();
+    if let Some(result) = assets::run_if_asked(&matches, &mut stdout.lock()) {
+        return Err(report(result));
+    }
+    Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.format(&mut command).exit()))
+}
+
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_tracing();
     let result = match &cli.command {
         Some(command) => {
@@ -30,6 +44,10 @@ fn main() -> std::process::ExitCode {
         }
         None => run_gui(&cli),
     };
+    report(result)
+}
+
+fn report(result: anyhow::Result<()>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -55,7 +73,8 @@ fn main() -> std::process::ExitCode {
 fn run_gui(cli: &Cli) -> anyhow::Result<()> {
     use eventscope::app::{EventscopeApp, Startup};
     let startup = match &cli.store {
-        Some(store) => Startup::Store(store.clone()),
+        // From a file manager or a clicked link, a file may come as a `file://` URL.
+        Some(store) => Startup::Store(eventscope::cli::desktop::store_location(store)),
         None => Startup::Demo,
     };
     let mut viewport = egui::ViewportBuilder::default()
