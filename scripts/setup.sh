@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages eventscope needs, on Debian/Ubuntu. Idempotent; skips what
-# is already there. Usage: scripts/setup.sh [run|test]
+# is already there. Usage: scripts/setup.sh [run|test|package]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +27,15 @@ for what in "${want[@]}"; do
       # The TLS-enabled test cluster's self-signed certificate (pg-test-server.sh --tls).
       packages+=(openssl)
       ;;
-    *) echo "setup.sh: unknown target $what (run|test)" >&2; exit 2 ;;
+    package)
+      # scripts/package.sh: dpkg-shlibdeps (cargo-deb's `$auto` dependencies) and strip.
+      packages+=(dpkg-dev binutils)
+      # scripts/package-check.sh: the checks a distribution runs, `man` to read the
+      # installed page, and Xvfb, xdotool and ImageMagick (import, identify) to start the
+      # installed app without a display and look at a screenshot.
+      packages+=(desktop-file-utils appstream lintian man-db xvfb xauth xdotool imagemagick)
+      ;;
+    *) echo "setup.sh: unknown target $what (run|test|package)" >&2; exit 2 ;;
   esac
 done
 
