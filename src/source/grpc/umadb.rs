@@ -196,6 +196,69 @@ struct TagIndex {
     tracking_sources: BTreeSet<String>,
 }
 
+impl TagIndex {
+    /// Indexes one event read after the last one (older positions are skipped).
+    fn add(&mut self, sequenced: proto::SequencedEvent) {
+        let position = sequenced.position;
+        if position <= self.indexed_to {
+            return;
+        }
+        self.indexed_to = position;
+        self.event_count += 1;
+        if let Some(tracking) = &sequenced.tracking_info
+            && !self.tracking_sources.contains(&tracking.source)
+        {
+            self.tracking_sources.insert(tracking.source.clone());
+        }
+        let Some(event) = sequenced.event else {
+            return;
+        };
+        if !self.event_types.contains(&event.event_type) {
+            self.event_types.insert(event.event_type);
+        }
+        for tag in event.tags {
+            self.tags.entry(tag).or_default().positions.push(position);
+        }
+    }
+}
+
+/// Decodes `bytes` as a `ReadResponse` from an UmaDB server, indexes its events as the
+/// source's catch-up does and turns each into an [`Event`] as a read does, with the
+/// options of `url`: the entry point of the `umadb` fuzz target. Never panics, whatever
+/// the bytes.
+#[doc(hidden)]
+pub fn decode_read_response_for_fuzzing(url: &str, bytes: &[u8]) -> Vec<Event> {
+    use prost::Message as _;
+    let Ok(options) = UmaDbOptions::parse(url) else {
+        return Vec::new();
+    };
+    let Ok(response) = proto::ReadResponse::decode(bytes) else {
+        return Vec::new();
+    };
+    let mut index = TagIndex::default();
+    for sequenced in &response.events {
+        index.add(sequenced.clone());
+    }
+    let first_tag = response
+        .events
+        .first()
+        .and_then(|s| s.event.as_ref())
+        .and_then(|e| e.tags.first().cloned());
+    response
+        .events
+        .into_iter()
+        .enumerate()
+        .map(|(i, sequenced)| {
+            let tag = if i % 2 == 0 {
+                None
+            } else {
+                first_tag.as_deref()
+            };
+            event_of(&options, &index, sequenced, tag)
+        })
+        .collect()
+}
+
 /// A read-only UmaDB source.
 pub struct UmaDbSource {
     location: String,
@@ -346,26 +409,7 @@ impl UmaDbSource {
                 break;
             }
             for sequenced in events {
-                let position = sequenced.position;
-                if position <= index.indexed_to {
-                    continue;
-                }
-                index.indexed_to = position;
-                index.event_count += 1;
-                if let Some(tracking) = &sequenced.tracking_info
-                    && !index.tracking_sources.contains(&tracking.source)
-                {
-                    index.tracking_sources.insert(tracking.source.clone());
-                }
-                let Some(event) = sequenced.event else {
-                    continue;
-                };
-                if !index.event_types.contains(&event.event_type) {
-                    index.event_types.insert(event.event_type);
-                }
-                for tag in event.tags {
-                    index.tags.entry(tag).or_default().positions.push(position);
-                }
+                index.add(sequenced);
             }
             #[allow(clippy::cast_precision_loss)] // A progress fraction.
             crate::core::cancel::report_progress(index.indexed_to as f32 / head.max(1) as f32);
@@ -374,8 +418,7 @@ impl UmaDbSource {
     }
 
     fn visible(&self, tag: &str, entry: &TagEntry) -> bool {
-        self.options.rule.matches(tag)
-            && (self.options.show_single_event_tags || entry.positions.len() > 1)
+        visible(&self.options, tag, entry)
     }
 
     fn stream_info(tag: &str, entry: &TagEntry) -> StreamInfo {
@@ -420,118 +463,132 @@ impl UmaDbSource {
         streams
     }
 
-    /// The stream an event is shown in: its first tag that is a visible stream, else its
-    /// first tag matching the rule, else its first tag.
-    fn stream_of<'a>(&self, index: &TagIndex, tags: &'a [String]) -> Option<&'a String> {
-        tags.iter()
-            .find(|tag| {
-                index
-                    .tags
-                    .get(*tag)
-                    .is_some_and(|entry| self.visible(tag, entry))
-            })
-            .or_else(|| tags.iter().find(|tag| self.options.rule.matches(tag)))
-            .or_else(|| tags.first())
-    }
-
     fn to_event(
         &self,
         index: &TagIndex,
         sequenced: proto::SequencedEvent,
         tag: Option<&str>,
     ) -> Event {
-        let position = sequenced.position;
-        let event = sequenced.event.unwrap_or_default();
-        let stream_id = match tag {
-            Some(tag) => tag.to_owned(),
-            None => self
-                .stream_of(index, &event.tags)
-                .cloned()
-                .unwrap_or_default(),
-        };
-        let stream_version = index
-            .tags
-            .get(&stream_id)
-            .and_then(|entry| entry.positions.binary_search(&position).ok())
-            .map_or(0, |ordinal| ordinal as u64 + 1);
-        let mut metadata = serde_json::Map::new();
-        for entry in &event.metadata {
-            metadata.insert(
-                entry.key.clone(),
-                serde_json::Value::String(entry.value.clone()),
-            );
-        }
-        metadata.insert(
-            "tags".to_owned(),
-            serde_json::Value::Array(
-                event
-                    .tags
-                    .iter()
-                    .map(|t| serde_json::Value::String(t.clone()))
-                    .collect(),
-            ),
-        );
-        if let Some(tracking) = &sequenced.tracking_info {
-            metadata.insert(
-                "tracking".to_owned(),
-                serde_json::json!({"source": tracking.source, "position": tracking.position}),
-            );
-        }
-        let metadata = serde_json::Value::Object(metadata);
-        let (correlation_id, causation_id) = self.options.id_paths.extract(&metadata);
-        // Metadata values are text; each is read on its own, and one that cannot be read
-        // is a problem of its field, not of the page.
-        let mut problems = Vec::new();
-        let recorded_at = first_text(
-            &metadata,
-            &["recorded_at", "timestamp", "created_at", "createdAt"],
-        )
-        .and_then(|(key, text)| {
-            let time = crate::core::time::parse_timestamp(text);
-            if time.is_none() {
-                problems.push(FieldProblem::new(
-                    "recorded_at",
-                    format!("`{key}` in the metadata is not a time"),
-                    Some(text.to_owned()),
-                ));
-            }
-            time
-        });
-        let schema_version =
-            first_text(&metadata, &["schema_version", "schemaVersion"]).and_then(|(key, text)| {
-                let version = text.trim().parse::<u32>().ok();
-                if version.is_none() {
-                    problems.push(FieldProblem::new(
-                        "schema_version",
-                        format!(
-                            "`{key}` in the metadata is not a whole number from 0 to 4294967295"
-                        ),
-                        Some(text.to_owned()),
-                    ));
-                }
-                version
-            });
-        Event {
-            global_position: position,
-            stream_id,
-            stream_version,
-            event_id: Some(event.uuid).filter(|uuid| !uuid.is_empty()),
-            event_type: event.event_type,
-            schema_version,
-            recorded_at,
-            payload: Payload::from_bytes(&event.data),
-            metadata: Payload::from_json(metadata),
-            correlation_id,
-            causation_id,
-            stored_type: None,
-            problems,
-        }
+        event_of(&self.options, index, sequenced, tag)
     }
 
     fn tracking_sources(&self, index: &TagIndex) -> Vec<String> {
         let mut names: BTreeSet<String> = index.tracking_sources.clone();
         names.extend(self.options.tracking_sources.iter().cloned());
         names.into_iter().collect()
+    }
+}
+
+fn visible(options: &UmaDbOptions, tag: &str, entry: &TagEntry) -> bool {
+    options.rule.matches(tag) && (options.show_single_event_tags || entry.positions.len() > 1)
+}
+
+/// The stream an event is shown in: its first tag that is a visible stream, else its
+/// first tag matching the rule, else its first tag.
+fn stream_of<'a>(
+    options: &UmaDbOptions,
+    index: &TagIndex,
+    tags: &'a [String],
+) -> Option<&'a String> {
+    tags.iter()
+        .find(|tag| {
+            index
+                .tags
+                .get(*tag)
+                .is_some_and(|entry| visible(options, tag, entry))
+        })
+        .or_else(|| tags.iter().find(|tag| options.rule.matches(tag)))
+        .or_else(|| tags.first())
+}
+
+fn event_of(
+    options: &UmaDbOptions,
+    index: &TagIndex,
+    sequenced: proto::SequencedEvent,
+    tag: Option<&str>,
+) -> Event {
+    let position = sequenced.position;
+    let event = sequenced.event.unwrap_or_default();
+    let stream_id = match tag {
+        Some(tag) => tag.to_owned(),
+        None => stream_of(options, index, &event.tags)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    let stream_version = index
+        .tags
+        .get(&stream_id)
+        .and_then(|entry| entry.positions.binary_search(&position).ok())
+        .map_or(0, |ordinal| ordinal as u64 + 1);
+    let mut metadata = serde_json::Map::new();
+    for entry in &event.metadata {
+        metadata.insert(
+            entry.key.clone(),
+            serde_json::Value::String(entry.value.clone()),
+        );
+    }
+    metadata.insert(
+        "tags".to_owned(),
+        serde_json::Value::Array(
+            event
+                .tags
+                .iter()
+                .map(|t| serde_json::Value::String(t.clone()))
+                .collect(),
+        ),
+    );
+    if let Some(tracking) = &sequenced.tracking_info {
+        metadata.insert(
+            "tracking".to_owned(),
+            serde_json::json!({"source": tracking.source, "position": tracking.position}),
+        );
+    }
+    let metadata = serde_json::Value::Object(metadata);
+    let (correlation_id, causation_id) = options.id_paths.extract(&metadata);
+    // Metadata values are text; each is read on its own, and one that cannot be read
+    // is a problem of its field, not of the page.
+    let mut problems = Vec::new();
+    let recorded_at = first_text(
+        &metadata,
+        &["recorded_at", "timestamp", "created_at", "createdAt"],
+    )
+    .and_then(|(key, text)| {
+        let time = crate::core::time::parse_timestamp(text);
+        if time.is_none() {
+            problems.push(FieldProblem::new(
+                "recorded_at",
+                format!("`{key}` in the metadata is not a time"),
+                Some(text.to_owned()),
+            ));
+        }
+        time
+    });
+    let schema_version =
+        first_text(&metadata, &["schema_version", "schemaVersion"]).and_then(|(key, text)| {
+            let version = text.trim().parse::<u32>().ok();
+            if version.is_none() {
+                problems.push(FieldProblem::new(
+                    "schema_version",
+                    format!("`{key}` in the metadata is not a whole number from 0 to 4294967295"),
+                    Some(text.to_owned()),
+                ));
+            }
+            version
+        });
+    Event {
+        global_position: position,
+        stream_id,
+        stream_version,
+        event_id: Some(event.uuid).filter(|uuid| !uuid.is_empty()),
+        event_type: event.event_type,
+        schema_version,
+        recorded_at,
+        payload: Payload::from_bytes(&event.data),
+        metadata: Payload::from_json(metadata),
+        correlation_id,
+        causation_id,
+        stored_type: None,
+        problems,
     }
 }
 

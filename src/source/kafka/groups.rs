@@ -72,12 +72,31 @@ impl Conn {
             .await
             .map_err(|_| format!("no answer within {} s", self.timeout.as_secs()))?
             .map_err(|e| e.to_string())?;
-        let mut reader = Reader::new(&response);
-        if reader.i32()? != self.correlation {
-            return Err("response to another request (correlation id)".to_owned());
-        }
-        Ok(response[4..].to_vec())
+        response_body(&response, self.correlation).map(<[u8]>::to_vec)
     }
+}
+
+/// A response's body after its header v0 (the correlation id, which must be `expected`).
+fn response_body(response: &[u8], expected: i32) -> Result<&[u8], String> {
+    let mut reader = Reader::new(response);
+    if reader.i32()? != expected {
+        return Err("response to another request (correlation id)".to_owned());
+    }
+    Ok(&response[4..])
+}
+
+/// Decodes `bytes` as the body of each response eventscope reads from a broker (Metadata,
+/// ListGroups, FindCoordinator, OffsetFetch, and the response header): the entry point of
+/// the `kafka_groups` fuzz target. Never panics, whatever the bytes.
+#[doc(hidden)]
+pub fn decode_responses_for_fuzzing(bytes: &[u8]) -> usize {
+    let mut decoded = 0;
+    decoded += usize::from(response_body(bytes, 1).is_ok());
+    decoded += parse_brokers(bytes).map_or(0, |b| b.len());
+    decoded += parse_list_groups(bytes).map_or(0, |g| g.len());
+    decoded += usize::from(parse_find_coordinator(bytes, "g").is_ok());
+    decoded += parse_offset_fetch(bytes, "g").map_or(0, |t| t.len());
+    decoded
 }
 
 fn put_i16(out: &mut Vec<u8>, value: i16) {
@@ -178,7 +197,12 @@ async fn brokers(conn: &mut Conn) -> Result<Vec<String>, String> {
     let mut body = Vec::new();
     put_len(&mut body, 0);
     let response = conn.call(METADATA, 1, &body).await?;
-    let mut r = Reader::new(&response);
+    parse_brokers(&response)
+}
+
+/// The brokers in a Metadata v1 response body.
+fn parse_brokers(response: &[u8]) -> Result<Vec<String>, String> {
+    let mut r = Reader::new(response);
     let mut brokers = Vec::new();
     for _ in 0..r.len()? {
         let _node = r.i32()?;
@@ -193,7 +217,12 @@ async fn brokers(conn: &mut Conn) -> Result<Vec<String>, String> {
 /// The group ids a broker coordinates (ListGroups v1).
 async fn list_groups(conn: &mut Conn) -> Result<Vec<String>, String> {
     let response = conn.call(LIST_GROUPS, 1, &[]).await?;
-    let mut r = Reader::new(&response);
+    parse_list_groups(&response)
+}
+
+/// The group ids in a ListGroups v1 response body.
+fn parse_list_groups(response: &[u8]) -> Result<Vec<String>, String> {
+    let mut r = Reader::new(response);
     let _throttle = r.i32()?;
     let error = r.i16()?;
     if error != 0 {
@@ -214,7 +243,12 @@ async fn find_coordinator(conn: &mut Conn, group: &str) -> Result<String, String
     put_str(&mut body, group);
     body.push(0); // key type: group
     let response = conn.call(FIND_COORDINATOR, 1, &body).await?;
-    let mut r = Reader::new(&response);
+    parse_find_coordinator(&response, group)
+}
+
+/// The coordinator `host:port` in a FindCoordinator v1 response body.
+fn parse_find_coordinator(response: &[u8], group: &str) -> Result<String, String> {
+    let mut r = Reader::new(response);
     let _throttle = r.i32()?;
     let error = r.i16()?;
     let message = r.nullable_str()?;
@@ -248,7 +282,12 @@ async fn offset_fetch(
         }
     }
     let response = conn.call(OFFSET_FETCH, 3, &body).await?;
-    let mut r = Reader::new(&response);
+    parse_offset_fetch(&response, group)
+}
+
+/// The committed offsets in an OffsetFetch v3 response body.
+fn parse_offset_fetch(response: &[u8], group: &str) -> Result<BTreeMap<String, Committed>, String> {
+    let mut r = Reader::new(response);
     let _throttle = r.i32()?;
     let mut out: BTreeMap<String, Committed> = BTreeMap::new();
     for _ in 0..r.len()? {

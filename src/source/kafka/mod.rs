@@ -35,6 +35,9 @@ pub mod record;
 mod source;
 
 #[cfg(feature = "kafka")]
+#[doc(hidden)]
+pub use groups::decode_responses_for_fuzzing;
+#[cfg(feature = "kafka")]
 pub use source::{KafkaSource, TopicInfo};
 
 use std::time::Duration;
