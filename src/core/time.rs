@@ -39,8 +39,11 @@ fn parse_general(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(time) = DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%:z") {
         return Some(time.with_timezone(&Utc));
     }
+    // Also what `format_rfc3339` writes for years before 0 or after 9999 (`-0014-…Z`,
+    // `+10000-…Z`), which RFC 3339 itself cannot hold.
+    let naive_text = text.strip_suffix('Z').unwrap_or(text);
     for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(naive_text, format) {
             return Some(Utc.from_utc_datetime(&naive));
         }
     }
@@ -119,6 +122,23 @@ pub fn from_unix_guess(value: f64) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `timestamp` fuzz target: a time read from a year before 0 was written
+    /// as `-0014-01-15T11:10:02Z`, which did not read back.
+    #[test]
+    fn every_written_time_reads_back() {
+        for text in [
+            "-014-01-15T11:10:2",
+            "-0001-01-01 00:00:00",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            let time = parse_timestamp(text).unwrap_or_else(|| panic!("{text}"));
+            let shown = format_rfc3339(time);
+            assert_eq!(parse_timestamp(&shown), Some(time), "{text} → {shown}");
+        }
+        let far = Utc.with_ymd_and_hms(12_345, 6, 7, 8, 9, 10).unwrap();
+        assert_eq!(parse_timestamp(&format_rfc3339(far)), Some(far));
+    }
 
     #[test]
     fn parses_store_formats() {
