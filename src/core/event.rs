@@ -119,6 +119,31 @@ fn may_hold_typed_values(bytes: &[u8]) -> bool {
     bytes.windows(6).any(|w| w == b"_type_") || bytes.windows(2).any(|w| w == b"\\u")
 }
 
+/// Whether JSON text may hold what `serde_json` validates as JSON text but refuses to
+/// build a value of: a number out of `f64`'s range (an exponent, or 300 digits in a row)
+/// or a `\u` escape (a lone surrogate). Found by the `payload` fuzz target: `{"a": 1e400}`
+/// was written through as it was stored while the value path showed it as bytes.
+fn may_be_refused_as_value(bytes: &[u8]) -> bool {
+    let mut digits = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_digit() {
+            digits += 1;
+            if digits >= 300 {
+                return true;
+            }
+            continue;
+        }
+        if digits > 0 && matches!(b, b'e' | b'E') {
+            return true;
+        }
+        digits = 0;
+        if b == b'\\' && bytes.get(i + 1) == Some(&b'u') {
+            return true;
+        }
+    }
+    false
+}
+
 impl Payload {
     /// Nothing stored.
     #[must_use]
@@ -293,6 +318,11 @@ impl Payload {
             stored.parsed.get().map(AsRef::as_ref),
             Some(Parsed::NotJson)
         ) {
+            return None;
+        }
+        // Validation without a value accepts what a value refuses: numbers out of range and
+        // lone surrogates. Text that may hold either is left to the value path.
+        if stored.parsed.get().is_none() && may_be_refused_as_value(bytes) {
             return None;
         }
         let text = std::str::from_utf8(bytes).ok()?;
@@ -810,6 +840,43 @@ mod tests {
             Payload::stored(TYPED.as_bytes(), PayloadFormat::EventsourcingJson),
             Payload::from_json(json!({"amount": "12.30", "n": 1}))
         );
+    }
+
+    /// Found by the `payload` fuzz target: text serde_json validates but will not build a
+    /// value of was written through as it was stored, while the value path (and the same
+    /// payload once parsed) showed it as bytes.
+    #[test]
+    fn json_output_is_the_same_before_and_after_parsing() {
+        let line =
+            |p: &Payload, stored: bool| serde_json::to_string(&p.serialize_as(stored)).unwrap();
+        for text in [
+            r#"{"a": 1e400}"#,
+            r#"{"a": -1E+309}"#,
+            r#"{"b": "\ud800"}"#,
+            r#"{"b": "\udc00x"}"#,
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .chain([format!("[{}]", "9".repeat(400))])
+        {
+            for format in [PayloadFormat::Json, PayloadFormat::EventsourcingJson] {
+                let fresh = Payload::stored(text.as_bytes(), format);
+                let before = line(&fresh, false);
+                assert!(!fresh.is_json(), "{text}");
+                assert_eq!(before, line(&fresh, false), "{text}");
+                assert!(before.contains("$bytes"), "{text}: {before}");
+            }
+        }
+        // Numbers and escapes that do parse still read the same either way.
+        for text in [r#"{"a": 1.5e3, "b": "\u00e9"}"#, r#"[1e308]"#] {
+            let fresh = Payload::from_bytes(text.as_bytes());
+            let before = line(&fresh, false);
+            assert!(fresh.is_json());
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&before).unwrap(),
+                *fresh.as_json().unwrap()
+            );
+        }
     }
 
     #[test]
