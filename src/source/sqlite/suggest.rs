@@ -139,8 +139,42 @@ fn score(name: &str, columns: &[String]) -> (usize, bool, usize) {
     )
 }
 
+/// A TOML basic string: backslash, quote and every control character escaped (TOML
+/// allows none of them raw; table and column names may hold any of them).
 fn toml_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text for a comment line: control characters (which TOML comments may not hold) shown
+/// escaped.
+fn comment(text: &str) -> String {
+    if text.chars().any(char::is_control) {
+        text.chars().flat_map(char::escape_default).collect()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Names for a comment, comma-separated.
+fn comment_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| comment(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A commented mapping file for the store at `path`, drafted from its schema (see the
@@ -177,19 +211,20 @@ pub fn suggest_for(schema: &Schema, shown_path: &str) -> SourceResult<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# eventscope mapping drafted from the schema of {shown_path}\n\
+        "# eventscope mapping drafted from the schema of {}\n\
          # Fill in every `{BLANK}`, check the guesses, then: eventscope --mapping THIS_FILE …\n\
          # Tables: {}\n",
+        comment(shown_path),
         tables
             .iter()
-            .map(|(n, c)| format!("{n}({})", c.join(", ")))
+            .map(|(n, c)| format!("{}({})", comment(n), comment_list(c)))
             .collect::<Vec<_>>()
             .join("; ")
     );
     let _ = writeln!(
         out,
         "[events]\n# the table holding one row per event (columns: {})\ntable = {}",
-        columns.join(", "),
+        comment_list(columns),
         toml_string(table)
     );
     // Roles are guessed in an order that keeps look-alikes apart (`metadata` is not the
@@ -246,7 +281,7 @@ pub fn suggest_for(schema: &Schema, shown_path: &str) -> SourceResult<String> {
                 "{} = \"{BLANK}\"  # FILL IN: {} (one of: {})",
                 role.key,
                 role.what,
-                columns.join(", ")
+                comment_list(columns)
             ),
             (None, false) => writeln!(out, "# {} = \"\"  # optional: {}", role.key, role.what),
         };
@@ -267,9 +302,10 @@ pub fn suggest_for(schema: &Schema, shown_path: &str) -> SourceResult<String> {
         };
         let _ = writeln!(
             out,
-            "\n# snapshots (remove this section if {name} is not one; columns: {})\n\
+            "\n# snapshots (remove this section if {} is not one; columns: {})\n\
              [snapshots]\ntable = {}\nstream_id = {}\nversion = {}\nstate = {}",
-            snapshot_columns.join(", "),
+            comment(name),
+            comment_list(snapshot_columns),
             toml_string(name),
             guess(&STREAM),
             guess(&VERSION),
@@ -280,4 +316,42 @@ pub fn suggest_for(schema: &Schema, shown_path: &str) -> SourceResult<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by the `mapping` fuzz target: a column name holding a control character went
+    /// raw into the draft's comments, and the draft was not TOML.
+    #[test]
+    fn drafts_are_toml_whatever_the_names() {
+        let names = [
+            "meta\u{1b}",
+            "line\nbreak",
+            "tab\there",
+            "quote\"s",
+            "back\\slash",
+            "del\u{7f}",
+        ];
+        let schema = Schema {
+            tables: vec![
+                (
+                    "led\u{0}ger".to_owned(),
+                    names
+                        .iter()
+                        .map(|n| (*n).to_owned())
+                        .chain(["seq".to_owned()])
+                        .collect(),
+                ),
+                ("snapshots\r".to_owned(), vec!["state\u{2028}".to_owned()]),
+            ],
+        };
+        let draft = suggest_for(&schema, "store\n.db").unwrap();
+        let parsed: toml::Table = toml::from_str(&draft).unwrap_or_else(|e| panic!("{e}\n{draft}"));
+        // The names in strings come back exactly.
+        assert_eq!(parsed["events"]["table"].as_str(), Some("led\u{0}ger"));
+        assert_eq!(parsed["snapshots"]["table"].as_str(), Some("snapshots\r"));
+        assert!(draft.contains("meta\\u{1b}"), "{draft}");
+    }
 }
