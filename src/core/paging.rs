@@ -177,6 +177,16 @@ pub fn page_log<E: From<SourceError>>(
         let Some(next) = next else {
             return Ok(paged);
         };
+        // A cursor that does not move on would read the same page for ever.
+        let stuck = query
+            .from_position
+            .is_some_and(|from| match query.direction {
+                Direction::Forwards => next <= from,
+                Direction::Backwards => next >= from,
+            });
+        if stuck {
+            return Ok(paged);
+        }
         query.from_position = Some(next);
     }
     query.limit = 1;
@@ -199,6 +209,40 @@ pub fn cut_short_note(paged: &Paged, what: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the bad-input corpus (`diy_wrong_types.db`): an event at position
+    /// i64::MAX came back on every page of `log --limit all`, for ever. A source whose
+    /// cursor does not move on ends the read.
+    #[test]
+    fn a_cursor_that_does_not_move_ends_the_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("max.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE events (global_position INTEGER, aggregate_id TEXT, version INTEGER, \
+             event_type TEXT, payload);
+             INSERT INTO events VALUES (1, 'a', 1, 'T', '{}');
+             INSERT INTO events VALUES (9223372036854775807, 'a', 2, 'T', '{}');",
+        )
+        .unwrap();
+        drop(conn);
+        let source = crate::source::open(path.to_str().unwrap(), &Default::default()).unwrap();
+        for direction in [Direction::Forwards, Direction::Backwards] {
+            let mut seen = Vec::new();
+            let query = LogQuery {
+                direction,
+                ..LogQuery::default()
+            };
+            page_log::<SourceError>(source.as_ref(), &query, Limit::All, &mut |page| {
+                seen.extend(page.iter().map(|e| e.global_position));
+                assert!(seen.len() < 10, "{direction:?}: read for ever: {seen:?}");
+                Ok(())
+            })
+            .unwrap();
+            seen.sort_unstable();
+            assert_eq!(seen, [1, 9_223_372_036_854_775_807], "{direction:?}");
+        }
+    }
 
     #[test]
     fn limits_parse_numbers_and_all() {

@@ -164,5 +164,54 @@ pub(super) fn open_connection(path: &Path, mode: OpenMode) -> SourceResult<Conne
 }
 
 pub(super) fn query_error(e: &rusqlite::Error) -> SourceError {
-    SourceError::Query(e.to_string())
+    SourceError::Query(explained(e, None))
+}
+
+/// The SQLite error, with what it means for a reader when SQLite's own words do not say:
+/// a hot rollback journal (a write or migration interrupted by a crash) that a read-only
+/// reader may not roll back, and a damaged file.
+fn explained(e: &rusqlite::Error, path: Option<&Path>) -> String {
+    let hot_journal = |err: &rusqlite::ffi::Error| {
+        err.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK
+            || (err.code == rusqlite::ErrorCode::ReadOnly
+                && path.is_some_and(|path| companion(path, "-journal").exists()))
+    };
+    let unbuildable_index = |err: &rusqlite::ffi::Error| {
+        err.code == rusqlite::ErrorCode::CannotOpen
+            && path.is_some_and(|path| {
+                companion(path, "-wal").exists() && !companion(path, "-shm").exists()
+            })
+    };
+    match e.sqlite_error() {
+        Some(err) if unbuildable_index(err) => format!(
+            "{e}: the store's `-wal` has no `-shm` index (its writer crashed or was copied \
+             without it) and SQLite cannot create one beside it: the directory or file \
+             system is read-only. Copy the store with its `-wal` to a writable directory and \
+             open the copy"
+        ),
+        Some(err) if hot_journal(err) => format!(
+            "{e}: the store has a hot rollback journal (its `-journal` file): a write, or a \
+             schema migration, was interrupted and must be rolled back first, which eventscope \
+             never does (it only reads). Open the store once with the application or `sqlite3` \
+             to roll it back, or copy the store with its `-journal` elsewhere and open the copy"
+        ),
+        Some(err)
+            if matches!(
+                err.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            format!("{e} (the file is damaged)")
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// An error reading the store at open (its schema, its first query), with the path.
+pub(super) fn open_error(what: &str, e: &rusqlite::Error, path: &Path) -> SourceError {
+    SourceError::Open(format!(
+        "{what} ({}): {}",
+        explained(e, Some(path)),
+        path.display()
+    ))
 }

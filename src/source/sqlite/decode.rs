@@ -208,3 +208,46 @@ pub(super) fn stored_payload(bytes: Option<&[u8]>, encoding: PayloadEncoding) ->
     };
     Payload::stored(bytes, format)
 }
+
+/// A column value kept to be bound back into a query unchanged: text that is not UTF-8
+/// too (a stream id written as raw bytes), which rusqlite's owned `Value` refuses to hold.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum StoredValue {
+    /// Text as stored, whatever its bytes.
+    Text(Vec<u8>),
+    /// Anything else.
+    Other(rusqlite::types::Value),
+}
+
+impl StoredValue {
+    pub(super) fn of(value: ValueRef<'_>) -> Self {
+        match value {
+            ValueRef::Text(text) => Self::Text(text.to_vec()),
+            ValueRef::Null => Self::Other(rusqlite::types::Value::Null),
+            ValueRef::Integer(i) => Self::Other(rusqlite::types::Value::Integer(i)),
+            ValueRef::Real(r) => Self::Other(rusqlite::types::Value::Real(r)),
+            ValueRef::Blob(blob) => Self::Other(rusqlite::types::Value::Blob(blob.to_vec())),
+        }
+    }
+
+    /// As an owned `Value`: text that is not UTF-8 as a blob of its bytes (for values
+    /// that are only compared with one another, never bound back).
+    pub(super) fn into_value(self) -> rusqlite::types::Value {
+        match self {
+            Self::Text(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => rusqlite::types::Value::Text(text),
+                Err(e) => rusqlite::types::Value::Blob(e.into_bytes()),
+            },
+            Self::Other(value) => value,
+        }
+    }
+}
+
+impl rusqlite::ToSql for StoredValue {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(match self {
+            Self::Text(bytes) => ValueRef::Text(bytes),
+            Self::Other(value) => value.into(),
+        }))
+    }
+}

@@ -49,7 +49,13 @@ impl SqliteSource {
         }
         let backwards = query.direction == Direction::Backwards;
         if let Some(from) = query.from_position {
-            params.push(Value::Integer(to_i64(from)));
+            // A start past i64::MAX (the page after an event at i64::MAX) compares as a
+            // real, exactly: clamped, it found that event again on every page.
+            params.push(match i64::try_from(from) {
+                Ok(from) => Value::Integer(from),
+                Err(_) if !backwards => Value::Real(from as f64),
+                Err(_) => Value::Integer(to_i64(from)),
+            });
             sql.push_str(&format!(
                 " AND {} {} ?{}",
                 events.position,

@@ -80,12 +80,8 @@ impl SqliteSource {
         precheck(path)?;
         let mode = choose_mode(path);
         let conn = open_connection(path, mode)?;
-        let schema = Schema::read(&conn).map_err(|e| {
-            SourceError::Open(format!(
-                "cannot read the SQLite schema ({e}): {}",
-                path.display()
-            ))
-        })?;
+        let schema = Schema::read(&conn)
+            .map_err(|e| conn::open_error("cannot read the SQLite schema", &e, path))?;
         let mut layout = match &options.mapping {
             Some(mapping_path) => {
                 let text = std::fs::read_to_string(mapping_path).map_err(|e| {
@@ -118,9 +114,7 @@ impl SqliteSource {
         conn.prepare(&sql.head)
             .map_err(|e| match &options.mapping {
                 Some(p) => SourceError::Mapping(format!("{e}: {}", p.display())),
-                None => {
-                    SourceError::Open(format!("cannot query the store ({e}): {}", path.display()))
-                }
+                None => conn::open_error("cannot query the store", &e, path),
             })?;
         Ok(Self {
             path: path.to_owned(),

@@ -185,7 +185,8 @@ impl SqliteSource {
         conn: &Connection,
         row: &rusqlite::Row<'_>,
     ) -> rusqlite::Result<StreamInfo> {
-        let stored: rusqlite::types::Value = row.get(0)?;
+        // As stored (bound back below), even text that is not UTF-8.
+        let stored = decode::StoredValue::of(row.get_ref(0)?);
         let stream_id = self.display_stream(row.get_ref(0)?);
         let format = self.layout.events.recorded_at_format;
         let end = |sql: &str| -> rusqlite::Result<(Option<DateTime<Utc>>, Option<String>)> {

@@ -41,7 +41,7 @@ use rusqlite::{Connection, OptionalExtension as _, params};
 use sha2::{Digest as _, Sha256};
 
 use super::SqliteSource;
-use super::decode::text_of;
+use super::decode::{StoredValue, text_of};
 use super::layout::CategoryRule;
 use crate::core::source::{EventSource as _, SourceError, SourceResult};
 
@@ -318,7 +318,10 @@ impl SqliteSource {
         self.with_conn(|conn| {
             conn.prepare_cached(&sql.at_position)?
                 .query_row([to_i64(position)], |row| {
-                    Ok((row.get::<_, Value>(0)?, text_of(row.get_ref(1)?)))
+                    Ok((
+                        StoredValue::of(row.get_ref(0)?).into_value(),
+                        text_of(row.get_ref(1)?),
+                    ))
                 })
                 .optional()
         })
@@ -395,7 +398,7 @@ impl SqliteSource {
                 let mut rows = stmt.query([to_i64(after), to_i64(head)])?;
                 let mut before = conn.prepare_cached(&sql.stream_before)?;
                 while let Some(row) = rows.next()? {
-                    let id = row.get::<_, Value>(0)?;
+                    let id = StoredValue::of(row.get_ref(0)?);
                     let stream = self.display_stream(row.get_ref(0)?);
                     let new_type = text_of(row.get_ref(1)?);
                     totals.events += to_u64(row.get(2)?);
