@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod bad_corpus;
 mod bad_input;
 mod bad_rows;
 mod cli;
