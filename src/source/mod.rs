@@ -100,7 +100,13 @@ pub fn with_password(location: &str, password: &str) -> Result<String, String> {
             percent_encode(password)
         ));
     }
-    if postgres::conninfo::is_postgres_location(location) {
+    // As `open` dispatches: a gRPC or Kafka URL is never a keyword string, even when it
+    // holds spaces and `=` (found by the `location` fuzz target: the password went in as
+    // a keyword and came out in UmaDB's "invalid URL" error).
+    if postgres::conninfo::is_postgres_location(location)
+        && !grpc::is_grpc_url(location)
+        && !kafka::is_kafka_url(location)
+    {
         let kept = postgres::conninfo::redact(base);
         let quoted = password.replace('\\', "\\\\").replace('\'', "\\'");
         return Ok(format!("{kept} password='{quoted}'{fragment}"));
@@ -260,6 +266,18 @@ mod tests {
                 .contains("USER@")
         );
         assert!(with_password("/tmp/store.db", "x").is_err());
+        // A server URL that looks like a keyword string gets the password as user info.
+        let odd = "umadb://h:1?streams=a b=c";
+        let with = with_password(odd, "Zq7pw9Xk");
+        assert!(
+            with.as_ref().is_err_and(|e| e.contains("USER@")),
+            "{with:?}"
+        );
+        let odd = "umadb://key@h:1?bogus=a b=c";
+        let with = with_password(odd, "Zq7pw9Xk").unwrap();
+        assert!(!redact(&with).contains("Zq7pw9Xk"), "{with}");
+        let err = crate::source::grpc::umadb::UmaDbOptions::parse(&with).unwrap_err();
+        assert!(!err.to_string().contains("Zq7pw9Xk"), "{err}");
         assert!(is_server_location("host=h dbname=es"));
         assert!(is_server_location("umadb://127.0.0.1:50051"));
         assert!(is_server_location("kafka://127.0.0.1:9092?topics=orders"));
