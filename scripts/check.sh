@@ -34,9 +34,9 @@ test_profile=(--profile bench
               --config profile.bench.package.eventscope.debug-assertions=true
               --config profile.bench.package.eventscope.overflow-checks=true)
 step "scripts/test.sh (bench profile)" scripts/test.sh "${test_profile[@]}"
-# The cargo-fuzz targets, each for a bounded time (FUZZ_SECONDS, default 30; 0 skips).
-if [ "${FUZZ_SECONDS:-30}" != 0 ]; then
-  step "scripts/fuzz.sh" scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+# The cargo-fuzz targets, each for a bounded time (FUZZ_SECONDS, default 20; 0 skips).
+if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+  step "scripts/fuzz.sh" scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 fi
 echo "check.sh: step times"
 printf '%s\n' "${times[@]}"
