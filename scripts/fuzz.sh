@@ -7,6 +7,7 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]     default 40 s, every target
 #   FUZZ_SANITIZER=none scripts/fuzz.sh                  no AddressSanitizer (default: address)
+#   FUZZ_SEED=N scripts/fuzz.sh                          libFuzzer seed (default 1: CI explores the same inputs each run)
 #
 # Only a stable toolchain is needed: cargo-fuzz passes nightly-only flags (-Zsanitizer,
 # sanitizer-coverage), which RUSTC_BOOTSTRAP=1 lets the stable compiler take.
@@ -40,7 +41,7 @@ for target in "${targets[@]}"; do
   echo "fuzz.sh: $target for ${seconds}s"
   # -timeout: one input taking longer is a hang; -rss_limit_mb: the default, said aloud.
   if ! cargo fuzz run "${flags[@]}" "$target" "$scratch" "fuzz/corpus/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -max_total_time="$seconds" -seed="${FUZZ_SEED:-1}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     >"$log" 2>&1; then
     failed+=("$target")
     tail -n 60 "$log"

@@ -114,6 +114,17 @@ pub fn with_password(location: &str, password: &str) -> Result<String, String> {
     let Some((scheme, rest)) = base.split_once("://") else {
         return Err("a password goes with a server URL, not a file".to_owned());
     };
+    // A URL scheme (RFC 3986: a letter, then letters, digits, `+`, `-`, `.`); anything else
+    // is not a server URL, and the password must not go into it (found by the `location`
+    // fuzz target: `host=x+y://u:…@` took the password as user info and, read back as a
+    // keyword string, showed it unredacted).
+    let valid_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !valid_scheme {
+        return Err("a password goes with a server URL, not a file".to_owned());
+    }
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let Some((user_info, hosts)) = authority.rsplit_once('@') else {
@@ -278,6 +289,18 @@ mod tests {
         assert!(!redact(&with).contains("Zq7pw9Xk"), "{with}");
         let err = crate::source::grpc::umadb::UmaDbOptions::parse(&with).unwrap_err();
         assert!(!err.to_string().contains("Zq7pw9Xk"), "{err}");
+        // Not a URL scheme (the `location` fuzz target's crash): no password goes in, and
+        // whatever does come back never shows it.
+        let odd = "host=rentdb+dgres://%:\r\r\r@@@@@@";
+        match with_password(odd, "Zq7pw9Xk") {
+            Ok(with) => assert!(!redact(&with).contains("Zq7pw9Xk"), "{with:?}"),
+            Err(error) => assert!(!error.contains("Zq7pw9Xk")),
+        }
+        assert!(
+            with_password("host=x+y://u@h", "Zq7pw9Xk").is_err_and(|e| e.contains("server URL"))
+                || !redact(&with_password("host=x+y://u@h", "Zq7pw9Xk").unwrap())
+                    .contains("Zq7pw9Xk")
+        );
         assert!(is_server_location("host=h dbname=es"));
         assert!(is_server_location("umadb://127.0.0.1:50051"));
         assert!(is_server_location("kafka://127.0.0.1:9092?topics=orders"));
